@@ -1,0 +1,27 @@
+import type { KernelBuffers, KernelName, KernelParams } from './kernels.js';
+
+/**
+ * What nn/ needs of a device: flat float buffers and the kernels of src/kernels.ts.
+ * The cpu backend runs each kernel at once in float64; the webgpu backend records it into the
+ * current command encoder and submits the whole step at `submit()`.
+ */
+export interface Backend<B = unknown> {
+  readonly name: 'cpu' | 'webgpu';
+  /** The device in words, e.g. "NVIDIA H100 (vulkan)" or "CPU float64". */
+  readonly device: string;
+  buffer(length: number, label: string): B;
+  write(buf: B, data: ArrayLike<number>, offset?: number): void;
+  read(buf: B, offset: number, length: number): Promise<Float64Array>;
+  copy(src: B, srcOffset: number, dst: B, dstOffset: number, length: number): void;
+  run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<B>[K]): void;
+  /** Ends the work recorded so far (one training step) and hands it to the device. */
+  submit(): void;
+  free(buf: B): void;
+  /** Number of live buffers (for leak tests). */
+  liveBuffers(): number;
+  dispose(): void;
+}
+
+/** A matrix inside a flat buffer: `rows` × `cols`, row-major, starting at element `off`. */
+export interface View<B = unknown> { buf: B; off: number; rows: number; cols: number }
+export const view = <B>(buf: B, off: number, rows: number, cols: number): View<B> => ({ buf, off, rows, cols });

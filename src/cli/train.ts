@@ -1,0 +1,37 @@
+// miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
+import { SingleBar } from 'cli-progress';
+import { BACKEND_NAMES, type BackendName } from '../backends.js';
+import { oneOf } from '../spec/check.js';
+import { runSpec } from '../train/runSpec.js';
+import { parse, positiveInt } from './args.js';
+import { readSpecFile } from './specFile.js';
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, json: { type: 'boolean', default: false },
+  });
+  const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
+  const steps = positiveInt('--steps', values.steps);
+  const raw = await readSpecFile(positionals[0]);
+  const bar = values.json || !process.stderr.isTTY ? undefined
+    : new SingleBar({ format: 'training [{bar}] {value}/{total} steps | {duration_formatted} | eta {eta_formatted}', stream: process.stderr });
+  let started = false;
+  const t0 = performance.now();
+  const result = await runSpec(raw, {
+    backend, steps, notice: (m) => process.stderr.write(m + '\n'),
+    onStep: (s, total) => {
+      if (!started) { bar?.start(total, 0); started = true; }
+      bar?.update(s);
+    },
+  });
+  bar?.stop();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return 0;
+  }
+  const l = result.losses;
+  const secs = (performance.now() - t0) / 1000;
+  process.stdout.write(`${result.backend} on ${result.device}: ${l.length} steps in ${secs.toFixed(2)} s\n`);
+  process.stdout.write(`loss: ${l[0]} (step 1) → ${l[l.length - 1]} (step ${l.length})\n`);
+  return 0;
+}

@@ -1,0 +1,30 @@
+import type { Backend } from '../backend.js';
+import type { KernelBuffers, KernelName, KernelParams } from '../kernels.js';
+import { cpuKernels } from './kernels.js';
+
+/** The reference backend: Float64Array buffers, every kernel run at once with plain loops. */
+export class CpuBackend implements Backend<Float64Array> {
+  readonly name = 'cpu' as const;
+  readonly device = 'CPU (float64 reference)';
+  private live = new Set<Float64Array>();
+
+  buffer(length: number): Float64Array {
+    const b = new Float64Array(length);
+    this.live.add(b);
+    return b;
+  }
+  write(buf: Float64Array, data: ArrayLike<number>, offset = 0): void { buf.set(data, offset); }
+  async read(buf: Float64Array, offset: number, length: number): Promise<Float64Array> {
+    return buf.slice(offset, offset + length);
+  }
+  copy(src: Float64Array, so: number, dst: Float64Array, d: number, n: number): void {
+    dst.set(src.subarray(so, so + n), d);
+  }
+  run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<Float64Array>[K]): void {
+    (cpuKernels[kernel] as (p: KernelParams[K], b: KernelBuffers<Float64Array>[K]) => void)(params, buffers);
+  }
+  submit(): void {}
+  free(buf: Float64Array): void { this.live.delete(buf); }
+  liveBuffers(): number { return this.live.size; }
+  dispose(): void { this.live.clear(); }
+}

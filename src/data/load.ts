@@ -1,0 +1,22 @@
+// Resolves a spec's data to datasets: inline arrays now; CSV files and MNIST by reference.
+import { SpecError } from '../errors.js';
+import type { RunSpec } from '../spec/types.js';
+import type { Dataset } from '../train/session.js';
+import { inlineDataset } from './inline.js';
+
+export interface Datasets { train: Dataset; test?: Dataset }
+
+export async function loadDataset(spec: RunSpec): Promise<Datasets> {
+  const d = spec.data;
+  const sets = 'x' in d ? { train: inlineDataset(d, spec.model) }
+    : 'csv' in d ? await (await import('./csv.js')).csvDataset(d, spec.model)
+      : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
+  const m = spec.model;
+  const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  requireShape(m.type === 'mlp' ? `model.layers[${m.layers.length - 1}].units` : 'model.outputSize', outputs, sets.train.outputs, 'outputs (the data\'s targets per sample)');
+  return sets;
+}
+
+export function requireShape(path: string, got: number, want: number, what: string): void {
+  if (got !== want) throw new SpecError(path, `expected ${want} ${what}, got ${got}`);
+}

@@ -1,0 +1,23 @@
+/** Bad input: the CLI prints the message and exits 2. `path` is the JSON path or file at fault. */
+export class SpecError extends Error {
+  constructor(readonly path: string, readonly expected: string) {
+    super(`${path}: ${expected}`);
+    this.name = 'SpecError';
+  }
+}
+
+/** A run that failed (NaN/Inf, device lost): the CLI prints the message and exits 1. */
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}
+
+/** Training produced NaN or Inf: names the step (1-based) and the tensor. */
+export class NonFiniteError extends RunError {
+  constructor(readonly step: number, readonly tensor: string, value: number) {
+    super(`diverged at step ${step}: ${tensor} is ${Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf'}`);
+    this.name = 'NonFiniteError';
+  }
+}

@@ -1,0 +1,110 @@
+// `miya explain`: one training step told as a story with every number — forward per layer (per
+// time step for an RNN), the loss, dL/dŷ, the deltas, each gradient, the optimizer state and the
+// update — with the reference (cpu, float64) and the device side by side.
+import { optimizerConfig } from '../optim/optimizer.js';
+import type { RunSpec } from '../spec/types.js';
+import type { StepTrace } from '../verify/trace.js';
+import { fmt, fmtList, fmtMatrix } from './format.js';
+
+export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string {
+  const out: string[] = [];
+  const say = (s = '') => out.push(s);
+  const cols = (name: string) => (ref.shapes.get(name) ?? [1, 1]).slice(-1)[0];
+  const show = (label: string, name: string, pick: (t: StepTrace) => Float64Array | undefined) => {
+    const r = pick(ref);
+    if (!r) return;
+    say(`  ${label} = ${fmtMatrix(r, cols(name))}`);
+    const d = dev && pick(dev);
+    if (dev && d) {
+      let worst = 0;
+      for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(d[i] - r[i]));
+      say(`  ${' '.repeat(label.length)}   ${dev.backend}: ${fmtMatrix(d, cols(name))}   |difference| ≤ ${worst.toExponential(1)}`);
+    }
+  };
+  const m = spec.model;
+  say(`One training step of a ${m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP` : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${ref.timeSteps} steps)`}` +
+    `, loss ${spec.loss}, optimizer ${spec.optimizer.type}, batch of ${ref.batch}.`);
+  say(`Reference: ${ref.device}${dev ? `; device: ${dev.backend} on ${dev.device}` : ''}.`);
+  if (spec.note) { say(); say(wrap(spec.note, 96).map((l) => `  ${l}`).join('\n')); }
+  say();
+  say('1. The parameters before the step');
+  for (const [name] of ref.before) show(name, name, (t) => t.before.get(name));
+  say();
+  say('2. Forward');
+  say(`  input x = ${fmtMatrix(ref.input, ref.input.length / ref.batch)}   target y = ${fmtMatrix(ref.target, ref.target.length / ref.batch)}`);
+  if (m.type === 'mlp') {
+    let prev = 'x';
+    m.layers.forEach((l, i) => {
+      say(`  layer ${i}: z${i} = ${prev}·W${i}ᵀ + b${i}, a${i} = ${l.activation}(z${i})`);
+      if (ref.batch === 1) dotProducts(ref, i, i === 0 ? ref.input : ref.forward.get(`layers.${i - 1}.${m.layers[i - 1].activation === 'identity' ? 'z' : 'a'}`)!).forEach((s) => say(`    ${s}`));
+      show(`z${i}`, `layers.${i}.z`, (t) => t.forward.get(`layers.${i}.z`));
+      if (l.activation !== 'identity') show(`a${i}`, `layers.${i}.a`, (t) => t.forward.get(`layers.${i}.a`));
+      prev = `a${i}`;
+    });
+  } else {
+    say(`  h_t = ${m.activation}(x_t·Wxᵀ + h_(t−1)·Whᵀ + bh), h_0 = 0; then ŷ = ${m.outputActivation}(h_${ref.timeSteps}·Wyᵀ + by)`);
+    for (let t = 1; t <= ref.timeSteps; t++) {
+      say(`  step ${t}:`);
+      if (m.activation !== 'identity') show(`  z_${t}`, `rnn.z[t=${t}]`, (s) => s.forward.get(`rnn.z[t=${t}]`));
+      show(`  h_${t}`, `rnn.h[t=${t}]`, (s) => s.forward.get(`rnn.h[t=${t}]`));
+    }
+    show('ŷ (head.z)', 'head.z', (t) => t.forward.get('head.z'));
+    if (m.outputActivation !== 'identity') show(`ŷ = ${m.outputActivation}(head.z)`, 'head.a', (t) => t.forward.get('head.a'));
+  }
+  say();
+  say('3. The loss');
+  say(`  ${lossFormula(spec.loss)}`);
+  say(`  loss = ${fmt(ref.loss)}${dev ? `   ${dev.backend}: ${fmt(dev.loss)}   |difference| = ${Math.abs(dev.loss - ref.loss).toExponential(1)}` : ''}`);
+  say();
+  say('4. Backward (the chain rule, from the loss back to every parameter)');
+  say(`  ${lossGradFormula(spec.loss)}`);
+  for (const [name] of ref.backward) show(`${name.endsWith('.grad') ? `dL/d ${name.slice(0, -5)}` : name.replace('.dz', '  δ = dL/dz').replace('head.dz', 'head δ = dL/dz')}`, name, (t) => t.backward.get(name));
+  if (m.type === 'rnn') say('  Wx, Wh and bh are shared by every step, so their gradients are the sums over t of each step\'s δ_t·x_tᵀ, δ_t·h_(t−1)ᵀ and δ_t.');
+  say();
+  say('5. The update');
+  say(`  ${updateFormula(spec)}`);
+  for (const [name] of ref.state) show(name, name.split('.').slice(0, -1).join('.'), (t) => t.state.get(name));
+  for (const [name] of ref.after) show(`new ${name}`, name, (t) => t.after.get(name));
+  return out.join('\n');
+}
+
+/** z_i[j] = Σ_k W[j][k]·a[k] + b[j], written out for small layers. */
+function dotProducts(t: StepTrace, layer: number, input: Float64Array): string[] {
+  const w = t.before.get(`layers.${layer}.weight`)!, b = t.before.get(`layers.${layer}.bias`)!;
+  const n = input.length;
+  if (n > 4 || b.length > 4) return [];
+  const z = t.forward.get(`layers.${layer}.z`)!;
+  return Array.from(b, (bj, j) => `z${layer}[${j}] = ${Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${fmt(a)}`).join(' + ')} + ${fmt(bj)} = ${fmt(z[j])}`);
+}
+
+function lossFormula(loss: string): string {
+  if (loss === 'mse') return 'mse = mean over the batch and the outputs of (ŷ − y)²';
+  if (loss === 'halfMse') return 'halfMse = ½ · mean over the batch and the outputs of (ŷ − y)²';
+  return 'crossEntropy = mean over the batch of −Σ y·log softmax(logits)';
+}
+
+function lossGradFormula(loss: string): string {
+  if (loss === 'mse') return 'dL/dŷ = 2(ŷ − y) / (batch · outputs); then δ = dL/dz = dL/dŷ ⊙ f′(z) at each layer, going back through Wᵀ';
+  if (loss === 'halfMse') return 'dL/dŷ = (ŷ − y) / (batch · outputs); then δ = dL/dz = dL/dŷ ⊙ f′(z) at each layer, going back through Wᵀ';
+  return 'dL/dlogits = (softmax(logits) − y) / batch; then δ = dL/dz at each layer, going back through Wᵀ';
+}
+
+function updateFormula(spec: RunSpec): string {
+  const c = optimizerConfig(spec.optimizer);
+  switch (c.type) {
+    case 'sgd': return `sgd: p ← p − lr·g, lr = ${c.lr}`;
+    case 'momentum': return `momentum: v ← μ·v + g; p ← p − lr·v, lr = ${c.lr}, μ = ${c.momentum}`;
+    case 'rmsprop': return `rmsprop: s ← ρ·s + (1 − ρ)·g²; p ← p − lr·g / ${c.epsInsideSqrt ? '√(s + ε)' : '(√s + ε)'}, lr = ${c.lr}, ρ = ${c.rho}, ε = ${c.eps}`;
+    default: return `adam: m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²; p ← p − lr·(m/(1 − β1^t)) / (√(v/(1 − β2^t)) + ε), lr = ${c.lr}, β1 = ${c.beta1}, β2 = ${c.beta2}, ε = ${c.eps}`;
+  }
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}

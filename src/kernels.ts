@@ -1,0 +1,59 @@
+// The kernels both backends implement, described by their parameters. A kernel's CPU function
+// (src/cpu/kernels.ts) and its GPU twin (shaders/*.wgsl via src/webgpu/kernels.ts) share the name
+// and take the same parameter object and the same named buffers.
+
+export const ACTIVATIONS = ['identity', 'sigmoid', 'tanh', 'relu', 'square', 'softmax'] as const;
+export type Act = (typeof ACTIVATIONS)[number];
+export const LOSSES = ['mse', 'halfMse', 'crossEntropy'] as const;
+export type LossKind = (typeof LOSSES)[number];
+export const OPTIMIZERS = ['sgd', 'momentum', 'rmsprop', 'adam'] as const;
+export type OptKind = (typeof OPTIMIZERS)[number];
+
+/** Z[M][N] = op(A)·op(B) (+ Bias[N]) (+ Add[M][N]); Act = f(Z) when writeAct. */
+export interface MatmulParams {
+  M: number; N: number; K: number;
+  transA: boolean; transB: boolean;
+  act: Exclude<Act, 'softmax'>;
+  hasBias: boolean; hasAdd: boolean;
+  /** also write f(Z) to Act */
+  writeAct: boolean;
+  /** op(A) is read from the Act buffer (the GPU cannot bind one buffer twice when one binding writes) */
+  aFromAct: boolean;
+  offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number;
+}
+/** Row-wise or element-wise activation work on [rows][cols] matrices. */
+export interface EltParams {
+  rows: number; cols: number; act: Act;
+  offZ: number; offA: number; offDA: number; offDZ: number;
+}
+/** Loss of predictions P[rows][cols] against targets Y, or its gradient. */
+export interface LossParams { rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number }
+export interface ColSumParams { rows: number; cols: number; offM: number; offOut: number }
+/** One optimizer step over n flat parameters; h1 = μ, ρ or β1; h2 = β2; bc = 1 − β^t (Adam). */
+export interface UpdateParams {
+  n: number; opt: OptKind; epsInside: boolean;
+  lr: number; h1: number; h2: number; eps: number; bc1: number; bc2: number;
+}
+
+export interface KernelParams {
+  matmul: MatmulParams;
+  act_backward: EltParams;
+  softmax_rows: EltParams;
+  softmax_backward: EltParams;
+  loss_value: LossParams;
+  loss_grad: LossParams;
+  col_sum: ColSumParams;
+  update: UpdateParams;
+}
+export type KernelName = keyof KernelParams;
+
+export interface KernelBuffers<B> {
+  matmul: { A?: B; B: B; Z: B; Act?: B; Bias?: B; Add?: B };
+  act_backward: { Z: B; A: B; dA: B; dZ: B };
+  softmax_rows: { Z: B; A: B };
+  softmax_backward: { A: B; dA: B; dZ: B };
+  loss_value: { P: B; Y: B; Out: B };
+  loss_grad: { P: B; Y: B; Out: B };
+  col_sum: { M: B; Out: B };
+  update: { P: B; G: B; S1?: B; S2?: B };
+}

@@ -1,0 +1,61 @@
+// Thin helpers that turn views into kernel calls, so that layers read like the math.
+import type { Backend, View } from '../backend.js';
+import type { Act, LossKind } from '../kernels.js';
+
+export interface MatmulArgs<B> {
+  /** where Z = op(a)·op(b) (+ bias) (+ add) goes, [M][N] */
+  z: View<B>;
+  a: View<B>; b: View<B>;
+  transA?: boolean; transB?: boolean;
+  bias?: View<B>; add?: View<B>;
+  /** activation written to `act` (softmax is applied afterwards, row by row) */
+  activation?: Act; act?: View<B>;
+}
+
+export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
+  const transA = o.transA ?? false, transB = o.transB ?? false;
+  const M = transA ? o.a.cols : o.a.rows;
+  const K = transA ? o.a.rows : o.a.cols;
+  const N = transB ? o.b.rows : o.b.cols;
+  const activation = o.activation ?? 'identity';
+  // f(Z) is written by the matmul itself unless it is softmax (row-wise) or Act is Z (identity)
+  const sameAsZ = !o.act || (o.act.buf === o.z.buf && o.act.off === o.z.off);
+  if (sameAsZ && activation !== 'identity') throw new Error(`matmul: ${activation} needs an act view apart from z`);
+  const fused = activation !== 'softmax' && !sameAsZ;
+  const aFromAct = fused && o.a.buf === o.act!.buf;
+  be.run('matmul', {
+    M, N, K, transA, transB, act: fused ? activation : 'identity', writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct,
+    offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
+    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0,
+  }, { A: aFromAct ? undefined : o.a.buf, B: o.b.buf, Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf });
+  if (activation === 'softmax') softmaxRows(be, o.z, o.act!, M, N);
+}
+
+function softmaxRows<B>(be: Backend<B>, z: View<B>, a: View<B>, rows: number, cols: number): void {
+  be.run('softmax_rows', { rows, cols, act: 'softmax', offZ: z.off, offA: a.off, offDA: 0, offDZ: 0 }, { Z: z.buf, A: a.buf });
+}
+
+/** dZ = dA ⊙ f'(Z) for `rows` rows (softmax: the row-wise Jacobian). Nothing to do for identity when dZ is dA. */
+export function activationBackward<B>(be: Backend<B>, act: Act, rows: number, t: { z: View<B>; a: View<B>; da: View<B>; dz: View<B> }): void {
+  const p = { rows, cols: t.z.cols, act, offZ: t.z.off, offA: t.a.off, offDA: t.da.off, offDZ: t.dz.off };
+  if (act === 'softmax') be.run('softmax_backward', p, { A: t.a.buf, dA: t.da.buf, dZ: t.dz.buf });
+  else if (act !== 'identity' || t.da.buf !== t.dz.buf || t.da.off !== t.dz.off) {
+    be.run('act_backward', p, { Z: t.z.buf, A: t.a.buf, dA: t.da.buf, dZ: t.dz.buf });
+  }
+}
+
+export function colSum<B>(be: Backend<B>, m: View<B>, rows: number, out: View<B>): void {
+  be.run('col_sum', { rows, cols: m.cols, offM: m.off, offOut: out.off }, { M: m.buf, Out: out.buf });
+}
+
+export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>): void {
+  be.run('loss_value', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off }, { P: p.buf, Y: y.buf, Out: out.buf });
+}
+
+export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>): void {
+  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off }, { P: p.buf, Y: y.buf, Out: out.buf });
+}
+
+/** Rows [start, start+count) of a matrix view. */
+export const rowsOf = <B>(v: View<B>, start: number, count: number): View<B> =>
+  ({ buf: v.buf, off: v.off + start * v.cols, rows: count, cols: v.cols });

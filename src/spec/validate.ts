@@ -1,0 +1,118 @@
+// Validates a run spec (DESIGN.md "The run spec") and returns it typed, or throws a SpecError
+// naming the JSON path and what was expected. Data sets named by reference are checked here for
+// their fields only; their contents are checked when loaded (src/data).
+import { ACTIVATIONS, LOSSES, OPTIMIZERS } from '../kernels.js';
+import { fail, int, matrix, num, obj, oneOf, optional, vector } from './check.js';
+import type { DataSpec, DenseLayerSpec, ModelSpec, OptimizerSpec, RunSpec, RnnSpec } from './types.js';
+
+const HIDDEN_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'softmax');
+
+export function validateSpec(raw: unknown): RunSpec {
+  const s = obj('$', raw);
+  const known = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'seed', 'note', 'expect'];
+  for (const k of Object.keys(s)) if (!known.includes(k)) fail(k, `not a run spec field (expected one of ${known.join(', ')})`);
+  const model = validateModel(s.model);
+  const loss = oneOf('loss', s.loss, LOSSES);
+  const optimizer = validateOptimizer(s.optimizer);
+  const data = validateData(s.data, model);
+  const steps = optional(s, 'steps', (v) => int('steps', v, 1));
+  const epochs = optional(s, 'epochs', (v) => int('epochs', v, 1));
+  const batchSize = optional(s, 'batchSize', (v) => int('batchSize', v, 1));
+  const seed = optional(s, 'seed', (v) => int('seed', v, 0));
+  const note = optional(s, 'note', (v) => (typeof v === 'string' ? v : fail('note', 'a string', v)));
+  const expect = optional(s, 'expect', (v) => obj('expect', v));
+  return { model, loss, optimizer, data, steps, epochs, batchSize, seed, note, expect };
+}
+
+function validateModel(v: unknown): ModelSpec {
+  const m = obj('model', v);
+  const type = oneOf('model.type', m.type, ['mlp', 'rnn'] as const);
+  return type === 'mlp' ? validateMlp(m) : validateRnn(m);
+}
+
+function validateMlp(m: Record<string, unknown>): ModelSpec {
+  const inputSize = int('model.inputSize', m.inputSize, 1);
+  if (!Array.isArray(m.layers) || m.layers.length === 0) fail('model.layers', 'a non-empty array of layers', m.layers);
+  let fanIn = inputSize;
+  const layers = (m.layers as unknown[]).map((raw, i): DenseLayerSpec => {
+    const p = `model.layers[${i}]`;
+    const l = obj(p, raw);
+    const units = int(`${p}.units`, l.units, 1);
+    const activation = l.activation === undefined ? 'identity' : oneOf(`${p}.activation`, l.activation, ACTIVATIONS);
+    const weights = optional(l, 'weights', (w) => matrix(`${p}.weights`, w, units, fanIn));
+    const bias = optional(l, 'bias', (b) => vector(`${p}.bias`, b, units));
+    fanIn = units;
+    return { units, activation, weights, bias };
+  });
+  return { type: 'mlp', inputSize, layers };
+}
+
+function validateRnn(m: Record<string, unknown>): RnnSpec {
+  const inputSize = int('model.inputSize', m.inputSize, 1);
+  const hiddenSize = int('model.hiddenSize', m.hiddenSize, 1);
+  const outputSize = int('model.outputSize', m.outputSize, 1);
+  const activation = m.activation === undefined ? 'tanh' : oneOf('model.activation', m.activation, HIDDEN_ACTIVATIONS);
+  const outputActivation = m.outputActivation === undefined ? 'identity' : oneOf('model.outputActivation', m.outputActivation, ACTIVATIONS);
+  const w = m.weights === undefined ? {} : obj('model.weights', m.weights);
+  const keys = ['inputWeights', 'recurrentWeights', 'hiddenBias', 'outputWeights', 'outputBias'];
+  for (const k of Object.keys(w)) if (!keys.includes(k)) fail(`model.weights.${k}`, `not an RNN weight (expected one of ${keys.join(', ')})`);
+  const weights = {
+    inputWeights: optional(w, 'inputWeights', (x) => matrix('model.weights.inputWeights', x, hiddenSize, inputSize)),
+    recurrentWeights: optional(w, 'recurrentWeights', (x) => matrix('model.weights.recurrentWeights', x, hiddenSize, hiddenSize)),
+    hiddenBias: optional(w, 'hiddenBias', (x) => vector('model.weights.hiddenBias', x, hiddenSize)),
+    outputWeights: optional(w, 'outputWeights', (x) => matrix('model.weights.outputWeights', x, outputSize, hiddenSize)),
+    outputBias: optional(w, 'outputBias', (x) => vector('model.weights.outputBias', x, outputSize)),
+  };
+  return { type: 'rnn', inputSize, hiddenSize, outputSize, activation, outputActivation, weights };
+}
+
+function validateOptimizer(v: unknown): OptimizerSpec {
+  const o = obj('optimizer', v);
+  const type = oneOf('optimizer.type', o.type, OPTIMIZERS);
+  if (typeof o.lr !== 'number' || !(o.lr > 0) || !Number.isFinite(o.lr)) fail('optimizer.lr', 'a number > 0', o.lr);
+  const unit = (k: string) => optional(o, k, (x) => {
+    const n = num(`optimizer.${k}`, x);
+    return n >= 0 && n < 1 ? n : fail(`optimizer.${k}`, 'a number in [0, 1)', x);
+  });
+  const eps = optional(o, 'eps', (x) => (num('optimizer.eps', x) > 0 ? (x as number) : fail('optimizer.eps', 'a number > 0', x)));
+  const epsInsideSqrt = optional(o, 'epsInsideSqrt', (x) => (typeof x === 'boolean' ? x : fail('optimizer.epsInsideSqrt', 'true or false', x)));
+  return { type, lr: o.lr as number, momentum: unit('momentum'), rho: unit('rho'), beta1: unit('beta1'), beta2: unit('beta2'), eps, epsInsideSqrt };
+}
+
+function validateData(v: unknown, model: ModelSpec): DataSpec {
+  const d = obj('data', v);
+  if (d.dataset !== undefined) {
+    oneOf('data.dataset', d.dataset, ['mnist'] as const);
+    const train = optional(d, 'train', (x) => int('data.train', x, 1));
+    const test = optional(d, 'test', (x) => int('data.test', x, 1));
+    return { dataset: 'mnist', train, test, sequential: model.type === 'rnn' };
+  }
+  if (d.csv !== undefined) {
+    if (typeof d.csv !== 'string' || d.csv === '') fail('data.csv', 'a file path', d.csv);
+    const names = (k: string) => optional(d, k, (x) => (Array.isArray(x) && x.length > 0 && x.every((s) => typeof s === 'string') ? (x as string[]) : fail(`data.${k}`, 'a non-empty array of column names', x)));
+    const window = optional(d, 'window', (x) => int('data.window', x, 1));
+    return { csv: d.csv as string, inputs: names('inputs'), targets: names('targets'), window };
+  }
+  if (!Array.isArray(d.x) || d.x.length === 0) fail('data.x', 'a non-empty array of samples (or data.dataset / data.csv)', d.x);
+  const xs = d.x as unknown[];
+  const outputs = model.type === 'mlp' ? model.layers[model.layers.length - 1].units : model.outputSize;
+  if (model.type === 'mlp') {
+    xs.forEach((row, i) => vector(`data.x[${i}]`, row, model.inputSize));
+  } else {
+    let T = -1;
+    xs.forEach((sample, i) => {
+      if (!Array.isArray(sample) || !sample.every((s) => Array.isArray(s))) {
+        fail(`data.x[${i}]`, `[time][${model.inputSize}] numbers (RNN data.x is [batch][time][inputSize])`, sample);
+      }
+      const steps = sample as unknown[];
+      if (steps.length === 0) fail(`data.x[${i}]`, 'at least one time step');
+      if (T < 0) T = steps.length;
+      else if (steps.length !== T) fail(`data.x[${i}]`, `expected ${T} time steps like data.x[0], got ${steps.length}`);
+      steps.forEach((s, t) => vector(`data.x[${i}][${t}]`, s, model.inputSize));
+    });
+  }
+  if (!Array.isArray(d.y)) fail('data.y', `${xs.length} rows of ${outputs} numbers`, d.y);
+  if ((d.y as unknown[]).length !== xs.length) fail('data.y', `expected ${xs.length} rows (one per sample of data.x), got ${(d.y as unknown[]).length}`);
+  const y = matrix('data.y', d.y, xs.length, outputs);
+  return { x: xs as number[][] | number[][][], y };
+}

@@ -1,0 +1,119 @@
+import type { Backend } from '../backend.js';
+import type { KernelBuffers, KernelName, KernelParams } from '../kernels.js';
+import type { GpuContext } from './device.js';
+import { type GpuBuf, KernelRunner } from './runner.js';
+
+/**
+ * float32 buffers and WGSL kernels. Kernels are recorded into one command encoder (one compute
+ * pass) and submitted together at submit(); writes and reads submit pending work first so that
+ * their order is the order of the calls.
+ */
+export class WebGpuBackend implements Backend<GpuBuf> {
+  readonly name = 'webgpu' as const;
+  readonly device: string;
+  readonly gpu: GPUDevice;
+  private runner: KernelRunner;
+  private encoder?: GPUCommandEncoder;
+  private pass?: GPUComputePassEncoder;
+  private nextId = 1;
+  private live = new Set<GpuBuf>();
+  private error?: Error;
+  lost = false;
+
+  constructor(ctx: GpuContext) {
+    this.gpu = ctx.device;
+    this.device = ctx.description;
+    this.runner = new KernelRunner(this.gpu);
+    this.gpu.addEventListener('uncapturederror', (e) => {
+      this.error ??= new Error(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
+    });
+    void this.gpu.lost.then((info) => {
+      this.lost = true;
+      this.error ??= new Error(`GPU device lost (${info.reason}): ${info.message}`);
+    });
+  }
+
+  buffer(length: number, label: string): GpuBuf {
+    const size = Math.max(16, Math.ceil((length * 4) / 16) * 16);
+    const max = this.gpu.limits.maxStorageBufferBindingSize;
+    if (size > max) throw new Error(`${label}: ${length} floats (${size} bytes) exceed this GPU's maxStorageBufferBindingSize of ${max} bytes`);
+    const gpu = this.gpu.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const b = { id: this.nextId++, gpu, length, label };
+    this.live.add(b);
+    return b;
+  }
+
+  write(buf: GpuBuf, data: ArrayLike<number>, offset = 0): void {
+    this.submit();
+    const f = Float32Array.from(data as ArrayLike<number>);
+    this.gpu.queue.writeBuffer(buf.gpu, offset * 4, f.buffer, f.byteOffset, f.byteLength);
+  }
+
+  async read(buf: GpuBuf, offset: number, length: number): Promise<Float64Array> {
+    this.submit();
+    const bytes = Math.ceil((length * 4) / 4) * 4;
+    const staging = this.gpu.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.gpu.createCommandEncoder();
+    if (bytes > 0) enc.copyBufferToBuffer(buf.gpu, offset * 4, staging, 0, bytes);
+    this.gpu.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, length));
+    staging.unmap();
+    staging.destroy();
+    this.check();
+    return out;
+  }
+
+  copy(src: GpuBuf, so: number, dst: GpuBuf, d: number, n: number): void {
+    this.endPass();
+    this.encoder ??= this.gpu.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src.gpu, so * 4, dst.gpu, d * 4, n * 4);
+  }
+
+  run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<GpuBuf>[K]): void {
+    this.encoder ??= this.gpu.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    this.runner.record(this.pass, kernel, params, buffers);
+  }
+
+  submit(): void {
+    this.endPass();
+    if (this.encoder) this.gpu.queue.submit([this.encoder.finish()]);
+    this.encoder = undefined;
+    this.check();
+  }
+
+  /** Waits for all submitted work. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.gpu.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  free(buf: GpuBuf): void {
+    this.submit();
+    this.runner.forget(buf);
+    buf.gpu.destroy();
+    this.live.delete(buf);
+  }
+  liveBuffers(): number { return this.live.size; }
+  dispose(): void {
+    this.submit();
+    for (const b of this.live) b.gpu.destroy();
+    this.live.clear();
+    this.runner.dispose();
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+  private check(): void {
+    if (this.error) throw this.error;
+  }
+}

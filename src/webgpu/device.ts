@@ -1,0 +1,75 @@
+// Finds a WebGPU device: the browser's navigator.gpu, or in Node the `webgpu` package (Dawn).
+// In Node without a GPU driver, Dawn is pointed at SwiftShader's CPU Vulkan (shipped by Debian's
+// chromium package) and the caller is told, since that is for correctness, not speed.
+export interface GpuContext { device: GPUDevice; adapter: GPUAdapter; description: string; software: boolean }
+
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+type Create = (flags: string[]) => GPU;
+// Dawn instances must outlive their adapters and devices: a collected instance takes them down.
+const instances: GPU[] = [];
+function instance(create: Create): GPU {
+  const gpu = create([]);
+  instances.push(gpu);
+  return gpu;
+}
+let createGpu: Create | undefined;
+async function nodeCreate(): Promise<Create> {
+  if (!createGpu) {
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    const pkg = 'webgpu';
+    const { create, globals } = await import(/* @vite-ignore */ pkg);
+    Object.assign(globalThis, globals);
+    createGpu = create as Create;
+  }
+  return createGpu;
+}
+
+/**
+ * Node: the hardware adapter Dawn finds (Mesa's llvmpipe is left out: it is software and lacks
+ * what Dawn needs); failing that, and if allowed, SwiftShader. Each Dawn instance reads the
+ * Vulkan driver settings anew, so the second try sees VK_ICD_FILENAMES.
+ */
+async function nodeAdapter(allowSoftware: boolean): Promise<GPUAdapter | undefined> {
+  const create = await nodeCreate();
+  const env = process.env;
+  const userChoice = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
+  if (!userChoice) env.VK_LOADER_DRIVERS_DISABLE ??= '*lvp*';
+  const adapter = await instance(create).requestAdapter({ powerPreference: 'high-performance' });
+  if (adapter || userChoice || !allowSoftware) return adapter ?? undefined;
+  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  return (await instance(create).requestAdapter()) ?? undefined;
+}
+
+export function describeAdapter(a: GPUAdapter): string {
+  const i = a.info;
+  const name = [i.vendor, i.description || i.device || i.architecture].filter(Boolean).join(' ');
+  return name || 'unknown adapter';
+}
+
+function isSoftware(a: GPUAdapter): boolean {
+  const i = a.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return !!i.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${i.vendor} ${i.architecture} ${i.description}`);
+}
+
+/**
+ * Opens a device. With `allowSoftware` false (the `auto` backend) it returns undefined unless a
+ * hardware GPU is present; with it true (the `webgpu` backend) a software adapter is accepted.
+ */
+export async function openGpu(allowSoftware: boolean): Promise<GpuContext | undefined> {
+  const adapter = isNode ? await nodeAdapter(allowSoftware)
+    : await (globalThis.navigator as Navigator | undefined)?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return undefined;
+  const software = isSoftware(adapter);
+  if (software && !allowSoftware) return undefined;
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(8, l.maxStorageBuffersPerShaderStage),
+    },
+  });
+  return { device, adapter, description: describeAdapter(adapter) + (software ? ' (software)' : ''), software };
+}

@@ -1,0 +1,88 @@
+// Every GPU kernel described as data: its shader files, entry point, compile-time flags, the
+// uniform fields (in WGSL struct order), the bindings and the dispatch size. The runner
+// (runner.ts) is the only code that turns these into pipelines and dispatches.
+import type { Act, KernelName, KernelParams, LossKind, OptKind } from '../kernels.js';
+import type { ShaderFile } from './shaders.js';
+
+export interface KernelSpec<K extends KernelName> {
+  files: readonly ShaderFile[];
+  entry: string;
+  flags(p: KernelParams[K]): Record<string, boolean>;
+  /** Uniform fields in struct order; 'f32' fields are floats, the rest u32. */
+  uniforms: readonly (readonly [keyof KernelParams[K] & string, 'u32' | 'f32'])[];
+  /** Uniform fields that change from step to step: written before each submission, not cached. */
+  dynamic?: readonly (keyof KernelParams[K] & string)[];
+  bindings: Record<string, number>;
+  workgroups(p: KernelParams[K]): [number, number, number];
+}
+
+const actFlags = (act: Act) => ({
+  ACT_SIGMOID: act === 'sigmoid', ACT_TANH: act === 'tanh', ACT_RELU: act === 'relu', ACT_SQUARE: act === 'square',
+});
+const lossFlags = (l: LossKind) => ({ LOSS_CE: l === 'crossEntropy', LOSS_HALF_MSE: l === 'halfMse' });
+const optFlags = (o: OptKind) => ({
+  OPT_MOMENTUM: o === 'momentum', OPT_RMSPROP: o === 'rmsprop', OPT_ADAM: o === 'adam', HAS_S1: o !== 'sgd',
+});
+const MAX_X = 65535;
+/** n threads in workgroups of `size`, folded into two dimensions past 65535 workgroups. */
+export function grid1d(n: number, size: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(n / size));
+  return groups <= MAX_X ? [groups, 1, 1] : [MAX_X, Math.ceil(groups / MAX_X), 1];
+}
+
+const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u32'] as const);
+const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut'].map((u) => [u, 'u32'] as const);
+const eltBindings = { Z: 1, A: 2, dA: 3, dZ: 4 };
+
+export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
+  matmul: {
+    files: ['activation', 'matmul'], entry: 'main',
+    flags: (p) => ({
+      ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
+      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct,
+    }),
+    uniforms: ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd'].map((u) => [u, 'u32'] as const) as
+      KernelSpec<'matmul'>['uniforms'],
+    bindings: { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6 },
+    workgroups: (p) => [Math.ceil(p.N / 64), Math.ceil(p.M / 64), 1],
+  },
+  act_backward: {
+    files: ['activation', 'elementwise'], entry: 'act_backward', flags: (p) => actFlags(p.act),
+    uniforms: elt as KernelSpec<'act_backward'>['uniforms'], bindings: eltBindings,
+    workgroups: (p) => grid1d(p.rows * p.cols, 256),
+  },
+  softmax_rows: {
+    files: ['activation', 'elementwise'], entry: 'softmax_rows', flags: () => ({}),
+    uniforms: elt as KernelSpec<'softmax_rows'>['uniforms'], bindings: { Z: 1, A: 2 },
+    workgroups: (p) => grid1d(p.rows, 64),
+  },
+  softmax_backward: {
+    files: ['activation', 'elementwise'], entry: 'softmax_backward', flags: () => ({}),
+    uniforms: elt as KernelSpec<'softmax_backward'>['uniforms'], bindings: { A: 2, dA: 3, dZ: 4 },
+    workgroups: (p) => grid1d(p.rows, 64),
+  },
+  loss_value: {
+    files: ['loss'], entry: 'loss_value', flags: (p) => lossFlags(p.loss),
+    uniforms: lossU as KernelSpec<'loss_value'>['uniforms'], bindings: { P: 1, Y: 2, Out: 3 },
+    workgroups: () => [1, 1, 1],
+  },
+  loss_grad: {
+    files: ['loss'], entry: 'loss_grad', flags: (p) => lossFlags(p.loss),
+    uniforms: lossU as KernelSpec<'loss_grad'>['uniforms'], bindings: { P: 1, Y: 2, Out: 3 },
+    workgroups: (p) => grid1d(p.loss === 'crossEntropy' ? p.rows : p.rows * p.cols, 256),
+  },
+  col_sum: {
+    files: ['reduce'], entry: 'col_sum', flags: () => ({}),
+    uniforms: [['rows', 'u32'], ['cols', 'u32'], ['offM', 'u32'], ['offOut', 'u32']],
+    bindings: { M: 1, Out: 2 },
+    workgroups: (p) => grid1d(p.cols, 64),
+  },
+  update: {
+    files: ['optimizers'], entry: 'update',
+    flags: (p) => ({ ...optFlags(p.opt), EPS_INSIDE: p.epsInside }),
+    uniforms: [['n', 'u32'], ['lr', 'f32'], ['h1', 'f32'], ['h2', 'f32'], ['eps', 'f32'], ['bc1', 'f32'], ['bc2', 'f32']],
+    dynamic: ['lr', 'bc1', 'bc2'],
+    bindings: { P: 1, G: 2, S1: 3, S2: 4 },
+    workgroups: (p) => grid1d(p.n, 256),
+  },
+};

@@ -1,0 +1,31 @@
+// Loads the WGSL of shaders/ as text and resolves its #if/#elif/#else/#endif variants with
+// wgsl-preprocessor: the text is split after each `#if NAME` / `#elif NAME` and the flag's
+// value is passed in the template tag's place.
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import activation from '../../shaders/activation.wgsl?raw';
+import elementwise from '../../shaders/elementwise.wgsl?raw';
+import loss from '../../shaders/loss.wgsl?raw';
+import matmul from '../../shaders/matmul.wgsl?raw';
+import optimizers from '../../shaders/optimizers.wgsl?raw';
+import reduce from '../../shaders/reduce.wgsl?raw';
+
+export const shaderFiles = { activation, elementwise, loss, matmul, optimizers, reduce };
+export type ShaderFile = keyof typeof shaderFiles;
+
+export function preprocess(source: string, flags: Record<string, boolean>): string {
+  const strings: string[] = [];
+  const values: boolean[] = [];
+  const condition = /#(if|elif)[ \t]+(\w+)/g;
+  let last = 0;
+  for (const m of source.matchAll(condition)) {
+    strings.push(source.slice(last, m.index) + '#' + m[1]);
+    values.push(flags[m[2]] === true);
+    last = m.index + m[0].length;
+  }
+  strings.push(source.slice(last));
+  return wgsl(strings, ...values);
+}
+
+export function shaderSource(files: readonly ShaderFile[], flags: Record<string, boolean>): string {
+  return files.map((f) => preprocess(shaderFiles[f], flags)).join('\n');
+}
