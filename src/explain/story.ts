@@ -33,13 +33,15 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string
   say('2. Forward');
   say(`  input x = ${fmtMatrix(ref.input, ref.input.length / ref.batch)}   target y = ${fmtMatrix(ref.target, ref.target.length / ref.batch)}`);
   if (m.type === 'mlp') {
+    // layers are numbered from 1 here, as in the worked examples (tensor names keep PyTorch's 0-based names)
     let prev = 'x';
     m.layers.forEach((l, i) => {
-      say(`  layer ${i}: z${i} = ${prev}·W${i}ᵀ + b${i}, a${i} = ${l.activation}(z${i})`);
+      const n = i + 1;
+      say(`  layer ${n}: z${n} = ${prev}·W${n}ᵀ + b${n}, a${n} = ${l.activation}(z${n})   (layers.${i})`);
       if (ref.batch === 1) dotProducts(ref, i, i === 0 ? ref.input : ref.forward.get(`layers.${i - 1}.${m.layers[i - 1].activation === 'identity' ? 'z' : 'a'}`)!).forEach((s) => say(`    ${s}`));
-      show(`z${i}`, `layers.${i}.z`, (t) => t.forward.get(`layers.${i}.z`));
-      if (l.activation !== 'identity') show(`a${i}`, `layers.${i}.a`, (t) => t.forward.get(`layers.${i}.a`));
-      prev = `a${i}`;
+      show(`z${n}`, `layers.${i}.z`, (t) => t.forward.get(`layers.${i}.z`));
+      if (l.activation !== 'identity') show(`a${n}`, `layers.${i}.a`, (t) => t.forward.get(`layers.${i}.a`));
+      prev = `a${n}`;
     });
   } else {
     say(`  h_t = ${m.activation}(x_t·Wxᵀ + h_(t−1)·Whᵀ + bh), h_0 = 0; then ŷ = ${m.outputActivation}(h_${ref.timeSteps}·Wyᵀ + by)`);
@@ -58,8 +60,15 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string
   say();
   say('4. Backward (the chain rule, from the loss back to every parameter)');
   say(`  ${lossGradFormula(spec.loss)}`);
+  const g = lossGradient(spec, ref);
+  if (g) say(`  dL/d${spec.loss === 'crossEntropy' ? 'logits' : 'ŷ'} = ${fmtMatrix(g, g.length / ref.batch)}`);
   for (const [name] of ref.backward) show(`${name.endsWith('.grad') ? `dL/d ${name.slice(0, -5)}` : name.replace('.dz', '  δ = dL/dz').replace('head.dz', 'head δ = dL/dz')}`, name, (t) => t.backward.get(name));
-  if (m.type === 'rnn') say('  Wx, Wh and bh are shared by every step, so their gradients are the sums over t of each step\'s δ_t·x_tᵀ, δ_t·h_(t−1)ᵀ and δ_t.');
+  if (m.type === 'rnn') {
+    say('  Wx, Wh and bh are shared by every step, so their gradients are the sums over t of each step\'s δ_t·x_tᵀ, δ_t·h_(t−1)ᵀ and δ_t:');
+    for (const [t, share] of rnnShares(ref, m.inputSize, m.hiddenSize).entries()) {
+      say(`    step ${t + 1}: δ·xᵀ = ${fmtMatrix(share.dWx, m.inputSize)}   δ·h_${t}ᵀ = ${fmtMatrix(share.dWh, m.hiddenSize)}   Σ δ = ${fmtList(share.dbh)}`);
+    }
+  }
   say();
   say('5. The update');
   say(`  ${updateFormula(spec)}`);
@@ -74,7 +83,45 @@ function dotProducts(t: StepTrace, layer: number, input: Float64Array): string[]
   const n = input.length;
   if (n > 4 || b.length > 4) return [];
   const z = t.forward.get(`layers.${layer}.z`)!;
-  return Array.from(b, (bj, j) => `z${layer}[${j}] = ${Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${fmt(a)}`).join(' + ')} + ${fmt(bj)} = ${fmt(z[j])}`);
+  return Array.from(b, (bj, j) => `z${layer + 1}[${j}] = ${Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${fmt(a)}`).join(' + ')} + ${fmt(bj)} = ${fmt(z[j])}`);
+}
+
+/** Each time step's share of the shared weights' gradients, from the reference trace. */
+function rnnShares(t: StepTrace, I: number, H: number): { dWx: Float64Array; dWh: Float64Array; dbh: Float64Array }[] {
+  const B = t.batch;
+  return Array.from({ length: t.timeSteps }, (_, k) => {
+    const dz = t.backward.get(`rnn.dz[t=${k + 1}]`)!;
+    const x = t.input.subarray(k * B * I, (k + 1) * B * I);
+    const hPrev = k === 0 ? new Float64Array(B * H) : t.forward.get(`rnn.h[t=${k}]`)!;
+    const dWx = new Float64Array(H * I), dWh = new Float64Array(H * H), dbh = new Float64Array(H);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < H; i++) {
+        const d = dz[b * H + i];
+        dbh[i] += d;
+        for (let j = 0; j < I; j++) dWx[i * I + j] += d * x[b * I + j];
+        for (let j = 0; j < H; j++) dWh[i * H + j] += d * hPrev[b * H + j];
+      }
+    }
+    return { dWx, dWh, dbh };
+  });
+}
+
+/** dL/dŷ (dL/dlogits for crossEntropy) from the reference's prediction, in float64. */
+function lossGradient(spec: RunSpec, t: StepTrace): Float64Array | undefined {
+  const m = spec.model;
+  const last = m.type === 'mlp' ? `layers.${m.layers.length - 1}` : 'head';
+  const act = m.type === 'mlp' ? m.layers[m.layers.length - 1].activation : m.outputActivation;
+  const p = spec.loss === 'crossEntropy' && act === 'softmax' ? t.forward.get(`${last}.z`) : t.forward.get(`${last}.${act === 'identity' ? 'z' : 'a'}`);
+  if (!p) return undefined;
+  const y = t.target, n = p.length, cols = n / t.batch;
+  if (spec.loss !== 'crossEntropy') return p.map((v, i) => ((spec.loss === 'mse' ? 2 : 1) * (v - y[i])) / n);
+  const out = new Float64Array(n);
+  for (let r = 0; r < t.batch; r++) {
+    const row = p.subarray(r * cols, (r + 1) * cols), mx = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - mx)), s = e.reduce((a, b) => a + b, 0);
+    for (let c = 0; c < cols; c++) out[r * cols + c] = (e[c] / s - y[r * cols + c]) / t.batch;
+  }
+  return out;
 }
 
 function lossFormula(loss: string): string {

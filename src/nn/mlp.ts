@@ -96,7 +96,7 @@ export class Mlp<B> implements Network<B> {
       out.push({ name: `layers.${i}.z`, view: rowsOf(l.z, 0, batch), stage: 'forward' });
       if (l.act !== 'identity') out.push({ name: `layers.${i}.a`, view: rowsOf(l.a, 0, batch), stage: 'forward' });
     });
-    this.layers.forEach((l, i) => {
+    [...this.layers.entries()].reverse().forEach(([i, l]) => {
       out.push({ name: `layers.${i}.dz`, view: rowsOf(l.dz, 0, batch), stage: 'backward' });
       out.push({ name: `layers.${i}.weight.grad`, view: l.dw, stage: 'backward' });
       out.push({ name: `layers.${i}.bias.grad`, view: l.db, stage: 'backward' });

@@ -19,6 +19,8 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   private live = new Set<GpuBuf>();
   private error?: Error;
   lost = false;
+  /** Command buffers submitted so far (a training step is one). */
+  submissions = 0;
 
   constructor(ctx: GpuContext) {
     this.gpu = ctx.device;
@@ -83,7 +85,10 @@ export class WebGpuBackend implements Backend<GpuBuf> {
 
   submit(): void {
     this.endPass();
-    if (this.encoder) this.gpu.queue.submit([this.encoder.finish()]);
+    if (this.encoder) {
+      this.gpu.queue.submit([this.encoder.finish()]);
+      this.submissions++;
+    }
     this.encoder = undefined;
     this.check();
   }

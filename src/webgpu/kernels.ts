@@ -13,6 +13,8 @@ export interface KernelSpec<K extends KernelName> {
   /** Uniform fields that change from step to step: written before each submission, not cached. */
   dynamic?: readonly (keyof KernelParams[K] & string)[];
   bindings: Record<string, number>;
+  /** The bindings this variant uses, when not all of them. */
+  used?(p: KernelParams[K]): string[];
   workgroups(p: KernelParams[K]): [number, number, number];
 }
 
@@ -44,6 +46,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     uniforms: ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd'].map((u) => [u, 'u32'] as const) as
       KernelSpec<'matmul'>['uniforms'],
     bindings: { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6 },
+    used: (p) => ['B', 'Z', ...(p.aFromAct ? [] : ['A']), ...(p.writeAct || p.aFromAct ? ['Act'] : []), ...(p.hasBias ? ['Bias'] : []), ...(p.hasAdd ? ['Add'] : [])],
     workgroups: (p) => [Math.ceil(p.N / 64), Math.ceil(p.M / 64), 1],
   },
   act_backward: {
@@ -83,6 +86,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     uniforms: [['n', 'u32'], ['lr', 'f32'], ['h1', 'f32'], ['h2', 'f32'], ['eps', 'f32'], ['bc1', 'f32'], ['bc2', 'f32']],
     dynamic: ['lr', 'bc1', 'bc2'],
     bindings: { P: 1, G: 2, S1: 3, S2: 4 },
+    used: (p) => ['P', 'G', ...(p.opt === 'sgd' ? [] : ['S1']), ...(p.opt === 'adam' ? ['S2'] : [])],
     workgroups: (p) => grid1d(p.n, 256),
   },
 };

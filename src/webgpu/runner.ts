@@ -19,7 +19,13 @@ export class KernelRunner {
     const flags = spec.flags(p);
     const variant = kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
     const data = packUniforms(spec, p);
-    const entries = Object.entries(bufs as Record<string, GpuBuf | undefined>).filter(([, b]) => b !== undefined) as [string, GpuBuf][];
+    const given = bufs as Record<string, GpuBuf | undefined>;
+    const used = spec.used?.(p) ?? Object.keys(spec.bindings);
+    const entries = used.map((name): [string, GpuBuf] => {
+      const b = given[name];
+      if (!b) throw new Error(`${kernel}: buffer ${name} is needed by this variant but was not given`);
+      return [name, b];
+    });
     const dynamic = new Set<string>(spec.dynamic ?? []);
     const staticValues = spec.uniforms.filter(([u]) => !dynamic.has(u)).map(([u]) => String(p[u]));
     const key = `${variant}|${staticValues.join(',')}|${entries.map(([n, b]) => n + b.id).join(',')}`;

@@ -1,0 +1,62 @@
+// Whole models on every backend present: random networks of every kind against the float64
+// reference, finite-difference checks of the reference, determinism and one submission a step.
+import { describe, expect, test } from 'vitest';
+import { runSpec } from '../src/train/runSpec.js';
+import { validateSpec } from '../src/spec/validate.js';
+import { TOLERANCE } from '../src/verify/compare.js';
+import { gradientCheck } from '../src/verify/gradCheck.js';
+import { describeSpec, randomSpec } from '../src/verify/randomSpecs.js';
+import { compareWithReference } from '../src/verify/verify.js';
+import { WebGpuBackend } from '../src/webgpu/backend.js';
+import { presentBackends, webgpuBackend } from './backends.js';
+
+const specs = Array.from({ length: 20 }, (_, i) => validateSpec(randomSpec(i)));
+const backends = await presentBackends();
+
+describe('the cpu reference', () => {
+  test.each(specs.map((s) => [describeSpec(s), s] as const))('gradient check: %s', async (_, spec) => {
+    expect(await gradientCheck(spec)).toBeLessThan(TOLERANCE.gradCheck);
+  });
+});
+
+describe.each(backends.filter(([n]) => n !== 'cpu'))('%s against the reference', (_, be) => {
+  test.each(specs.map((s) => [describeSpec(s), s] as const))('%s', async (_n, spec) => {
+    const worst = await compareWithReference(be, spec);
+    expect(worst.error, worst.tensor).toBeLessThanOrEqual(TOLERANCE.randomGpu);
+  });
+});
+
+describe.each(backends)('training on %s', (_, be) => {
+  test('MLP batch 6 learns: loss falls over 30 steps', async () => {
+    const spec = { ...randomSpec(0), steps: 30, optimizer: { type: 'adam', lr: 0.02 } };
+    const r = await runSpec(spec, { backend: be });
+    expect(r.losses).toHaveLength(30);
+    expect(r.losses[29]).toBeLessThan(r.losses[0] * 0.7);
+  });
+
+  test('mini-batches: batchSize 2 of 5 samples runs 3 batches a pass, the last one short', async () => {
+    const spec = { ...randomSpec(0), steps: 6, batchSize: 2 };
+    const x = Array.from({ length: 5 }, (_v, i) => (spec.data as { x: number[][] }).x[0].map((v) => v + i / 10));
+    const y = Array.from({ length: 5 }, () => (spec.data as { y: number[][] }).y[0]);
+    const r = await runSpec({ ...spec, data: { x, y } }, { backend: be });
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+    expect(r.losses[0]).not.toBe(r.losses[1]);
+  });
+
+  test('two runs of one spec are bitwise equal', async () => {
+    const spec = { ...randomSpec(3), steps: 5 };
+    const a = await runSpec(spec, { backend: be });
+    const b = await runSpec(spec, { backend: be });
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+  });
+});
+
+test('a webgpu training step is one submission', async () => {
+  const be = await webgpuBackend();
+  if (!be) return expect(process.env.CI).toBeFalsy();
+  const gpu = be as unknown as WebGpuBackend;
+  const before = gpu.submissions;
+  await runSpec({ ...randomSpec(1), steps: 7 }, { backend: be });
+  // 7 steps, plus the uploads of parameters and data before them, then the reads (which submit nothing pending)
+  expect(gpu.submissions - before).toBe(7);
+});

@@ -1,0 +1,70 @@
+// Each kernel against the float64 reference on every backend present: one line per case.
+import { describe, expect, test } from 'vitest';
+import type { Backend } from '../src/backend.js';
+import { CpuBackend } from '../src/cpu/backend.js';
+import type { KernelBuffers, KernelName, KernelParams } from '../src/kernels.js';
+import { normRelError } from '../src/verify/compare.js';
+import { presentBackends } from './backends.js';
+
+const backends = await presentBackends();
+
+function rand(n: number, seed: number, positive = false): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => { s = (s * 16807) % 2147483647; const u = s / 2147483647; return positive ? u + 0.1 : 2 * u - 1; });
+}
+
+/** Runs kernel k on `be` and on the cpu reference with the same random inputs; returns the worst error of the outputs. */
+async function against<K extends KernelName>(be: Backend, k: K, p: KernelParams[K], sizes: Record<string, number>, outputs: string[], positive: string[] = []): Promise<number> {
+  const ref = new CpuBackend();
+  const inputs = Object.fromEntries(Object.entries(sizes).map(([name, n], i) => [name, rand(n, 7 + i * 101, positive.includes(name))]));
+  const bind = <B>(b: Backend<B>) => Object.fromEntries(Object.entries(inputs).map(([name, data]) => {
+    const buf = b.buffer(data.length, name);
+    b.write(buf, data);
+    return [name, buf];
+  })) as KernelBuffers<B>[K];
+  const gotBufs = bind(be), refBufs = bind(ref);
+  be.run(k, p, gotBufs);
+  be.submit();
+  ref.run(k, p, refBufs);
+  let worst = 0;
+  for (const o of outputs) {
+    const g = await be.read((gotBufs as Record<string, unknown>)[o], 0, sizes[o]);
+    const r = await ref.read((refBufs as Record<string, Float64Array>)[o], 0, sizes[o]);
+    worst = Math.max(worst, normRelError(g, r));
+  }
+  for (const b of Object.values(gotBufs as Record<string, unknown>)) be.free(b);
+  return worst;
+}
+
+const mm = (M: number, N: number, K: number, o: Partial<KernelParams['matmul']> = {}): KernelParams['matmul'] => ({
+  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false,
+  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, ...o,
+});
+const elt = (rows: number, cols: number, act: KernelParams['act_backward']['act']) => ({ rows, cols, act, offZ: 0, offA: 0, offDA: 0, offDZ: 0 });
+const loss = (rows: number, cols: number, l: KernelParams['loss_value']['loss']) => ({ rows, cols, loss: l, offP: 0, offY: 0, offOut: 0 });
+const upd = (opt: KernelParams['update']['opt'], epsInside = true): KernelParams['update'] =>
+  ({ n: 300, opt, epsInside, lr: 0.01, h1: 0.9, h2: 0.999, eps: 1e-8, bc1: 0.19, bc2: 0.002 });
+
+describe.each(backends)('kernels on %s', (_, be) => {
+  const tol = be.name === 'cpu' ? 0 : 1e-5;
+  test.each([[1, 1, 1], [3, 5, 7], [64, 64, 64], [65, 130, 17], [100, 77, 51]])('matmul %ix%ix%i', async (M, N, K) =>
+    expect(await against(be, 'matmul', mm(M, N, K), { A: M * K, B: K * N, Z: M * N }, ['Z'])).toBeLessThanOrEqual(tol));
+  test('matmul transA', async () => expect(await against(be, 'matmul', mm(33, 20, 70, { transA: true }), { A: 70 * 33, B: 70 * 20, Z: 33 * 20 }, ['Z'])).toBeLessThanOrEqual(tol));
+  test('matmul transB', async () => expect(await against(be, 'matmul', mm(20, 33, 70, { transB: true }), { A: 20 * 70, B: 33 * 70, Z: 20 * 33 }, ['Z'])).toBeLessThanOrEqual(tol));
+  test('matmul transA transB + offsets', async () => expect(await against(be, 'matmul', mm(9, 11, 13, { transA: true, transB: true, offA: 5, offB: 3, offZ: 2 }), { A: 5 + 117, B: 3 + 143, Z: 2 + 99 }, ['Z'])).toBeLessThanOrEqual(tol));
+  test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('matmul + bias + add + %s', async (act) =>
+    expect(await against(be, 'matmul', mm(17, 19, 23, { transB: true, act, writeAct: true, hasBias: true, hasAdd: true }), { A: 17 * 23, B: 19 * 23, Z: 17 * 19, Act: 17 * 19, Bias: 19, Add: 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
+  test('matmul reading A from the Act buffer (RNN step)', async () =>
+    expect(await against(be, 'matmul', mm(4, 6, 6, { transB: true, act: 'tanh', writeAct: true, aFromAct: true, offA: 0, offAct: 24 }), { B: 36, Z: 24, Act: 48 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
+  test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('act_backward %s', async (act) =>
+    expect(await against(be, 'act_backward', elt(7, 9, act), { Z: 63, A: 63, dA: 63, dZ: 63 }, ['dZ'])).toBeLessThanOrEqual(tol));
+  test('softmax_rows', async () => expect(await against(be, 'softmax_rows', elt(5, 7, 'softmax'), { Z: 35, A: 35 }, ['A'])).toBeLessThanOrEqual(tol));
+  test('softmax_backward', async () => expect(await against(be, 'softmax_backward', elt(5, 7, 'softmax'), { A: 35, dA: 35, dZ: 35 }, ['dZ'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_value %s', async (l) =>
+    expect(await against(be, 'loss_value', loss(300, 6, l), { P: 1800, Y: 1800, Out: 1 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_grad %s', async (l) =>
+    expect(await against(be, 'loss_grad', loss(30, 6, l), { P: 180, Y: 180, Out: 180 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
+  test('col_sum', async () => expect(await against(be, 'col_sum', { rows: 37, cols: 70, offM: 0, offOut: 0 }, { M: 37 * 70, Out: 70 }, ['Out'])).toBeLessThanOrEqual(tol));
+  test.each([['sgd', true], ['momentum', true], ['rmsprop', true], ['rmsprop', false], ['adam', true]] as const)('update %s (eps inside %s)', async (opt, inside) =>
+    expect(await against(be, 'update', upd(opt, inside), { P: 300, G: 300, S1: 300, S2: 300 }, ['P', 'S1', 'S2'], ['S1', 'S2'])).toBeLessThanOrEqual(tol));
+});
