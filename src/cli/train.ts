@@ -13,8 +13,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const steps = positiveInt('--steps', values.steps);
   const raw = await readSpecFile(positionals[0]);
-  const bar = values.json || !process.stderr.isTTY ? undefined
-    : new SingleBar({ format: 'training [{bar}] {value}/{total} steps | {duration_formatted} | eta {eta_formatted}', stream: process.stderr });
+  const bar = values.json ? undefined
+    : new SingleBar({ format: 'training [{bar}] {value}/{total} steps | {duration_formatted} | eta {eta_formatted}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 });
   let started = false;
   const t0 = performance.now();
   const result = await runSpec(raw, {
@@ -32,6 +32,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const l = result.losses;
   const secs = (performance.now() - t0) / 1000;
   process.stdout.write(`${result.backend} on ${result.device}: ${l.length} steps in ${secs.toFixed(2)} s\n`);
-  process.stdout.write(`loss: ${l[0]} (step 1) → ${l[l.length - 1]} (step ${l.length})\n`);
+  process.stdout.write(`loss: ${l[0].toFixed(4)} (step 1) → ${l[l.length - 1].toFixed(4)} (step ${l.length})\n`);
+  if (result.test) {
+    process.stdout.write(`test: accuracy ${(100 * result.test.accuracy).toFixed(2)}% on ${result.test.samples} held-out samples, loss ${result.test.loss.toFixed(4)}\n`);
+  }
   return 0;
 }

@@ -26,16 +26,16 @@ export class Rnn<B> implements Network<B> {
   private owned: B[] = [];
   private p: Record<string, View<B>> = {};
   private g: Record<string, View<B>> = {};
-  private readonly I: number; private readonly H: number; private readonly O: number;
+  private readonly I: number;
   private readonly act: Act;
   // zx: x·Wxᵀ + bh for all steps [T·maxB][H]; z: pre-activations [T·maxB][H];
   // h: states h_0..h_T [(T+1)·maxB][H] (h_0 stays zero); dz: [T·maxB][H]; dh: [maxB][H]
   private zx: View<B>; private z: View<B>; private h: View<B>; private dz: View<B>; private dh: View<B>;
   private zy: View<B>; private ay: View<B>; private dzy: View<B>; private day: View<B>;
 
-  constructor(private be: Backend<B>, spec: RnnSpec, readonly steps: number, private maxBatch: number) {
+  constructor(private be: Backend<B>, spec: RnnSpec, readonly steps: number, maxBatch: number) {
     const { inputSize: I, hiddenSize: H, outputSize: O } = spec;
-    [this.I, this.H, this.O, this.act] = [I, H, O, spec.activation];
+    [this.I, this.act] = [I, spec.activation];
     const shapes: [keyof typeof RNN_PARAM_NAMES, number, number][] = [
       ['inputWeights', H, I], ['recurrentWeights', H, H], ['hiddenBias', 1, H], ['outputWeights', O, H], ['outputBias', 1, O]];
     let off = 0;
