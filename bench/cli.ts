@@ -27,7 +27,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     for (const c of cases) {
       // the cpu backend takes minutes on the large cases: it runs them only in --quick sizes or when small
       if (name === 'cpu' && c.suite !== 'small' && !values.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
-      const r = await runCase(be, c, name === 'cpu' ? 1 : 5);
+      const r = await runCase(be, c, name === "cpu" || values.quick ? 1 : 5);
       results.push(r);
       process.stdout.write(`  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${(r.ms ?? r.msPerStep)!.toFixed(3).padStart(10)} ms${r.msPerStep !== undefined ? '/step' : ''}  ${r.gflops.toFixed(1).padStart(9)} GFLOP/s  (${r.validation})\n`);
     }

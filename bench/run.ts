@@ -41,7 +41,8 @@ async function benchMatmul<B>(be: Backend<B>, c: MatmulCase, reps: number): Prom
   const err = normRelError(got, ref);
   if (!(err < 1e-4)) throw new Error(`matmul ${c.name} on ${be.name}: wrong result (‖err‖ = ${err})`);
   const times: number[] = [];
-  const inner = be.name === 'cpu' ? 1 : Math.max(1, Math.round(2e10 / (2 * c.M * c.N * c.K)));
+  // enough launches per repetition to last ~10 ms on a fast GPU, at most 50
+  const inner = be.name === 'cpu' ? 1 : Math.min(50, Math.max(1, Math.round(2e10 / (2 * c.M * c.N * c.K))));
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     for (let i = 0; i < inner; i++) { run(); be.submit(); }
