@@ -11,7 +11,7 @@ export interface OptimizerConfig { type: OptKind; lr: number; momentum: number; 
 export function optimizerConfig(s: OptimizerSpec): OptimizerConfig {
   return {
     type: s.type, lr: s.lr, momentum: s.momentum ?? 0.9, rho: s.rho ?? 0.9,
-    eps: s.eps ?? (s.type === 'rmsprop' ? 1e-8 : 1e-8), epsInsideSqrt: s.epsInsideSqrt ?? true,
+    eps: s.eps ?? 1e-8, epsInsideSqrt: s.epsInsideSqrt ?? true,
     beta1: s.beta1 ?? 0.9, beta2: s.beta2 ?? 0.999,
   };
 }
