@@ -1,33 +1,56 @@
 // The benchmark cases: matmul shapes and training-step models, full and --quick sizes.
 import type { RunSpec } from '../src/spec/types.js';
 
-export interface MatmulCase { suite: 'matmul'; name: string; M: number; N: number; K: number }
-export interface StepCase { suite: 'mlp' | 'rnn' | 'small'; name: string; spec: RunSpec; flopsPerStep: number; steps: number }
+import type { MatmulTile } from '../src/kernels.js';
+
+export interface MatmulCase {
+  suite: 'matmul' | 'tiles'; name: string; M: number; N: number; K: number;
+  transA?: boolean; transB?: boolean;
+  /** A fixed tile shape (the `tiles` suite compares Miya's tile shapes; peers skip it). */
+  tile?: MatmulTile;
+  /** With a bias and a sigmoid written beside Z, as a dense layer's forward pass does. */
+  epilogue?: boolean;
+}
+export interface StepCase { suite: 'mlp' | 'rnn' | 'small'; name: string; spec: RunSpec; T: number; flopsPerStep: number; steps: number }
 export type BenchCase = MatmulCase | StepCase;
 
 const mm = (M: number, N: number, K: number): MatmulCase => ({ suite: 'matmul', name: `${M}x${N}x${K}`, M, N, K });
 
+// A training step costs ~6 flops per multiply-accumulate of the forward pass (forward, and the
+// two products of the backward pass).
 function mlpCase(inputs: number, hidden: number, depth: number, outputs: number, batch: number): StepCase {
   const layers = [...Array(depth).fill(hidden), outputs].map((units, i) => ({ units, activation: i === depth ? 'identity' : 'sigmoid' }));
   const sizes = [inputs, ...layers.map((l) => l.units)];
   let macs = 0;
   for (let i = 1; i < sizes.length; i++) macs += sizes[i - 1] * sizes[i];
-  const x = [Array(inputs).fill(0.5)], y = [Array(outputs).fill(0.1)];
   return {
-    suite: 'mlp', name: `${inputs}-${hidden}x${depth}-${outputs} b${batch}`, steps: 10, flopsPerStep: 6 * batch * macs,
-    spec: { model: { type: 'mlp', inputSize: inputs, layers } as RunSpec['model'], loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x, y }, batchSize: batch, seed: 1 },
+    suite: 'mlp', name: `${inputs}-${hidden}x${depth}-${outputs} b${batch}`, steps: 10, T: 1, flopsPerStep: 6 * batch * macs,
+    spec: { model: { type: 'mlp', inputSize: inputs, layers } as RunSpec['model'], loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[0]], y: [[0]] }, batchSize: batch, seed: 1 },
   };
 }
 
 function rnnCase(inputs: number, hidden: number, T: number, batch: number): StepCase {
   const macs = T * (inputs * hidden + hidden * hidden) + hidden * 10;
   return {
-    suite: 'rnn', name: `in${inputs} h${hidden} T${T} b${batch}`, steps: 5, flopsPerStep: 6 * batch * macs,
+    suite: 'rnn', name: `in${inputs} h${hidden} T${T} b${batch}`, steps: 5, T, flopsPerStep: 6 * batch * macs,
     spec: {
       model: { type: 'rnn', inputSize: inputs, hiddenSize: hidden, outputSize: 10, activation: 'tanh', outputActivation: 'identity' },
-      loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[Array(inputs).fill(0.5)]], y: [Array(10).fill(0.1)] }, batchSize: batch, seed: 1,
+      loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[[0]]], y: [[0]] }, batchSize: batch, seed: 1,
     },
   };
+}
+
+// Miya's tile shapes against each other at one large size, in the three transpositions a
+// training step uses (forward x·Wᵀ, backward dZ·W, gradient dZᵀ·x).
+function tileCases(n: number): MatmulCase[] {
+  const out: MatmulCase[] = [];
+  for (const tile of ['big', 'mid', 'small'] as const) {
+    for (const [transA, transB, how] of [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true, false, 'Aᵀ·B']] as const) {
+      out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile}`, M: n, N: n, K: n, transA, transB, tile });
+    }
+    out.push({ suite: 'tiles', name: `${n}³ A·Bᵀ+bias→sigmoid ${tile}`, M: n, N: n, K: n, transB: true, tile, epilogue: true });
+  }
+  return out;
 }
 
 export function benchCases(quick: boolean): BenchCase[] {
@@ -36,5 +59,5 @@ export function benchCases(quick: boolean): BenchCase[] {
   const mlp = quick ? [mlpCase(64, 128, 2, 32, 32)] : [mlpCase(256, 1024, 2, 256, 256), mlpCase(1024, 4096, 3, 1024, 1024)];
   const rnn = quick ? [rnnCase(16, 32, 8, 8)] : [rnnCase(64, 256, 32, 64), rnnCase(256, 1024, 64, 256)];
   const small: StepCase = { ...mlpCase(3, 3, 1, 1, 1), suite: 'small', name: 'worked example 3-3-1, batch 1', steps: quick ? 100 : 1000 };
-  return [...matmul, ...mlp, ...rnn, small];
+  return [...matmul, ...(quick ? tileCases(128) : tileCases(4096)), ...mlp, ...rnn, small];
 }

@@ -1,38 +1,68 @@
-// miya bench [--suite matmul|mlp|rnn|small|all] [--backends webgpu,cpu] [--quick] [--json FILE]
+// miya bench [--suite matmul|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
+//            [--json FILE] [--markdown FILE] [--svg FILE]
 import { writeFile } from 'node:fs/promises';
 import { parse } from '../src/cli/args.js';
 import { createBackend } from '../src/backends.js';
 import { SpecError } from '../src/errors.js';
 import { benchCases } from './cases.js';
+import type { Contender } from './contender.js';
+import { miyaContender } from './miya.js';
+import { profileSteps } from './profile.js';
+import { markdownTable, speedups, svgChart } from './report.js';
 import { type BenchResult, runCase } from './run.js';
+import { tfjsPeer } from './tfjsSetup.js';
 
-const SUITES = ['matmul', 'mlp', 'rnn', 'small', 'all'];
-const BACKENDS = ['webgpu', 'cpu'];
+const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'small', 'all'];
+const BACKENDS = ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'];
+
+async function contender(name: string): Promise<Contender> {
+  if (name.startsWith('tfjs-')) return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
+  return miyaContender(await createBackend(name as 'webgpu' | 'cpu', { notice: (m) => process.stderr.write(m + '\n') }));
+}
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     suite: { type: 'string', default: 'all' }, backends: { type: 'string', default: 'webgpu,cpu' },
-    quick: { type: 'boolean', default: false }, json: { type: 'string' },
+    quick: { type: 'boolean', default: false }, json: { type: 'string' }, markdown: { type: 'string' }, svg: { type: 'string' },
+    reps: { type: 'string' }, profile: { type: 'boolean', default: false },
   });
+  if (values.profile) {
+    const be = await createBackend('webgpu', { notice: (m) => process.stderr.write(m + '\n') });
+    process.stdout.write(`webgpu: ${be.device}\n`);
+    await profileSteps(be as typeof be & { sync(): Promise<void> }, values.quick!, (l) => process.stdout.write(l + '\n'));
+    be.dispose();
+    return 0;
+  }
   if (!SUITES.includes(values.suite!)) throw new SpecError('--suite', `expected one of ${SUITES.join(', ')}, got "${values.suite}"`);
   const names = values.backends!.split(',');
   for (const n of names) if (!BACKENDS.includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
-  const cases = benchCases(values.quick!).filter((c) => values.suite === 'all' || c.suite === values.suite);
+  const reps = values.reps === undefined ? undefined : Number(values.reps);
+  if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new SpecError('--reps', `expected a positive integer, got "${values.reps}"`);
+  // `all` leaves out the tile-shape comparison, which is for tuning the kernels
+  const cases = benchCases(values.quick!).filter((c) => (values.suite === 'all' ? c.suite !== 'tiles' : c.suite === values.suite));
   const results: BenchResult[] = [];
   const devices: Record<string, string> = {};
   for (const name of names) {
-    const be = await createBackend(name as 'webgpu' | 'cpu', { notice: (m) => process.stderr.write(m + '\n') });
-    devices[name] = be.device;
-    process.stdout.write(`${name}: ${be.device}\n`);
+    const who = await contender(name);
+    devices[name] = who.device;
+    process.stdout.write(`${name}: ${who.device}\n`);
     for (const c of cases) {
-      // the cpu backend takes minutes on the large cases: it runs them only in --quick sizes or when small
-      if (name === 'cpu' && c.suite !== 'small' && !values.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
-      const r = await runCase(be, c, name === "cpu" || values.quick ? 1 : 5);
+      // the CPU contenders take minutes on the large cases: they run them only in --quick sizes or when small
+      if ('tile' in c && c.tile && !who.miya) continue;
+      if (!who.fast && c.suite !== 'small' && !values.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
+      const r = await runCase(who, c, reps ?? (!who.fast || values.quick ? 1 : 5));
       results.push(r);
       process.stdout.write(`  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${(r.ms ?? r.msPerStep)!.toFixed(3).padStart(10)} ms${r.msPerStep !== undefined ? '/step' : ''}  ${r.gflops.toFixed(1).padStart(9)} GFLOP/s  (${r.validation})\n`);
     }
-    be.dispose();
+    who.dispose();
+  }
+  const up = speedups(results);
+  if (up.size > 0) {
+    process.stdout.write('speed-up over TF.js on the same kind of device:\n');
+    for (const [r, s] of up) process.stdout.write(`  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${r.backend.padEnd(7)} ${s.toFixed(1)}×\n`);
   }
   if (values.json) await writeFile(values.json, JSON.stringify({ results, device: devices }, null, 2) + '\n');
+  if (values.markdown) await writeFile(values.markdown, markdownTable(results));
+  if (values.svg) await writeFile(values.svg, svgChart(results, `miya bench (${Object.values(devices).join('; ')})`));
   return 0;
 }

@@ -2,8 +2,10 @@
 // Layout: row-major f32 at element offsets from Params. op(A) is [M][K]: A is stored [M][K], or
 // [K][M] when TRANS_A. op(B) is [K][N]: B is stored [K][N], or [N][K] when TRANS_B (a dense layer's
 // W[out][in] times x[batch][in] is A = x, B = W, TRANS_B).
-// Each workgroup computes a TM x TN tile with 16x16 threads, each thread a 4x4 block of outputs
-// strided by 16 so that neighbouring threads read neighbouring words of workgroup memory.
+// Register tiling: a workgroup of WX×WY threads computes a TM×TN tile (TM = 4·RA·WY, TN = 4·RB·WX);
+// each thread owns RA×RB blocks of 4×4 outputs, the blocks WY·4 rows / WX·4 columns apart, so
+// that a thread reads its operands from workgroup memory as vec4s and neighbouring threads read
+// neighbouring vec4s. The next K-slice is fetched into registers while the current one is multiplied.
 // Every element is summed over k in order 0..K-1: no atomics, the same bits on every run.
 // A_FROM_ACT reads op(A) from the Act buffer (an RNN step reads h_t and writes h_t+1 of one
 // buffer, and WebGPU forbids binding one buffer both read-only and writable).
@@ -25,11 +27,22 @@ struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct:
 @group(0) @binding(6) var<storage, read> Add: array<f32>;
 #endif
 
-const TM = 64u;
-const TN = 64u;
-const TK = 16u;
-var<workgroup> As: array<f32, 1024>; // [TK][TM]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TN]
+// Tile shapes (kernels.ts picks one per matrix shape). Plain constants rather than override
+// constants: the driver then sees fixed loop bounds and keeps every array in registers.
+#if TILE_BIG
+const WX = 16u; const WY = 16u; const RA = 2u; const RB = 2u; const TK = 8u;
+#elif TILE_SMALL
+const WX = 8u; const WY = 8u; const RA = 1u; const RB = 1u; const TK = 16u;
+#else
+const WX = 16u; const WY = 16u; const RA = 1u; const RB = 1u; const TK = 16u;
+#endif
+const TM = 4u * RA * WY;  // tile rows
+const TN = 4u * RB * WX;  // tile columns
+const THREADS = WX * WY;
+const LOADS_A = TM * TK / THREADS;
+const LOADS_B = TN * TK / THREADS;
+var<workgroup> As: array<vec4<f32>, TK * TM / 4u>; // [TK][TM/4]
+var<workgroup> Bs: array<vec4<f32>, TK * TN / 4u>; // [TK][TN/4]
 
 fn loadA(m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -54,58 +67,97 @@ fn loadB(k: u32, n: u32) -> f32 {
 #endif
 }
 
-@compute @workgroup_size(16, 16)
+// Element e of the A (or B) tile, numbered so that consecutive threads read consecutive addresses
+// of global memory: along K when the matrix is stored with K contiguous, else along M (or N).
+fn tileA(e: u32) -> vec2u {
+#if TRANS_A
+  return vec2u(e % TM, e / TM); // (m, k)
+#else
+  return vec2u(e / TK, e % TK);
+#endif
+}
+
+fn tileB(e: u32) -> vec2u {
+#if TRANS_B
+  return vec2u(e / TK, e % TK); // (n, k)
+#else
+  return vec2u(e % TN, e / TN);
+#endif
+}
+
+// Bias, Add and the activation are applied in a second pass over the thread's own outputs,
+// re-read from Z: folding them into the store of the accumulators made the compiler spill the
+// 128×128 tile's accumulators to local memory (17× slower on an H100).
+fn epilogue(r: u32, c: u32) {
+  if (r >= p.M || c >= p.N) { return; }
+  let i = p.offZ + r * p.N + c;
+  var z = Z[i];
+#if HAS_BIAS
+  z += Bias[p.offBias + c];
+#endif
+#if HAS_ADD
+  z += Add[p.offAdd + r * p.N + c];
+#endif
+  Z[i] = z;
+#if WRITE_ACT
+  Act[p.offAct + r * p.N + c] = act_f(z);
+#endif
+}
+
+@compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * TM;
   let col0 = wg.x * TN;
-  var acc: array<array<f32, 4>, 4>;
+  var acc: array<array<vec4<f32>, RB>, 4u * RA>; // [row][column block] of 4 columns
+  var ra: array<f32, LOADS_A>;
+  var rb: array<f32, LOADS_B>;
+  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, t.y); }
+  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(t.y, col0 + t.x); }
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = li + i * 256u;
-      // Consecutive threads read consecutive addresses of global memory.
-#if TRANS_A
-      let ka = e / TM; let ma = e % TM;
-#else
-      let ka = e % TK; let ma = e / TK;
-#endif
-      As[ka * TM + ma] = loadA(row0 + ma, k0 + ka);
-#if TRANS_B
-      let kb = e % TK; let nb = e / TK;
-#else
-      let kb = e / TN; let nb = e % TN;
-#endif
-      Bs[kb * TN + nb] = loadB(k0 + kb, col0 + nb);
-    }
+    for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[(t.y * TM + t.x) / 4u][t.x % 4u] = ra[i]; }
+    for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[(t.y * TN + t.x) / 4u][t.x % 4u] = rb[i]; }
     workgroupBarrier();
+    let k1 = k0 + TK;
+    if (k1 < p.K) {
+      for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, k1 + t.y); }
+      for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(k1 + t.y, col0 + t.x); }
+    }
     for (var kk = 0u; kk < TK; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = As[kk * TM + lid.y + i * 16u]; }
-      for (var j = 0u; j < 4u; j++) { b[j] = Bs[kk * TN + lid.x + j * 16u]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
+      var a: array<vec4<f32>, RA>;
+      var b: array<vec4<f32>, RB>;
+      for (var i = 0u; i < RA; i++) { a[i] = As[kk * (TM / 4u) + lid.y + i * WY]; }
+      for (var j = 0u; j < RB; j++) { b[j] = Bs[kk * (TN / 4u) + lid.x + j * WX]; }
+      for (var i = 0u; i < RA; i++) {
+        for (var j = 0u; j < RB; j++) {
+          acc[4u * i][j] = fma(vec4(a[i].x), b[j], acc[4u * i][j]);
+          acc[4u * i + 1u][j] = fma(vec4(a[i].y), b[j], acc[4u * i + 1u][j]);
+          acc[4u * i + 2u][j] = fma(vec4(a[i].z), b[j], acc[4u * i + 2u][j]);
+          acc[4u * i + 3u][j] = fma(vec4(a[i].w), b[j], acc[4u * i + 3u][j]);
+        }
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y + i * 16u;
-    if (r >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x + j * 16u;
-      if (c >= p.N) { continue; }
-      var z = acc[i][j];
-#if HAS_BIAS
-      z += Bias[p.offBias + c];
-#endif
-#if HAS_ADD
-      z += Add[p.offAdd + r * p.N + c];
-#endif
-      Z[p.offZ + r * p.N + c] = z;
-#if WRITE_ACT
-      Act[p.offAct + r * p.N + c] = act_f(z);
-#endif
+  for (var i = 0u; i < 4u * RA; i++) {
+    let r = row0 + (i / 4u) * WY * 4u + lid.y * 4u + i % 4u;
+    if (r < p.M) {
+      for (var jb = 0u; jb < RB; jb++) {
+        let c = col0 + jb * WX * 4u + lid.x * 4u;
+        let v = acc[i][jb];
+        let o = p.offZ + r * p.N + c;
+        if (c < p.N) { Z[o] = v.x; }
+        if (c + 1u < p.N) { Z[o + 1u] = v.y; }
+        if (c + 2u < p.N) { Z[o + 2u] = v.z; }
+        if (c + 3u < p.N) { Z[o + 3u] = v.w; }
+      }
     }
   }
+#if EPILOGUE
+  for (var i = 0u; i < 4u * RA; i++) {
+    for (var j = 0u; j < 4u * RB; j++) {
+      epilogue(row0 + (i / 4u) * WY * 4u + lid.y * 4u + i % 4u, col0 + (j / 4u) * WX * 4u + lid.x * 4u + j % 4u);
+    }
+  }
+#endif
 }

@@ -20,7 +20,10 @@ export interface MatmulParams {
   /** op(A) is read from the Act buffer (the GPU cannot bind one buffer twice when one binding writes) */
   aFromAct: boolean;
   offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number;
+  /** GPU tile shape; chosen from M and N when absent (the CPU reference ignores it). */
+  tile?: MatmulTile;
 }
+export type MatmulTile = 'big' | 'mid' | 'small';
 /** Row-wise or element-wise activation work on [rows][cols] matrices. */
 export interface EltParams {
   rows: number; cols: number; act: Act;

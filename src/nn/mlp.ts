@@ -3,6 +3,7 @@ import type { Backend, View } from '../backend.js';
 import type { Act, LossKind } from '../kernels.js';
 import type { MlpSpec } from '../spec/types.js';
 import { allocate, fusedSoftmaxCE, type Network, type ParamTensor, type StepTensor } from './network.js';
+import { layoutSize, paramLayout } from './layout.js';
 import { activationBackward, colSum, matmul, rowsOf } from './ops.js';
 
 interface Layer<B> {
@@ -13,7 +14,7 @@ interface Layer<B> {
 
 export class Mlp<B> implements Network<B> {
   readonly kind = 'mlp' as const;
-  readonly params: ParamTensor[] = [];
+  readonly params: ParamTensor[];
   readonly size: number;
   readonly paramBuf: B;
   readonly gradBuf: B;
@@ -24,19 +25,12 @@ export class Mlp<B> implements Network<B> {
   private owned: B[] = [];
 
   constructor(private be: Backend<B>, spec: MlpSpec, maxBatch: number) {
-    let inSize = spec.inputSize, off = 0;
-    spec.layers.forEach((l, i) => {
-      this.params.push({ name: `layers.${i}.weight`, shape: [l.units, inSize], off, rows: l.units, cols: inSize });
-      off += l.units * inSize;
-      this.params.push({ name: `layers.${i}.bias`, shape: [l.units], off, rows: 1, cols: l.units });
-      off += l.units;
-      inSize = l.units;
-    });
-    this.size = off;
-    this.paramBuf = be.buffer(off, 'parameters');
-    this.gradBuf = be.buffer(off, 'gradients');
+    this.params = paramLayout(spec);
+    this.size = layoutSize(this.params);
+    this.paramBuf = be.buffer(this.size, 'parameters');
+    this.gradBuf = be.buffer(this.size, 'gradients');
     this.owned.push(this.paramBuf, this.gradBuf);
-    inSize = spec.inputSize;
+    let inSize = spec.inputSize;
     spec.layers.forEach((l, i) => {
       const [pw, pb] = [this.params[2 * i], this.params[2 * i + 1]];
       const z = allocate(be, this.owned, maxBatch, l.units, `layers.${i}.z`);

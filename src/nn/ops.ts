@@ -1,6 +1,6 @@
 // Thin helpers that turn views into kernel calls, so that layers read like the math.
 import type { Backend, View } from '../backend.js';
-import type { Act, LossKind } from '../kernels.js';
+import type { Act, LossKind, MatmulTile } from '../kernels.js';
 
 export interface MatmulArgs<B> {
   /** where Z = op(a)·op(b) (+ bias) (+ add) goes, [M][N] */
@@ -10,6 +10,8 @@ export interface MatmulArgs<B> {
   bias?: View<B>; add?: View<B>;
   /** activation written to `act` (softmax is applied afterwards, row by row) */
   activation?: Act; act?: View<B>;
+  /** GPU tile shape, for benchmarks and tests; chosen from the shape when absent */
+  tile?: MatmulTile;
 }
 
 export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
@@ -26,7 +28,7 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   be.run('matmul', {
     M, N, K, transA, transB, act: fused ? activation : 'identity', writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct,
     offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
-    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0,
+    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, tile: o.tile,
   }, { A: aFromAct ? undefined : o.a.buf, B: o.b.buf, Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf });
   if (activation === 'softmax') softmaxRows(be, o.z, o.act!, M, N);
 }

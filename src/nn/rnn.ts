@@ -7,16 +7,14 @@ import type { Backend, View } from '../backend.js';
 import type { Act, LossKind } from '../kernels.js';
 import type { RnnSpec } from '../spec/types.js';
 import { allocate, fusedSoftmaxCE, type Network, type ParamTensor, type StepTensor } from './network.js';
+import { layoutSize, paramLayout } from './layout.js';
 import { activationBackward, colSum, matmul, rowsOf } from './ops.js';
 
-export const RNN_PARAM_NAMES = {
-  inputWeights: 'rnn.weight_ih_l0', recurrentWeights: 'rnn.weight_hh_l0', hiddenBias: 'rnn.bias_ih_l0',
-  outputWeights: 'head.weight', outputBias: 'head.bias',
-} as const;
+export { RNN_PARAM_NAMES } from './layout.js';
 
 export class Rnn<B> implements Network<B> {
   readonly kind = 'rnn' as const;
-  readonly params: ParamTensor[] = [];
+  readonly params: ParamTensor[];
   readonly size: number;
   readonly paramBuf: B;
   readonly gradBuf: B;
@@ -36,16 +34,10 @@ export class Rnn<B> implements Network<B> {
   constructor(private be: Backend<B>, spec: RnnSpec, readonly steps: number, maxBatch: number) {
     const { inputSize: I, hiddenSize: H, outputSize: O } = spec;
     [this.I, this.act] = [I, spec.activation];
-    const shapes: [keyof typeof RNN_PARAM_NAMES, number, number][] = [
-      ['inputWeights', H, I], ['recurrentWeights', H, H], ['hiddenBias', 1, H], ['outputWeights', O, H], ['outputBias', 1, O]];
-    let off = 0;
-    for (const [key, rows, cols] of shapes) {
-      this.params.push({ name: RNN_PARAM_NAMES[key], shape: key.endsWith('Bias') ? [cols] : [rows, cols], off, rows, cols });
-      off += rows * cols;
-    }
-    this.size = off;
-    this.paramBuf = be.buffer(off, 'parameters');
-    this.gradBuf = be.buffer(off, 'gradients');
+    this.params = paramLayout(spec);
+    this.size = layoutSize(this.params);
+    this.paramBuf = be.buffer(this.size, 'parameters');
+    this.gradBuf = be.buffer(this.size, 'gradients');
     this.owned.push(this.paramBuf, this.gradBuf);
     for (const t of this.params) {
       this.p[t.name] = { buf: this.paramBuf, off: t.off, rows: t.rows, cols: t.cols };

@@ -42,6 +42,16 @@ async function nodeAdapter(allowSoftware: boolean): Promise<GPUAdapter | undefin
   return (await instance(create).requestAdapter()) ?? undefined;
 }
 
+/**
+ * A GPU entry point for another library in this process (the benchmark's TF.js peer), with the
+ * same driver choice as ours, so that both run on the same adapter.
+ */
+export async function gpuForPeers(): Promise<GPU> {
+  if (!isNode) return (globalThis.navigator as Navigator).gpu;
+  await nodeAdapter(true);
+  return instance(await nodeCreate());
+}
+
 export function describeAdapter(a: GPUAdapter): string {
   const i = a.info;
   const name = [i.vendor, i.description || i.device || i.architecture].filter(Boolean).join(' ');

@@ -1,7 +1,7 @@
 // Every GPU kernel described as data: its shader files, entry point, compile-time flags, the
 // uniform fields (in WGSL struct order), the bindings and the dispatch size. The runner
 // (runner.ts) is the only code that turns these into pipelines and dispatches.
-import type { Act, KernelName, KernelParams, LossKind, OptKind } from '../kernels.js';
+import type { Act, KernelName, KernelParams, LossKind, MatmulParams, MatmulTile, OptKind } from '../kernels.js';
 import type { ShaderFile } from './shaders.js';
 
 export interface KernelSpec<K extends KernelName> {
@@ -12,6 +12,8 @@ export interface KernelSpec<K extends KernelName> {
   uniforms: readonly (readonly [keyof KernelParams[K] & string, 'u32' | 'f32'])[];
   /** Uniform fields that change from step to step: written before each submission, not cached. */
   dynamic?: readonly (keyof KernelParams[K] & string)[];
+  /** Values of the shader's override constants (part of the pipeline's identity). */
+  constants?(p: KernelParams[K]): Record<string, number>;
   bindings: Record<string, number>;
   /** The bindings this variant uses, when not all of them. */
   used?(p: KernelParams[K]): string[];
@@ -32,6 +34,24 @@ export function grid1d(n: number, size: number): [number, number, number] {
   return groups <= MAX_X ? [groups, 1, 1] : [MAX_X, Math.ceil(groups / MAX_X), 1];
 }
 
+// Matmul tile shapes: threads WX×WY, each RA×RB blocks of 4×4 outputs, K-slices of TK.
+// Large outputs take 128×128 tiles (8×8 per thread: the most arithmetic per workgroup-memory
+// read); smaller ones take smaller tiles so that there are enough workgroups to fill the GPU.
+export const MATMUL_TILES: Record<MatmulTile, { WX: number; WY: number; RA: number; RB: number; TK: number }> = {
+  big: { WX: 16, WY: 16, RA: 2, RB: 2, TK: 8 },
+  mid: { WX: 16, WY: 16, RA: 1, RB: 1, TK: 16 },
+  small: { WX: 8, WY: 8, RA: 1, RB: 1, TK: 16 },
+};
+export function matmulTile(p: MatmulParams): MatmulTile {
+  if (p.tile) return p.tile;
+  const outputs = p.M * p.N;
+  return outputs >= 2048 * 2048 ? 'big' : outputs >= 1024 * 1024 ? 'mid' : 'small';
+}
+const tileExtent = (p: MatmulParams) => {
+  const t = MATMUL_TILES[matmulTile(p)];
+  return { TM: 4 * t.RA * t.WY, TN: 4 * t.RB * t.WX };
+};
+
 const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u32'] as const);
 const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut'].map((u) => [u, 'u32'] as const);
 const eltBindings = { Z: 1, A: 2, dA: 3, dZ: 4 };
@@ -41,13 +61,14 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     files: ['activation', 'matmul'], entry: 'main',
     flags: (p) => ({
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
-      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct,
+      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, TILE_BIG: matmulTile(p) === 'big', TILE_SMALL: matmulTile(p) === 'small',
+      EPILOGUE: p.hasBias || p.hasAdd || p.writeAct,
     }),
     uniforms: ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd'].map((u) => [u, 'u32'] as const) as
       KernelSpec<'matmul'>['uniforms'],
     bindings: { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6 },
     used: (p) => ['B', 'Z', ...(p.aFromAct ? [] : ['A']), ...(p.writeAct || p.aFromAct ? ['Act'] : []), ...(p.hasBias ? ['Bias'] : []), ...(p.hasAdd ? ['Add'] : [])],
-    workgroups: (p) => [Math.ceil(p.N / 64), Math.ceil(p.M / 64), 1],
+    workgroups: (p) => { const t = tileExtent(p); return [Math.ceil(p.N / t.TN), Math.ceil(p.M / t.TM), 1]; },
   },
   act_backward: {
     files: ['activation', 'elementwise'], entry: 'act_backward', flags: (p) => actFlags(p.act),

@@ -1,0 +1,40 @@
+// What the harness needs from anything it times (a Miya backend or a TensorFlow.js peer): a
+// matmul and a training step it can enqueue many times and then wait for, and the numbers to
+// validate them against the float64 reference before timing.
+import type { ParamTensor } from '../src/nn/network.js';
+import type { Dataset } from '../src/train/session.js';
+import type { MatmulCase, StepCase } from './cases.js';
+
+export interface Timed {
+  /** Enqueues one matmul or one training step (no wait). */
+  run(): void;
+  /** Waits for everything enqueued. */
+  sync(): Promise<void>;
+  dispose(): void;
+}
+
+export interface TimedMatmul extends Timed {
+  /** The first `rows` rows of Z after the runs so far. */
+  rows(rows: number): Promise<Float64Array>;
+}
+
+export interface TimedStep extends Timed {
+  /** The loss of the first step run. */
+  firstLoss(): Promise<number>;
+}
+
+export interface StepSetup { c: StepCase; layout: ParamTensor[]; init: Float64Array; data: Dataset }
+
+export interface Contender {
+  name: string;
+  device: string;
+  /** Whether the big cases are worth running (the CPU ones take minutes there). */
+  fast: boolean;
+  /** One of Miya's own backends (not a peer). */
+  miya: boolean;
+  matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul;
+  step(s: StepSetup): TimedStep;
+  /** The loss of one forward pass on the given (small) data with the initial parameters. */
+  validationLoss(s: StepSetup): Promise<number>;
+  dispose(): void;
+}

@@ -1,0 +1,57 @@
+// Miya's own backends as benchmark contenders.
+import type { Backend } from '../src/backend.js';
+import { matmul } from '../src/nn/ops.js';
+import { Session, type SessionConfig } from '../src/train/session.js';
+import type { Contender, StepSetup, TimedMatmul, TimedStep } from './contender.js';
+import type { MatmulCase } from './cases.js';
+
+async function settle<B>(be: Backend<B>): Promise<void> {
+  const gpu = be as unknown as { sync?: () => Promise<void> };
+  if (gpu.sync) await gpu.sync();
+}
+
+const sessionConfig = (s: StepSetup, batch: number): SessionConfig => ({
+  model: s.c.spec.model, loss: s.c.spec.loss, optimizer: s.c.spec.optimizer, batchSize: batch, seed: s.c.spec.seed!, historySize: 1,
+});
+
+export function miyaContender<B>(be: Backend<B>): Contender {
+  return {
+    name: be.name, device: be.device, fast: be.name !== 'cpu', miya: true,
+    matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul {
+      const A = be.buffer(a.length, 'A'), Bm = be.buffer(b.length, 'B'), Z = be.buffer(c.M * c.N, 'Z');
+      const Act = be.buffer(c.epilogue ? c.M * c.N : 1, 'Act'), Bias = be.buffer(c.N, 'bias');
+      be.write(A, a); be.write(Bm, b); be.write(Bias, new Float64Array(c.N));
+      return {
+        run() {
+          matmul(be, {
+            z: { buf: Z, off: 0, rows: c.M, cols: c.N }, transA: c.transA, transB: c.transB, tile: c.tile,
+            a: { buf: A, off: 0, rows: c.transA ? c.K : c.M, cols: c.transA ? c.M : c.K },
+            b: { buf: Bm, off: 0, rows: c.transB ? c.N : c.K, cols: c.transB ? c.K : c.N },
+            ...(c.epilogue ? { bias: { buf: Bias, off: 0, rows: 1, cols: c.N }, activation: 'sigmoid', act: { buf: Act, off: 0, rows: c.M, cols: c.N } } : {}),
+          });
+          be.submit();
+        },
+        sync: () => settle(be),
+        rows: (rows) => be.read(Z, 0, rows * c.N),
+        dispose() { for (const x of [A, Bm, Z, Act, Bias]) be.free(x); },
+      };
+    },
+    step(s: StepSetup): TimedStep {
+      const session = new Session(be, sessionConfig(s, s.data.n), s.data);
+      return {
+        run: () => session.step(session.batches[0], 0),
+        sync: () => settle(be),
+        firstLoss: async () => (await session.readLosses(0, 1))[0],
+        dispose: () => session.dispose(),
+      };
+    },
+    async validationLoss(s: StepSetup): Promise<number> {
+      const session = new Session(be, sessionConfig(s, s.data.n), s.data);
+      session.evaluate(session.batches[0], 0);
+      const loss = (await session.readLosses(0, 1))[0];
+      session.dispose();
+      return loss;
+    },
+    dispose: () => be.dispose(),
+  };
+}

@@ -1,0 +1,41 @@
+// Where a training step's time goes: the step is timed cumulatively in stages (forward; + loss;
+// + loss gradient and backward; + optimizer update), each stage queued many times and waited for
+// once, so that the difference between stages is the cost of the stage added.
+import type { Backend } from '../src/backend.js';
+import { lossGrad, lossValue } from '../src/nn/ops.js';
+import { Session } from '../src/train/session.js';
+import { benchCases, type StepCase } from './cases.js';
+import { caseData } from './data.js';
+
+export async function profileSteps<B>(be: Backend<B> & { sync(): Promise<void> }, quick: boolean, out: (s: string) => void): Promise<void> {
+  for (const c of benchCases(quick).filter((x): x is StepCase => 'spec' in x && x.suite !== 'small')) {
+    const data = caseData(c);
+    const s = new Session(be, { model: c.spec.model, loss: c.spec.loss, optimizer: c.spec.optimizer, batchSize: data.n, seed: 1, historySize: 1 }, data);
+    const b = s.batches[0];
+    const { x, y } = s.batchViews(b);
+    const net = s.net, loss = c.spec.loss as 'mse';
+    const lossOut = { buf: be.buffer(1, 'loss'), off: 0, rows: 1, cols: 1 };
+    const stages: [string, () => void][] = [
+      ['forward', () => net.forward(x, b.size)],
+      ['+ loss value', () => lossValue(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut)],
+      ['+ loss gradient', () => lossGrad(be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size))],
+      ['+ backward', () => net.backward(x, b.size, loss)],
+      ['+ update', () => s.opt.step(net.paramBuf, net.gradBuf)],
+    ];
+    out(`profile ${c.suite} ${c.name}:`);
+    let before = 0;
+    for (let k = 1; k <= stages.length; k++) {
+      const run = () => { for (const [, f] of stages.slice(0, k)) f(); be.submit(); };
+      run(); await be.sync();
+      const n = 10;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) run();
+      await be.sync();
+      const ms = (performance.now() - t0) / n;
+      out(`  ${stages[k - 1][0].padEnd(16)} ${ms.toFixed(3).padStart(9)} ms cumulative  ${(ms - before).toFixed(3).padStart(9)} ms added`);
+      before = ms;
+    }
+    be.free(lossOut.buf);
+    s.dispose();
+  }
+}
