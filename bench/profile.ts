@@ -16,7 +16,7 @@ export async function profileSteps<B>(be: Backend<B> & { sync(): Promise<void> }
     const net = s.net, loss = c.spec.loss as 'mse';
     const lossOut = { buf: be.buffer(1, 'loss'), off: 0, rows: 1, cols: 1 };
     const stages: [string, () => void][] = [
-      ['forward', () => net.forward(x, b.size)],
+      ['forward', () => { s.gather(b); net.forward(x, b.size); }],
       ['+ loss value', () => lossValue(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut)],
       ['+ loss gradient', () => lossGrad(be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size))],
       ['+ backward', () => net.backward(x, b.size, loss)],

@@ -31,6 +31,8 @@ export interface EltParams {
 }
 /** Loss of predictions P[rows][cols] against targets Y, or its gradient. */
 export interface LossParams { rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number }
+/** Out[t][r][i] = In[Idx[offIdx + r]][t][i]: a mini-batch gathered from resident samples. */
+export interface GatherParams { rows: number; steps: number; features: number; offIdx: number; offIn: number; offOut: number }
 export interface ColSumParams { rows: number; cols: number; offM: number; offOut: number }
 /** One optimizer step over n flat parameters; h1 = μ, ρ or β1; h2 = β2; bc = 1 − β^t (Adam). */
 export interface UpdateParams {
@@ -46,6 +48,7 @@ export interface KernelParams {
   loss_value: LossParams;
   loss_grad: LossParams;
   col_sum: ColSumParams;
+  gather: GatherParams;
   update: UpdateParams;
 }
 export type KernelName = keyof KernelParams;
@@ -58,5 +61,6 @@ export interface KernelBuffers<B> {
   loss_value: { P: B; Y: B; Out: B };
   loss_grad: { P: B; Y: B; Out: B };
   col_sum: { M: B; Out: B };
+  gather: { Idx: B; In: B; Out: B };
   update: { P: B; G: B; S1?: B; S2?: B };
 }

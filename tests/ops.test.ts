@@ -14,9 +14,9 @@ function rand(n: number, seed: number, positive = false): number[] {
 }
 
 /** Runs kernel k on `be` and on the cpu reference with the same random inputs; returns the worst error of the outputs. */
-async function against<K extends KernelName>(be: Backend, k: K, p: KernelParams[K], sizes: Record<string, number>, outputs: string[], positive: string[] = []): Promise<number> {
+async function against<K extends KernelName>(be: Backend, k: K, p: KernelParams[K], sizes: Record<string, number>, outputs: string[], positive: string[] = [], given: Record<string, number[]> = {}): Promise<number> {
   const ref = new CpuBackend();
-  const inputs = Object.fromEntries(Object.entries(sizes).map(([name, n], i) => [name, rand(n, 7 + i * 101, positive.includes(name))]));
+  const inputs = Object.fromEntries(Object.entries(sizes).map(([name, n], i) => [name, given[name] ? Float64Array.from(given[name]) : rand(n, 7 + i * 101, positive.includes(name))]));
   const bind = <B>(b: Backend<B>) => Object.fromEntries(Object.entries(inputs).map(([name, data]) => {
     const buf = b.buffer(data.length, name);
     b.write(buf, data);
@@ -64,6 +64,8 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'matmul', mm(4, 6, 6, { transB: true, act: 'tanh', writeAct: true, aFromAct: true, offA: 0, offAct: 24 }), { B: 36, Z: 24, Act: 48 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('act_backward %s', async (act) =>
     expect(await against(be, 'act_backward', elt(7, 9, act), { Z: 63, A: 63, dA: 63, dZ: 63 }, ['dZ'])).toBeLessThanOrEqual(tol));
+  test('gather (RNN batch, time-major)', async () =>
+    expect(await against(be, 'gather', { rows: 5, steps: 3, features: 4, offIdx: 1, offIn: 2, offOut: 3 }, { Idx: 6, In: 2 + 9 * 12, Out: 3 + 60 }, ['Out'], [], { Idx: [0, 8, 0, 3, 7, 3] })).toBeLessThanOrEqual(tol));
   test('softmax_rows', async () => expect(await against(be, 'softmax_rows', elt(5, 7, 'softmax'), { Z: 35, A: 35 }, ['A'])).toBeLessThanOrEqual(tol));
   test('softmax_backward', async () => expect(await against(be, 'softmax_backward', elt(5, 7, 'softmax'), { A: 35, dA: 35, dZ: 35 }, ['dZ'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_value %s', async (l) =>

@@ -5,7 +5,8 @@ const USAGE = `usage:
   miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
   miya verify [--backend webgpu|cpu] [--random N]
-  miya bench [--suite matmul|mlp|rnn|small|all] [--backends webgpu,cpu] [--quick] [--json FILE]`;
+  miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
+             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   train: async () => (await import('./train.js')).trainCommand,

@@ -13,15 +13,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const steps = positiveInt('--steps', values.steps);
   const raw = await readSpecFile(positionals[0]);
-  const bar = values.json ? undefined
-    : new SingleBar({ format: 'training [{bar}] {value}/{total} steps | {duration_formatted} | eta {eta_formatted}', stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000 });
+  const bar = values.json ? undefined : new SingleBar({
+    format: 'epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | test acc {acc} | {rate} steps/s | eta {eta_formatted}',
+    stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, etaBuffer: 50,
+  });
   let started = false;
   const t0 = performance.now();
   const result = await runSpec(raw, {
     backend, steps, notice: (m) => process.stderr.write(m + '\n'),
-    onStep: (s, total) => {
-      if (!started) { bar?.start(total, 0); started = true; }
-      bar?.update(s);
+    onProgress: values.json ? undefined : (p) => {
+      const fields = {
+        epoch: `${p.epoch}/${p.epochs}`, loss: p.loss.toFixed(4), rate: p.stepsPerSecond.toFixed(0),
+        acc: p.test ? `${(100 * p.test.accuracy).toFixed(1)}%` : '-',
+      };
+      if (!started) { bar?.start(p.steps, 0, fields); started = true; }
+      bar?.update(p.step, fields);
     },
   });
   bar?.stop();

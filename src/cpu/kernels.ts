@@ -1,7 +1,7 @@
 // The float64 reference of every GPU kernel: same names, same parameters, same buffers as
 // shaders/*.wgsl. This file is the definition of what each kernel computes.
 import type {
-  ColSumParams, EltParams, KernelBuffers, KernelName, KernelParams, LossParams, MatmulParams, UpdateParams,
+  ColSumParams, EltParams, KernelBuffers, KernelName, KernelParams, GatherParams, LossParams, MatmulParams, UpdateParams,
 } from '../kernels.js';
 import { actDf, actF } from './activation.js';
 
@@ -104,6 +104,18 @@ export function loss_grad(p: LossParams, b: KernelBuffers<F>['loss_grad']): void
 }
 
 // Out[c] = Σ_r M[r][c]
+// Out[t][r][i] = In[Idx[r]][t][i]: samples [n][steps][features] → batch [steps][rows][features]
+export function gather(p: GatherParams, b: KernelBuffers<F>['gather']): void {
+  const { rows, steps: T, features: I } = p;
+  for (let t = 0; t < T; t++) {
+    for (let r = 0; r < rows; r++) {
+      const src = p.offIn + (b.Idx[p.offIdx + r] * T + t) * I;
+      const dst = p.offOut + (t * rows + r) * I;
+      for (let i = 0; i < I; i++) b.Out[dst + i] = b.In[src + i];
+    }
+  }
+}
+
 export function col_sum(p: ColSumParams, b: KernelBuffers<F>['col_sum']): void {
   for (let c = 0; c < p.cols; c++) {
     let s = 0;
@@ -139,5 +151,5 @@ export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
 
 type CpuKernel<K extends KernelName> = (p: KernelParams[K], b: KernelBuffers<F>[K]) => void;
 export const cpuKernels: { [K in KernelName]: CpuKernel<K> } = {
-  matmul, act_backward, softmax_rows, softmax_backward, loss_value, loss_grad, col_sum, update,
+  matmul, act_backward, softmax_rows, softmax_backward, loss_value, loss_grad, col_sum, gather, update,
 };

@@ -32,6 +32,8 @@ export interface RunSpec {
   steps?: number;
   epochs?: number;
   batchSize?: number;
+  /** Reshuffle the training samples every epoch (seeded); off by default, as in PyTorch's DataLoader. */
+  shuffle?: boolean;
   seed?: number;
   /** Free text shown by `explain` (the worked examples' notes). */
   note?: string;

@@ -9,7 +9,7 @@ const HIDDEN_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'softmax');
 
 export function validateSpec(raw: unknown): RunSpec {
   const s = obj('$', raw);
-  const known = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'seed', 'note', 'expect'];
+  const known = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'shuffle', 'seed', 'note', 'expect'];
   for (const k of Object.keys(s)) if (!known.includes(k)) fail(k, `not a run spec field (expected one of ${known.join(', ')})`);
   const model = validateModel(s.model);
   const loss = oneOf('loss', s.loss, LOSSES);
@@ -18,10 +18,11 @@ export function validateSpec(raw: unknown): RunSpec {
   const steps = optional(s, 'steps', (v) => int('steps', v, 1));
   const epochs = optional(s, 'epochs', (v) => int('epochs', v, 1));
   const batchSize = optional(s, 'batchSize', (v) => int('batchSize', v, 1));
+  const shuffle = optional(s, 'shuffle', (v) => (typeof v === 'boolean' ? v : fail('shuffle', 'true or false', v)));
   const seed = optional(s, 'seed', (v) => int('seed', v, 0));
   const note = optional(s, 'note', (v) => (typeof v === 'string' ? v : fail('note', 'a string', v)));
   const expect = optional(s, 'expect', (v) => obj('expect', v));
-  return { model, loss, optimizer, data, steps, epochs, batchSize, seed, note, expect };
+  return { model, loss, optimizer, data, steps, epochs, batchSize, shuffle, seed, note, expect };
 }
 
 function validateModel(v: unknown): ModelSpec {

@@ -1,6 +1,8 @@
 // One model, its optimizer and its data on one backend. `step(i)` records a whole training step
-// (forward, loss, backward, update) and submits it once; the loss of step i is copied into a
-// history buffer on the device and read back only when asked for.
+// (gather the batch, forward, loss, backward, update) and submits it once; the loss of step i is
+// copied into a history buffer on the device and read back only when asked for. The samples stay
+// on the device; a batch is gathered from them through an index list (`setOrder`), so shuffling
+// an epoch uploads n indices and nothing else.
 import type { Backend, View } from '../backend.js';
 import type { LossKind } from '../kernels.js';
 import { initialParams } from '../nn/init.js';
@@ -30,6 +32,9 @@ export class Session<B> {
   readonly opt: Optimizer<B>;
   readonly batches: Batch[];
   private x: B; private y: B;
+  /** Sample indices in batch order (f32); batch b is order[b.start .. b.start + b.size). */
+  private order: B;
+  private bx: B; private by: B;
   private loss: View<B>;
   private history: B;
   private owned: B[];
@@ -41,28 +46,44 @@ export class Session<B> {
     be.write(this.net.paramBuf, initialParams(cfg.model, this.net.params, cfg.seed));
     this.batches = [];
     for (let start = 0, index = 0; start < data.n; start += B, index++) this.batches.push({ index, start, size: Math.min(B, data.n - start) });
+    if (data.n >= 2 ** 24) throw new Error(`data: ${data.n} samples; at most 2^24 can be indexed on the device`);
     this.x = be.buffer(data.x.length, 'data.x');
     this.y = be.buffer(data.y.length, 'data.y');
-    be.write(this.x, this.net.kind === 'rnn' ? timeMajorBatches(data, this.batches) : data.x);
+    be.write(this.x, data.x);
     be.write(this.y, data.y);
+    this.order = be.buffer(data.n, 'data.order');
+    this.setOrder(Float64Array.from({ length: data.n }, (_, i) => i));
+    this.bx = be.buffer(B * data.steps * data.features, 'batch.x');
+    this.by = be.buffer(B * data.outputs, 'batch.y');
     const lossBuf = be.buffer(1, 'loss');
     this.loss = { buf: lossBuf, off: 0, rows: 1, cols: 1 };
     this.history = be.buffer(cfg.historySize, 'loss history');
-    this.owned = [this.x, this.y, lossBuf, this.history];
+    this.owned = [this.x, this.y, this.order, this.bx, this.by, lossBuf, this.history];
   }
 
-  /** The batch's inputs ([batch][in], or [T][batch][I] for an RNN) and targets. */
+  /** The order in which samples are taken into batches (a permutation of 0..n-1). */
+  setOrder(order: ArrayLike<number>): void { this.be.write(this.order, order); }
+
+  /** The batch's inputs ([batch][in], or [T][batch][I] for an RNN) and targets, once gathered. */
   batchViews(b: Batch): { x: View<B>; y: View<B> } {
     const d = this.data;
     return {
-      x: { buf: this.x, off: b.start * d.steps * d.features, rows: b.size, cols: d.steps * d.features },
-      y: { buf: this.y, off: b.start * d.outputs, rows: b.size, cols: d.outputs },
+      x: { buf: this.bx, off: 0, rows: b.size, cols: d.steps * d.features },
+      y: { buf: this.by, off: 0, rows: b.size, cols: d.outputs },
     };
+  }
+
+  /** Records the gathering of batch b from the resident samples and returns its views. */
+  gather(b: Batch): { x: View<B>; y: View<B> } {
+    const d = this.data;
+    this.be.run('gather', { rows: b.size, steps: d.steps, features: d.features, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.x, Out: this.bx });
+    this.be.run('gather', { rows: b.size, steps: 1, features: d.outputs, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.y, Out: this.by });
+    return this.batchViews(b);
   }
 
   /** Records and submits one step on batch b; its loss goes to history slot `slot`. */
   step(b: Batch, slot: number, update = true): void {
-    const { x, y } = this.batchViews(b);
+    const { x, y } = this.gather(b);
     const net = this.net, loss = this.cfg.loss;
     net.forward(x, b.size);
     const p = net.lossInput(loss, b.size);
@@ -76,7 +97,7 @@ export class Session<B> {
 
   /** Forward pass only, for evaluation: returns the batch loss (recorded in slot) . */
   evaluate(b: Batch, slot: number): void {
-    const { x, y } = this.batchViews(b);
+    const { x, y } = this.gather(b);
     this.net.forward(x, b.size);
     lossValue(this.be, this.cfg.loss, b.size, this.net.lossInput(this.cfg.loss, b.size), y, this.loss);
     this.be.copy(this.loss.buf, 0, this.history, slot % this.cfg.historySize, 1);
@@ -94,20 +115,4 @@ export class Session<B> {
     this.opt.dispose();
     for (const b of this.owned) this.be.free(b);
   }
-}
-
-/** Rearranges [n][T][I] samples so that each batch is a contiguous [T][batch][I] block. */
-export function timeMajorBatches(d: Dataset, batches: Batch[]): Float64Array {
-  const out = new Float64Array(d.x.length);
-  const T = d.steps, I = d.features;
-  for (const b of batches) {
-    const base = b.start * T * I;
-    for (let t = 0; t < T; t++) {
-      for (let s = 0; s < b.size; s++) {
-        const src = (b.start + s) * T * I + t * I;
-        out.set(d.x.subarray(src, src + I), base + (t * b.size + s) * I);
-      }
-    }
-  }
-  return out;
 }

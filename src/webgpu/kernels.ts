@@ -101,6 +101,12 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     bindings: { M: 1, Out: 2 },
     workgroups: (p) => grid1d(p.cols, 64),
   },
+  gather: {
+    files: ['gather'], entry: 'gather', flags: () => ({}),
+    uniforms: ['rows', 'steps', 'features', 'offIdx', 'offIn', 'offOut'].map((u) => [u, 'u32'] as const) as KernelSpec<'gather'>['uniforms'],
+    bindings: { Idx: 1, In: 2, Out: 3 },
+    workgroups: (p) => grid1d(p.rows * p.steps * p.features, 256),
+  },
   update: {
     files: ['optimizers'], entry: 'update',
     flags: (p) => ({ ...optFlags(p.opt), EPS_INSIDE: p.epsInside }),

@@ -4,12 +4,13 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import activation from '../../shaders/activation.wgsl?raw';
 import elementwise from '../../shaders/elementwise.wgsl?raw';
+import gather from '../../shaders/gather.wgsl?raw';
 import loss from '../../shaders/loss.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import optimizers from '../../shaders/optimizers.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 
-export const shaderFiles = { activation, elementwise, loss, matmul, optimizers, reduce };
+export const shaderFiles = { activation, elementwise, gather, loss, matmul, optimizers, reduce };
 export type ShaderFile = keyof typeof shaderFiles;
 
 export function preprocess(source: string, flags: Record<string, boolean>): string {
