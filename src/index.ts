@@ -16,5 +16,5 @@ export { loadDataset, type Datasets } from './data/load.js';
 export { paramLayout } from './nn/layout.js';
 export { type Dataset, Session } from './train/session.js';
 export { traceStep } from './verify/trace.js';
-export { formatRows, verifyAll } from './verify/verify.js';
+export { formatRows, type VerifyRow, verifyAll } from './verify/verify.js';
 export { WebGpuBackend } from './webgpu/backend.js';

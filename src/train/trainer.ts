@@ -112,14 +112,29 @@ export class Trainer<B> {
     return losses;
   }
 
-  /** Loss and accuracy (argmax of ŷ against argmax of y) of the current parameters on held-out data. */
-  async evaluate(test: Dataset | undefined = this.data.test): Promise<Evaluation> {
-    if (!test) throw new Error('evaluate: this data set has no held-out samples');
+  /** ŷ for the first `count` held-out samples (at most one evaluation batch) under the current parameters. */
+  async predict(count: number): Promise<Float64Array> {
+    const test = this.data.test;
+    if (!test) throw new Error('predict: this data set has no held-out samples');
+    const e = this.evalSessionFor(test);
+    this.be.copy(this.session.net.paramBuf, 0, e.net.paramBuf, 0, e.net.size);
+    const b = e.batches[0];
+    e.evaluate(b, 0);
+    return (await e.readView(e.net.prediction(b.size))).subarray(0, Math.min(count, b.size) * test.outputs);
+  }
+
+  private evalSessionFor(test: Dataset): Session<B> {
     const batchSize = Math.min(test.n, 512);
     this.evalSession ??= new Session(this.be, {
       model: this.spec.model, loss: this.spec.loss, optimizer: this.spec.optimizer, batchSize, seed: 0, historySize: Math.ceil(test.n / batchSize),
     }, test);
-    const e = this.evalSession;
+    return this.evalSession;
+  }
+
+  /** Loss and accuracy (argmax of ŷ against argmax of y) of the current parameters on held-out data. */
+  async evaluate(test: Dataset | undefined = this.data.test): Promise<Evaluation> {
+    if (!test) throw new Error('evaluate: this data set has no held-out samples');
+    const e = this.evalSessionFor(test);
     this.be.copy(this.session.net.paramBuf, 0, e.net.paramBuf, 0, e.net.size);
     let correct = 0;
     for (const b of e.batches) {

@@ -1,0 +1,89 @@
+// Headless Chromium against the built playground (dist/web) on a free localhost port: `verify`
+// in the page on WebGPU, a few MNIST steps whose loss must fall, the Story and Race modes, the
+// browser library (dist/miya.js) imported by a page of our own; any console error fails the
+// suite. Screenshots of each mode go to test-results/.
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { build } from 'vite';
+import { type Headless, startHeadless } from '../src/browser/headless.js';
+
+const SHOTS = 'test-results';
+let h: Headless;
+
+beforeAll(async () => {
+  await build({ configFile: 'vite.config.ts', logLevel: 'error' });
+  await build({ configFile: 'vite.web.config.ts', logLevel: 'error' });
+  mkdirSync(SHOTS, { recursive: true });
+  h = await startHeadless(process.cwd());
+}, 300_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+type Playground = Record<string, { run(...a: unknown[]): Promise<unknown> }> & { show(m: string): void; gpu: Promise<boolean> };
+
+test('the playground finds WebGPU, and verify passes in the page on it', async () => {
+  const page = await h.open('/dist/web/index.html#verify');
+  expect(await page.evaluate(() => (window as unknown as { playground: Playground }).playground.gpu)).toBe(true);
+  expect(await page.$eval('#gpu-status', (e) => e.textContent)).toMatch(/^WebGPU: /);
+  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.verify.run(4) as Promise<{ backend: string; passed: number; failed: number; rows: { check: string }[] }>);
+  await page.screenshot({ path: `${SHOTS}/verify.png`, fullPage: true });
+  expect(r.backend).toBe('webgpu');
+  expect(r.failed).toBe(0);
+  expect(r.passed).toBeGreaterThan(40);
+  expect(new Set(r.rows.map((x) => x.check)).size).toBeGreaterThanOrEqual(9); // 5 worked examples + 4 random networks
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 600_000);
+
+test('Story shows a worked example with CPU and GPU numbers that agree', async () => {
+  const page = await h.open('/dist/web/index.html#story');
+  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.story.run('mlp-3-3-1-sigmoid') as Promise<{ stages: number; worstRelativeDifference: number; gpu: boolean }>);
+  await page.screenshot({ path: `${SHOTS}/story.png`, fullPage: true });
+  expect(r).toMatchObject({ stages: 4, gpu: true });
+  expect(r.worstRelativeDifference).toBeLessThan(1e-5);
+  expect(await page.$$eval('.stage table tr', (rows) => rows.length)).toBeGreaterThan(20);
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 300_000);
+
+test('Train: a few MNIST steps on WebGPU lower the loss and show digits with predictions', async () => {
+  const page = await h.open('/dist/web/index.html#train');
+  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.train.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 30, reportEvery: 5 }) as
+    Promise<{ backend: string; steps: number; firstLoss: number; lastLoss: number; accuracy: number }>);
+  await page.screenshot({ path: `${SHOTS}/train.png`, fullPage: true });
+  expect(r.backend).toBe('webgpu');
+  expect(r.steps).toBe(30);
+  expect(r.lastLoss).toBeLessThan(0.8 * r.firstLoss);
+  expect(r.accuracy).toBeGreaterThan(0.3); // ten classes: chance is 0.1
+  expect(await page.$$eval('.digit canvas', (c) => c.length)).toBe(24);
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 600_000);
+
+test('Race: the same steps on WebGPU and CPU give the same losses', async () => {
+  const page = await h.open('/dist/web/index.html#race');
+  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.race.run(3, 2) as Promise<{ rounds: number; gpuMsPerStep: number; cpuMsPerStep: number; sameLosses: boolean }>);
+  await page.screenshot({ path: `${SHOTS}/race.png`, fullPage: true });
+  expect(r.rounds).toBe(3);
+  expect(r.sameLosses).toBe(true);
+  expect(r.gpuMsPerStep).toBeGreaterThan(0);
+  expect(r.cpuMsPerStep).toBeGreaterThan(0);
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 600_000);
+
+test('a page of our own imports runSpec from /dist/miya.js and reproduces the worked examples on WebGPU', async () => {
+  const page = await h.open('/tests/browser/lib-check.html');
+  await page.waitForFunction(() => (window as unknown as { libCheck?: unknown }).libCheck, { timeout: 300_000 });
+  const r = await page.evaluate(() => (window as unknown as { libCheck: { rows?: { name: string; backend: string; error: number }[]; error?: string } }).libCheck);
+  expect(r.error).toBeUndefined();
+  expect(r.rows!.map((x) => x.name)).toHaveLength(5);
+  for (const row of r.rows!) {
+    expect(row.backend).toBe('webgpu');
+    expect(row.error).toBeLessThan(1e-5);
+  }
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 300_000);
