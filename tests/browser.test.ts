@@ -2,6 +2,7 @@
 // in the page on WebGPU, a few MNIST steps whose loss must fall, the Story and Race modes, the
 // browser library (dist/miya.js) imported by a page of our own; any console error fails the
 // suite. Screenshots of each mode go to test-results/.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { build } from 'vite';
@@ -11,6 +12,7 @@ const SHOTS = 'test-results';
 let h: Headless;
 
 beforeAll(async () => {
+  await build({ configFile: 'vite.node.config.ts', logLevel: 'error' });
   await build({ configFile: 'vite.config.ts', logLevel: 'error' });
   await build({ configFile: 'vite.web.config.ts', logLevel: 'error' });
   mkdirSync(SHOTS, { recursive: true });
@@ -86,4 +88,12 @@ test('a page of our own imports runSpec from /dist/miya.js and reproduces the wo
   }
   await page.close();
   expect(h.errors).toEqual([]);
+}, 300_000);
+
+test('miya verify --browser runs the in-page verification and prints its table', () => {
+  const r = spawnSync('node', ['bin/miya.js', 'verify', '--browser', '--random', '2'], { encoding: 'utf8', timeout: 300_000 });
+  expect(r.stdout).toMatch(/^miya verify in Chromium on webgpu: /);
+  expect(r.stdout).toMatch(/mlp-3-3-1-sigmoid/);
+  expect(r.stdout).toMatch(/\n(\d+) passed, 0 failed\n$/);
+  expect(r.status).toBe(0);
 }, 300_000);

@@ -4,7 +4,7 @@ import { RunError, SpecError } from '../errors.js';
 const USAGE = `usage:
   miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
-  miya verify [--backend webgpu|cpu] [--random N]
+  miya verify [--backend webgpu|cpu] [--random N] [--browser]
   miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
              [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]`;
 
