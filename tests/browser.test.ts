@@ -76,6 +76,21 @@ test('Race: the same steps on WebGPU and CPU give the same losses', async () => 
   expect(h.errors).toEqual([]);
 }, 600_000);
 
+test('without WebGPU the page says so plainly and still trains on the CPU backend', async () => {
+  const page = await h.open('/dist/web/index.html#train', (p) => p.evaluateOnNewDocument(() => {
+    delete (Navigator.prototype as { gpu?: unknown }).gpu;
+  }));
+  expect(await page.evaluate(() => (window as unknown as { playground: Playground }).playground.gpu)).toBe(false);
+  expect(await page.$eval('#gpu-status', (e) => e.textContent)).toMatch(/no WebGPU.*CPU backend/);
+  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.train.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 10, reportEvery: 5 }) as
+    Promise<{ backend: string; firstLoss: number; lastLoss: number }>);
+  await page.screenshot({ path: `${SHOTS}/no-webgpu.png`, fullPage: true });
+  expect(r.backend).toBe('cpu');
+  expect(r.lastLoss).toBeLessThan(r.firstLoss);
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 300_000);
+
 test('a page of our own imports runSpec from /dist/miya.js and reproduces the worked examples on WebGPU', async () => {
   const page = await h.open('/tests/browser/lib-check.html');
   await page.waitForFunction(() => (window as unknown as { libCheck?: unknown }).libCheck, { timeout: 300_000 });

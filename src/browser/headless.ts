@@ -12,7 +12,7 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
-export interface Headless { browser: Browser; server: Server; base: string; errors: string[]; open(path: string): Promise<Page>; close(): Promise<void> }
+export interface Headless { browser: Browser; server: Server; base: string; errors: string[]; open(path: string, before?: (page: Page) => Promise<unknown>): Promise<Page>; close(): Promise<void> }
 
 export async function startHeadless(root: string): Promise<Headless> {
   const serve = sirv(root, { dev: true });
@@ -29,8 +29,9 @@ export async function startHeadless(root: string): Promise<Headless> {
   const errors: string[] = [];
   return {
     browser, server, base, errors,
-    async open(path: string) {
+    async open(path: string, before?: (page: Page) => Promise<unknown>) {
       const page = await browser.newPage();
+      await before?.(page);
       page.on('console', (m) => { if (m.type() === 'error') errors.push(`${path}: console: ${m.text()}`); });
       page.on('pageerror', (e) => errors.push(`${path}: ${(e as Error).message}`));
       await page.setViewport({ width: 1280, height: 900 });
