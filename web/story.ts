@@ -42,8 +42,9 @@ export function setupStory(root: HTMLElement): { run(name?: string): Promise<Sto
   const next = el('button', 'Next stage');
   const all = el('button', 'Whole step');
   const out = el('div');
-  root.append(Object.assign(el('div', '', 'controls'), {}), out);
-  root.firstElementChild!.append('Worked example: ', choice, next, all);
+  const controls = el('div', '', 'controls');
+  controls.append('Worked example: ', choice, next, all);
+  root.append(controls, out);
   let traces: { spec: RunSpec; ref: Trace; dev?: Trace } | undefined;
   let shown = 0, worst = 0;
 

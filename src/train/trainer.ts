@@ -81,11 +81,12 @@ export class Trainer<B> {
         stepsPerSecond: rate, etaSeconds: (this.steps - step) / Math.max(rate, 1e-9),
       });
     };
-    if (this.step % nb !== 0 || this.step === 0) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, Math.floor(this.step / nb)));
+    s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, Math.floor(this.step / nb)));
+    let lastLoss = NaN;
     while (this.step < this.steps) {
       const i = this.step;
       const bi = i % nb;
-      if (bi === 0 && i > 0) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, i / nb));
+      if (bi === 0 && i > first) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, i / nb));
       s.step(s.batches[bi], i);
       this.step = i + 1;
       await opts.afterStep?.(this.step);
@@ -95,13 +96,14 @@ export class Trainer<B> {
         const at = this.step;
         pending = s.readLosses(at - 1, 1).then(([loss]) => {
           if (!Number.isFinite(loss)) throw new NonFiniteError(at, 'loss', loss);
+          lastLoss = loss;
           report(at, loss);
         });
       }
       if (endOfEpoch && evalEach) {
-        await pending;
+        await pending; // this step's loss, read just above
         test = await this.evaluate();
-        pending = s.readLosses(i, 1).then(([loss]) => report(this.step, loss));
+        report(this.step, lastLoss);
       }
       if (opts.signal?.aborted) break;
     }

@@ -12,8 +12,6 @@ export interface KernelSpec<K extends KernelName> {
   uniforms: readonly (readonly [keyof KernelParams[K] & string, 'u32' | 'f32'])[];
   /** Uniform fields that change from step to step: written before each submission, not cached. */
   dynamic?: readonly (keyof KernelParams[K] & string)[];
-  /** Values of the shader's override constants (part of the pipeline's identity). */
-  constants?(p: KernelParams[K]): Record<string, number>;
   bindings: Record<string, number>;
   /** The bindings this variant uses, when not all of them. */
   used?(p: KernelParams[K]): string[];

@@ -17,9 +17,7 @@ export class KernelRunner {
   record<K extends KernelName>(pass: GPUComputePassEncoder, kernel: K, p: KernelParams[K], bufs: KernelBuffers<GpuBuf>[K]): void {
     const spec = gpuKernels[kernel] as KernelSpec<K>;
     const flags = spec.flags(p);
-    const constants = spec.constants?.(p);
-    const variant = kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',') +
-      (constants ? ':' + Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',') : '');
+    const variant = kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
     const data = packUniforms(spec, p);
     const given = bufs as Record<string, GpuBuf | undefined>;
     const used = spec.used?.(p) ?? Object.keys(spec.bindings);
@@ -33,7 +31,7 @@ export class KernelRunner {
     const key = `${variant}|${staticValues.join(',')}|${entries.map(([n, b]) => n + b.id).join(',')}`;
     let prep = this.prepared.get(key);
     if (!prep) {
-      prep = this.prepare(spec, variant, flags, constants, entries, data);
+      prep = this.prepare(spec, variant, flags, entries, data);
       this.prepared.set(key, prep);
     } else if (dynamic.size > 0 && !sameBytes(prep.data, data)) {
       this.device.queue.writeBuffer(prep.uniform, 0, data);
@@ -46,11 +44,11 @@ export class KernelRunner {
   }
 
   private prepare<K extends KernelName>(spec: KernelSpec<K>, variant: string, flags: Record<string, boolean>,
-    constants: Record<string, number> | undefined, entries: [string, GpuBuf][], data: ArrayBuffer): Prepared {
+    entries: [string, GpuBuf][], data: ArrayBuffer): Prepared {
     let pipeline = this.pipelines.get(variant);
     if (!pipeline) {
       const module = this.device.createShaderModule({ label: variant, code: shaderSource(spec.files, flags) });
-      pipeline = this.device.createComputePipeline({ label: variant, layout: 'auto', compute: { module, entryPoint: spec.entry, constants } });
+      pipeline = this.device.createComputePipeline({ label: variant, layout: 'auto', compute: { module, entryPoint: spec.entry } });
       this.pipelines.set(variant, pipeline);
     }
     const uniform = this.device.createBuffer({ label: variant + ' params', size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
