@@ -9,6 +9,8 @@ export interface Backend<B = unknown> {
   readonly name: 'cpu' | 'webgpu';
   /** The device in words, e.g. "NVIDIA H100 (vulkan)" or "CPU float64". */
   readonly device: string;
+  /** The most floats one buffer may hold, and the limit that says so, in words. */
+  readonly bufferLimit: { floats: number; what: string };
   buffer(length: number, label: string): B;
   write(buf: B, data: ArrayLike<number>, offset?: number): void;
   read(buf: B, offset: number, length: number): Promise<Float64Array>;

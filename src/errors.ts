@@ -21,3 +21,11 @@ export class NonFiniteError extends RunError {
     this.name = 'NonFiniteError';
   }
 }
+
+/** The GPU device was lost (driver reset, device destroyed, tab in the background too long). */
+export class DeviceLostError extends RunError {
+  constructor(reason: string, message: string) {
+    super(`the GPU device was lost (${reason}${message ? `: ${message}` : ''}); the run cannot go on on this device`);
+    this.name = 'DeviceLostError';
+  }
+}

@@ -2,7 +2,7 @@
 export type { Backend, View } from './backend.js';
 export { type BackendName, createBackend } from './backends.js';
 export { CpuBackend } from './cpu/backend.js';
-export { NonFiniteError, RunError, SpecError } from './errors.js';
+export { DeviceLostError, NonFiniteError, RunError, SpecError } from './errors.js';
 export { tellStep } from './explain/story.js';
 export { ACTIVATIONS, LOSSES, OPTIMIZERS } from './kernels.js';
 export { Mlp } from './nn/mlp.js';

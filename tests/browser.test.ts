@@ -5,16 +5,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { build } from 'vite';
 import { type Headless, startHeadless } from '../src/browser/headless.js';
 
 const SHOTS = 'test-results';
 let h: Headless;
 
 beforeAll(async () => {
-  await build({ configFile: 'vite.node.config.ts', logLevel: 'error' });
-  await build({ configFile: 'vite.config.ts', logLevel: 'error' });
-  await build({ configFile: 'vite.web.config.ts', logLevel: 'error' });
   mkdirSync(SHOTS, { recursive: true });
   h = await startHeadless(process.cwd());
 }, 300_000);

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
@@ -12,11 +12,6 @@ const root = join(import.meta.dirname, '..');
 const miya = (...args: string[]) => spawnSync('node', [join(root, 'bin/miya.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 const dir = mkdtempSync(join(tmpdir(), 'miya-cli-'));
 const specFile = (name: string, spec: unknown) => { const f = join(dir, name); writeFileSync(f, typeof spec === 'string' ? spec : JSON.stringify(spec)); return f; };
-
-beforeAll(() => {
-  const b = spawnSync('npx', ['vite', 'build', '--config', 'vite.node.config.ts', '--logLevel', 'error'], { cwd: root, encoding: 'utf8' });
-  expect(b.status, b.stderr).toBe(0);
-});
 
 test('train --json prints {backend, device, losses, params, grads}', () => {
   const r = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'cpu', '--json');

@@ -3,6 +3,9 @@ import { RunError, SpecError } from '../errors.js';
 
 const USAGE = `usage:
   miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
+             [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
+  miya export CHECKPOINT --pytorch DIR
+  miya import FILE.safetensors --out SPEC.json [--spec SPEC.json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
   miya verify [--backend webgpu|cpu] [--random N] [--browser]
   miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
@@ -12,6 +15,8 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   train: async () => (await import('./train.js')).trainCommand,
   explain: async () => (await import('./explain.js')).explainCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,
+  export: async () => (await import('./exportCmd.js')).exportCommand,
+  import: async () => (await import('./importCmd.js')).importCommand,
   bench: async () => (await import('../../bench/cli.js')).benchCommand,
 };
 

@@ -1,18 +1,29 @@
 // miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
+//                       [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
+// With --resume the spec may be left out: the checkpoint carries its own.
 import { SingleBar } from 'cli-progress';
 import { BACKEND_NAMES, type BackendName } from '../backends.js';
+import { SpecError } from '../errors.js';
 import { oneOf } from '../spec/check.js';
 import { runSpec } from '../train/runSpec.js';
 import { parse, positiveInt } from './args.js';
+import { checkpointToFile, readCheckpointFile } from './checkpointFile.js';
 import { readSpecFile } from './specFile.js';
+
+/** Checkpoint every this many steps unless told (and always after the last step). */
+const DEFAULT_CHECKPOINT_EVERY = 100;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, json: { type: 'boolean', default: false },
+    checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
   });
   const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const steps = positiveInt('--steps', values.steps);
-  const raw = await readSpecFile(positionals[0]);
+  const every = positiveInt('--checkpoint-every', values['checkpoint-every']);
+  if (every !== undefined && !values.checkpoint) throw new SpecError('--checkpoint-every', 'expected --checkpoint FILE beside it');
+  const resume = values.resume === undefined ? undefined : { checkpoint: await readCheckpointFile(values.resume), from: values.resume };
+  const raw = positionals[0] === undefined && resume ? undefined : await readSpecFile(positionals[0]);
   const bar = values.json ? undefined : new SingleBar({
     format: 'epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | test acc {acc} | {rate} steps/s | eta {eta_formatted}',
     stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, etaBuffer: 50,
@@ -20,7 +31,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let started = false;
   const t0 = performance.now();
   const result = await runSpec(raw, {
-    backend, steps, notice: (m) => process.stderr.write(m + '\n'),
+    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume,
+    checkpoint: values.checkpoint ? checkpointToFile(values.checkpoint, every ?? DEFAULT_CHECKPOINT_EVERY) : undefined,
     onProgress: values.json ? undefined : (p) => {
       const fields = {
         epoch: `${p.epoch}/${p.epochs}`, loss: p.loss.toFixed(4), rate: p.stepsPerSecond.toFixed(0),

@@ -6,9 +6,11 @@ import { cpuKernels } from './kernels.js';
 export class CpuBackend implements Backend<Float64Array> {
   readonly name = 'cpu' as const;
   readonly device = 'CPU (float64 reference)';
+  readonly bufferLimit = { floats: 2 ** 29, what: 'a 4 GiB Float64Array' };
   private live = new Set<Float64Array>();
 
-  buffer(length: number): Float64Array {
+  buffer(length: number, label: string): Float64Array {
+    if (length > this.bufferLimit.floats) throw new RangeError(`${label}: ${length} floats exceed ${this.bufferLimit.what}`);
     const b = new Float64Array(length);
     this.live.add(b);
     return b;

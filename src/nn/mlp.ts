@@ -2,7 +2,7 @@
 import type { Backend, View } from '../backend.js';
 import type { Act, LossKind } from '../kernels.js';
 import type { MlpSpec } from '../spec/types.js';
-import { allocate, fusedSoftmaxCE, type Network, type ParamTensor, type StepTensor } from './network.js';
+import { allocate, fusedSoftmaxCE, paramBuffers, type Network, type ParamTensor, type StepTensor } from './network.js';
 import { layoutSize, paramLayout } from './layout.js';
 import { activationBackward, colSum, matmul, rowsOf } from './ops.js';
 
@@ -27,9 +27,7 @@ export class Mlp<B> implements Network<B> {
   constructor(private be: Backend<B>, spec: MlpSpec, maxBatch: number) {
     this.params = paramLayout(spec);
     this.size = layoutSize(this.params);
-    this.paramBuf = be.buffer(this.size, 'parameters');
-    this.gradBuf = be.buffer(this.size, 'gradients');
-    this.owned.push(this.paramBuf, this.gradBuf);
+    [this.paramBuf, this.gradBuf] = paramBuffers(be, this.params, this.size, this.owned);
     let inSize = spec.inputSize;
     spec.layers.forEach((l, i) => {
       const [pw, pb] = [this.params[2 * i], this.params[2 * i + 1]];

@@ -1,4 +1,5 @@
 import type { Backend, View } from '../backend.js';
+import { SpecError } from '../errors.js';
 import type { Act, LossKind } from '../kernels.js';
 
 /** One parameter tensor inside the flat parameter buffer. Vectors have rows = 1. */
@@ -40,4 +41,19 @@ export function allocate<B>(be: Backend<B>, owned: B[], rows: number, cols: numb
   const buf = be.buffer(rows * cols, label);
   owned.push(buf);
   return { buf, off: 0, rows, cols };
+}
+
+/**
+ * The flat parameter and gradient buffers. A model the device cannot hold in one buffer is
+ * refused before anything is allocated, naming its largest tensor and the device's limit.
+ */
+export function paramBuffers<B>(be: Backend<B>, params: ParamTensor[], size: number, owned: B[]): [B, B] {
+  const limit = be.bufferLimit;
+  if (size > limit.floats) {
+    const big = params.reduce((a, p) => (p.rows * p.cols > a.rows * a.cols ? p : a));
+    throw new SpecError('model', `${size} parameters (${(size * 4 / 2 ** 20).toFixed(0)} MiB as float32) do not fit in one buffer: ${be.device} holds at most ${limit.floats} floats (${limit.what}); the largest tensor is ${big.name} [${big.shape.join(', ')}], ${big.rows * big.cols} floats`);
+  }
+  const p = be.buffer(size, 'parameters'), g = be.buffer(size, 'gradients');
+  owned.push(p, g);
+  return [p, g];
 }

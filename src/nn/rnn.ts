@@ -6,7 +6,7 @@
 import type { Backend, View } from '../backend.js';
 import type { Act, LossKind } from '../kernels.js';
 import type { RnnSpec } from '../spec/types.js';
-import { allocate, fusedSoftmaxCE, type Network, type ParamTensor, type StepTensor } from './network.js';
+import { allocate, fusedSoftmaxCE, paramBuffers, type Network, type ParamTensor, type StepTensor } from './network.js';
 import { layoutSize, paramLayout } from './layout.js';
 import { activationBackward, colSum, matmul, rowsOf } from './ops.js';
 
@@ -36,9 +36,7 @@ export class Rnn<B> implements Network<B> {
     [this.I, this.act] = [I, spec.activation];
     this.params = paramLayout(spec);
     this.size = layoutSize(this.params);
-    this.paramBuf = be.buffer(this.size, 'parameters');
-    this.gradBuf = be.buffer(this.size, 'gradients');
-    this.owned.push(this.paramBuf, this.gradBuf);
+    [this.paramBuf, this.gradBuf] = paramBuffers(be, this.params, this.size, this.owned);
     for (const t of this.params) {
       this.p[t.name] = { buf: this.paramBuf, off: t.off, rows: t.rows, cols: t.cols };
       this.g[t.name] = { buf: this.gradBuf, off: t.off, rows: t.rows, cols: t.cols };

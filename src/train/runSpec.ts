@@ -2,8 +2,11 @@
 import type { Backend } from '../backend.js';
 import { type BackendName, createBackend } from '../backends.js';
 import { loadDataset } from '../data/load.js';
+import { RunError, SpecError } from '../errors.js';
+import { type Checkpoint, requireResumable } from '../io/checkpoint.js';
 import { validateSpec } from '../spec/validate.js';
 import { guardFinite, type ParamsJson, shapeParams } from './result.js';
+import { type CheckpointOptions, Checkpointer } from './checkpointing.js';
 import { type Evaluation, type Progress, Trainer } from './trainer.js';
 export { stepCount } from './trainer.js';
 
@@ -15,6 +18,12 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** steps between loss read-backs and progress reports */
   reportEvery?: number;
+  /** Continue from this checkpoint (`from` names it in messages); its model must be the spec's. */
+  resume?: { checkpoint: Checkpoint; from: string };
+  /** Save checkpoints while training. */
+  checkpoint?: CheckpointOptions;
+  /** Called after each step is recorded (tests use it to inject faults). */
+  afterStep?: (step: number, be: Backend) => Promise<void> | void;
 }
 
 export interface RunResult {
@@ -23,13 +32,37 @@ export interface RunResult {
   test?: Evaluation;
 }
 
+/**
+ * Trains the spec (or, with `resume` and no spec, the checkpoint's own spec) and returns the
+ * result. With `checkpoint`, a failed run says which checkpoint it left behind.
+ */
 export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunResult> {
-  const spec = validateSpec(raw);
+  const resume = opts.resume;
+  const spec = raw === undefined && resume ? resume.checkpoint.spec : validateSpec(raw);
+  if (resume) requireResumable(resume.checkpoint, spec, resume.from);
   const data = await loadDataset(spec);
   const be = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto', { notice: opts.notice });
   const trainer = new Trainer(be, spec, data, opts.steps);
+  const saver = opts.checkpoint && new Checkpointer(trainer, opts.checkpoint);
   try {
-    const losses = Array.from(await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: !!opts.onProgress }));
+    if (resume) {
+      const at = resume.checkpoint.step;
+      if (at > trainer.steps) throw new SpecError('steps', `${resume.from} is at step ${at}; expected a run of at least that many steps, got ${trainer.steps}`);
+      if (resume.checkpoint.dtype === 'F64' && be.name !== 'cpu') opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
+      trainer.restore(resume.checkpoint);
+    }
+    const afterStep = async (step: number) => {
+      await saver?.afterStep(step);
+      await opts.afterStep?.(step, be);
+    };
+    let trained: Float64Array;
+    try {
+      trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: !!opts.onProgress, afterStep });
+      await saver?.save();
+    } catch (e) {
+      throw saver ? withCheckpointNote(e, saver) : e;
+    }
+    const losses = Array.from(trained);
     const session = trainer.session;
     const params = await session.readParams();
     const grads = await session.readGrads();
@@ -45,4 +78,14 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     trainer.dispose();
     if (typeof opts.backend !== 'object') be.dispose();
   }
+}
+
+/** A failed run's error, telling the user which checkpoint is left to resume from. */
+function withCheckpointNote(e: unknown, saver: Checkpointer<unknown>): unknown {
+  if (!(e instanceof Error) || e instanceof SpecError) return e;
+  const where = saver.opts.where;
+  const note = saver.lastSaved === undefined ? `this run wrote no checkpoint to ${where}` : `the last checkpoint, step ${saver.lastSaved}, is kept in ${where}`;
+  const err = new RunError(`${e.message}; ${note}`);
+  err.cause = e;
+  return err;
 }

@@ -23,6 +23,9 @@ export interface SessionConfig {
 
 export interface Batch { index: number; start: number; size: number }
 
+/** What a resumed run needs besides the spec: parameters, optimizer state and the losses so far. */
+export interface SessionState { params: Float64Array; state: Float64Array[]; optimizerT: number; losses: Float64Array }
+
 export function makeNetwork<B>(be: Backend<B>, model: ModelSpec, steps: number, maxBatch: number): Network<B> {
   return model.type === 'mlp' ? new Mlp(be, model, maxBatch) : new Rnn(be, model, steps, maxBatch);
 }
@@ -109,6 +112,30 @@ export class Session<B> {
   async readParams(): Promise<Float64Array> { return this.be.read(this.net.paramBuf, 0, this.net.size); }
   async readGrads(): Promise<Float64Array> { return this.be.read(this.net.gradBuf, 0, this.net.size); }
   async readView(v: View<B>): Promise<Float64Array> { return this.be.read(v.buf as B, v.off, v.rows * v.cols); }
+
+  /** Reads the state after `steps` steps (waits for the device to finish them). */
+  async snapshot(steps: number): Promise<SessionState> {
+    const n = this.net.size;
+    return {
+      params: await this.readParams(),
+      state: await Promise.all(this.opt.state.map((b) => this.be.read(b, 0, n))),
+      optimizerT: this.opt.t,
+      losses: await this.readLosses(0, steps),
+    };
+  }
+
+  /** Puts a snapshot back: the next step continues exactly where the snapshot's run stopped. */
+  restore(s: SessionState): void {
+    const n = this.net.size;
+    if (s.params.length !== n || s.state.length !== this.opt.state.length || s.state.some((v) => v.length !== n)) {
+      throw new Error(`restore: the snapshot does not fit this model (${n} parameters, ${this.opt.state.length} optimizer state tensors)`);
+    }
+    if (s.losses.length > this.cfg.historySize) throw new Error(`restore: ${s.losses.length} steps done, but this run has only ${this.cfg.historySize}`);
+    this.be.write(this.net.paramBuf, s.params);
+    s.state.forEach((v, i) => this.be.write(this.opt.state[i], v));
+    this.opt.t = s.optimizerT;
+    if (s.losses.length > 0) this.be.write(this.history, s.losses);
+  }
 
   dispose(): void {
     this.net.dispose();

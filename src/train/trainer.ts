@@ -8,7 +8,7 @@ import type { Backend } from '../backend.js';
 import type { Datasets } from '../data/load.js';
 import { NonFiniteError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
-import { type Dataset, Session } from './session.js';
+import { type Dataset, Session, type SessionState } from './session.js';
 
 export interface Progress {
   step: number; steps: number; epoch: number; epochs: number;
@@ -112,6 +112,16 @@ export class Trainer<B> {
     const bad = losses.findIndex((l) => !Number.isFinite(l));
     if (bad >= 0) throw new NonFiniteError(bad + 1, 'loss', losses[bad]);
     return losses;
+  }
+
+  /** The state after the steps done so far, for a checkpoint. */
+  snapshot(): Promise<SessionState> { return this.session.snapshot(this.step); }
+
+  /** Continues from a snapshot taken after `state.losses.length` steps. */
+  restore(state: SessionState): void {
+    if (state.losses.length > this.steps) throw new Error(`restore: the checkpoint is at step ${state.losses.length}, past this run's ${this.steps} steps`);
+    this.session.restore(state);
+    this.step = state.losses.length;
   }
 
   /** ŷ for the first `count` held-out samples (at most one evaluation batch) under the current parameters. */

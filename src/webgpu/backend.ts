@@ -1,4 +1,5 @@
 import type { Backend } from '../backend.js';
+import { DeviceLostError } from '../errors.js';
 import type { KernelBuffers, KernelName, KernelParams } from '../kernels.js';
 import type { GpuContext } from './device.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
@@ -12,6 +13,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   readonly name = 'webgpu' as const;
   readonly device: string;
   readonly gpu: GPUDevice;
+  readonly bufferLimit: { floats: number; what: string };
   private runner: KernelRunner;
   private encoder?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
@@ -26,19 +28,22 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.gpu = ctx.device;
     this.device = ctx.description;
     this.runner = new KernelRunner(this.gpu);
+    const { maxStorageBufferBindingSize: binding, maxBufferSize: size } = this.gpu.limits;
+    this.bufferLimit = binding <= size
+      ? { floats: Math.floor(binding / 4), what: `this GPU's maxStorageBufferBindingSize of ${binding} bytes` }
+      : { floats: Math.floor(size / 4), what: `this GPU's maxBufferSize of ${size} bytes` };
     this.gpu.addEventListener('uncapturederror', (e) => {
       this.error ??= new Error(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
     void this.gpu.lost.then((info) => {
       this.lost = true;
-      this.error ??= new Error(`GPU device lost (${info.reason}): ${info.message}`);
+      this.error ??= new DeviceLostError(info.reason, info.message);
     });
   }
 
   buffer(length: number, label: string): GpuBuf {
+    if (length > this.bufferLimit.floats) throw new RangeError(`${label}: ${length} floats (${length * 4} bytes) exceed ${this.bufferLimit.what}`);
     const size = Math.max(16, Math.ceil((length * 4) / 16) * 16);
-    const max = this.gpu.limits.maxStorageBufferBindingSize;
-    if (size > max) throw new Error(`${label}: ${length} floats (${size} bytes) exceed this GPU's maxStorageBufferBindingSize of ${max} bytes`);
     const gpu = this.gpu.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const b = { id: this.nextId++, gpu, length, label };
     this.live.add(b);
@@ -84,12 +89,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   }
 
   submit(): void {
-    this.endPass();
-    if (this.encoder) {
-      this.gpu.queue.submit([this.encoder.finish()]);
-      this.submissions++;
-    }
-    this.encoder = undefined;
+    this.flush();
     this.check();
   }
 
@@ -100,18 +100,29 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.check();
   }
 
+  // Freeing never throws: it runs in `finally` blocks, after the error that matters.
   free(buf: GpuBuf): void {
-    this.submit();
+    this.flush();
     this.runner.forget(buf);
     buf.gpu.destroy();
     this.live.delete(buf);
   }
   liveBuffers(): number { return this.live.size; }
   dispose(): void {
-    this.submit();
+    this.flush();
     for (const b of this.live) b.gpu.destroy();
     this.live.clear();
     this.runner.dispose();
+  }
+
+  /** Hands the recorded work to the queue, without reporting earlier errors. */
+  private flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      this.gpu.queue.submit([this.encoder.finish()]);
+      this.submissions++;
+    }
+    this.encoder = undefined;
   }
 
   private endPass(): void {

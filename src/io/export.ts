@@ -1,0 +1,48 @@
+// Hand-off to PyTorch: a checkpoint's parameters as a float32 state dict (model.safetensors, the
+// run spec in its metadata) plus miya_model.py, the matching torch.nn module and its loader; and
+// the way back: such a file (trained further in PyTorch or not) as a run spec with its weights.
+import { SpecError } from '../errors.js';
+import { paramLayout } from '../nn/layout.js';
+import type { MlpSpec, RunSpec } from '../spec/types.js';
+import { validateSpec } from '../spec/validate.js';
+import { shapeParams } from '../train/result.js';
+import type { Checkpoint } from './checkpoint.js';
+import torchModule from './pytorch/miya_model.py?raw';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { fromStateDict, toStateDict } from './stateDict.js';
+
+export const PYTORCH_FILES = { weights: 'model.safetensors', module: 'miya_model.py' } as const;
+
+/** The files of `miya export --pytorch`, by name. */
+export async function pytorchExport(c: Checkpoint): Promise<Map<string, Uint8Array | string>> {
+  const weights = await encodeSafetensors(toStateDict(c.spec.model, c.params, 'F32'), {
+    format: 'pytorch', spec: JSON.stringify(c.spec), step: String(c.step), exported_from: `miya ${c.backend} checkpoint`,
+  });
+  return new Map<string, Uint8Array | string>([[PYTORCH_FILES.weights, weights], [PYTORCH_FILES.module, torchModule]]);
+}
+
+/**
+ * A run spec carrying the weights of a PyTorch state dict. The spec (model shape, loss, optimizer,
+ * data) is `base` if given, else the one in the file's metadata; `what` names the file in errors.
+ */
+export async function importStateDict(bytes: Uint8Array, what: string, base?: unknown): Promise<RunSpec> {
+  const { tensors, metadata } = await decodeSafetensors(bytes, what);
+  let raw = base;
+  if (raw === undefined) {
+    if (metadata.spec === undefined) throw new SpecError(what, 'has no Miya spec in its metadata; expected --spec SPEC.json describing the model');
+    try {
+      raw = JSON.parse(metadata.spec);
+    } catch {
+      throw new SpecError(`${what}: metadata.spec`, 'expected JSON');
+    }
+  }
+  const spec = validateSpec(raw);
+  const flat = fromStateDict(spec.model, tensors, what);
+  const layout = paramLayout(spec.model);
+  const params = shapeParams(spec.model, layout, flat);
+  const model = spec.model.type === 'mlp'
+    ? { ...spec.model, layers: spec.model.layers.map((l, i) => ({ ...l, ...(params as { layers: MlpSpec['layers'] }).layers[i] })) }
+    : { ...spec.model, weights: params };
+  const out = validateSpec({ ...spec, model });
+  return out;
+}

@@ -1,0 +1,50 @@
+// A model's parameters as a PyTorch state dict (name → tensor) and back. The names and shapes are
+// those of the torch.nn module in pytorch/miya_model.py: `layers.i.weight` [out][in] and
+// `layers.i.bias` for an MLP; `rnn.weight_ih_l0`, `rnn.weight_hh_l0`, `rnn.bias_ih_l0`,
+// `rnn.bias_hh_l0`, `head.weight`, `head.bias` for an RNN. Miya's RNN has one hidden bias; it is
+// written as bias_ih_l0 with bias_hh_l0 zero, and on reading the two are added (PyTorch trains both).
+import { SpecError } from '../errors.js';
+import { layoutSize, paramLayout } from '../nn/layout.js';
+import type { ModelSpec } from '../spec/types.js';
+import type { Tensor } from './safetensors.js';
+
+export const EXTRA_RNN_BIAS = 'rnn.bias_hh_l0';
+
+export type Dtype = 'F32' | 'F64';
+const typed = (dtype: Dtype, v: ArrayLike<number>) => (dtype === 'F64' ? Float64Array.from(v) : Float32Array.from(v));
+
+/** flat: every parameter in Miya's layout order. */
+export function toStateDict(model: ModelSpec, flat: Float64Array, dtype: Dtype, prefix = ''): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const p of paramLayout(model)) {
+    out.set(prefix + p.name, { shape: p.shape, data: typed(dtype, flat.subarray(p.off, p.off + p.rows * p.cols)) });
+    if (model.type === 'rnn' && p.name === 'rnn.bias_ih_l0') out.set(prefix + EXTRA_RNN_BIAS, { shape: p.shape, data: typed(dtype, new Float64Array(p.cols)) });
+  }
+  return out;
+}
+
+/** The flat parameters of `model` from a state dict; `what` names the file in errors. */
+export function fromStateDict(model: ModelSpec, tensors: Map<string, Tensor>, what: string, prefix = ''): Float64Array {
+  const layout = paramLayout(model);
+  const flat = new Float64Array(layoutSize(layout));
+  for (const p of layout) {
+    const t = tensors.get(prefix + p.name);
+    if (!t) throw new SpecError(what, `has no tensor ${prefix + p.name} (the model needs ${layout.map((q) => prefix + q.name).join(', ')})`);
+    requireShape(what, prefix + p.name, t.shape, p.shape);
+    flat.set(t.data, p.off);
+    if (model.type === 'rnn' && p.name === 'rnn.bias_ih_l0') {
+      const hh = tensors.get(prefix + EXTRA_RNN_BIAS);
+      if (hh) {
+        requireShape(what, prefix + EXTRA_RNN_BIAS, hh.shape, p.shape);
+        for (let i = 0; i < p.cols; i++) flat[p.off + i] += hh.data[i];
+      }
+    }
+  }
+  return flat;
+}
+
+function requireShape(what: string, name: string, got: number[], want: number[]): void {
+  if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+    throw new SpecError(what, `${name} has shape [${got.join(', ')}], but this model's is [${want.join(', ')}]: the file is from a model of another shape`);
+  }
+}
