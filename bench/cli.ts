@@ -1,13 +1,15 @@
 // miya bench [--suite matmul|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
 //            [--json FILE] [--markdown FILE] [--svg FILE]
+// miya bench --soak N [--backends webgpu]: N steps, live buffers and memory every 1,000 steps
 import { writeFile } from 'node:fs/promises';
-import { parse } from '../src/cli/args.js';
+import { parse, positiveInt } from '../src/cli/args.js';
 import { createBackend } from '../src/backends.js';
 import { SpecError } from '../src/errors.js';
 import { benchCases } from './cases.js';
 import type { Contender } from './contender.js';
 import { miyaContender } from './miya.js';
 import { profileSteps } from './profile.js';
+import { soak } from './soak.js';
 import { markdownTable, speedups, svgChart } from './report.js';
 import { type BenchResult, runCase } from './run.js';
 import { tfjsPeer } from './tfjsSetup.js';
@@ -24,8 +26,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     suite: { type: 'string', default: 'all' }, backends: { type: 'string', default: 'webgpu,cpu' },
     quick: { type: 'boolean', default: false }, json: { type: 'string' }, markdown: { type: 'string' }, svg: { type: 'string' },
-    reps: { type: 'string' }, profile: { type: 'boolean', default: false },
+    reps: { type: 'string' }, profile: { type: 'boolean', default: false }, soak: { type: 'string' },
   });
+  if (values.soak !== undefined) return soakCommand(positiveInt('--soak', values.soak)!, values.backends!.split(','));
   if (values.profile) {
     const be = await createBackend('webgpu', { notice: (m) => process.stderr.write(m + '\n') });
     process.stdout.write(`webgpu: ${be.device}\n`);
@@ -64,5 +67,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.json) await writeFile(values.json, JSON.stringify({ results, device: devices }, null, 2) + '\n');
   if (values.markdown) await writeFile(values.markdown, markdownTable(results));
   if (values.svg) await writeFile(values.svg, svgChart(results, `miya bench (${Object.values(devices).join('; ')})`));
+  return 0;
+}
+
+async function soakCommand(steps: number, names: string[]): Promise<number> {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  for (const name of names) {
+    if (name !== 'webgpu' && name !== 'cpu') throw new SpecError('--backends', `--soak runs on Miya's own backends (webgpu, cpu), got "${name}"`);
+    const be = await createBackend(name, { notice: (m) => process.stderr.write(m + '\n') });
+    const r = await soak(be, steps);
+    process.stdout.write(`${name} (${be.device}): ${steps} steps, final loss ${r.finalLoss}\n  step   live buffers   heap used   rss\n`);
+    for (const x of r.samples) process.stdout.write(`  ${String(x.step).padStart(6)} ${String(x.liveBuffers).padStart(13)} ${mib(x.heapUsed).padStart(11)} ${mib(x.rss).padStart(11)}\n`);
+    process.stdout.write(`  live buffers before ${r.liveBefore}, after dispose ${r.liveAfterDispose}\n`);
+    be.dispose();
+  }
   return 0;
 }

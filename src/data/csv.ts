@@ -21,9 +21,12 @@ export async function readText(path: string): Promise<string> {
 }
 
 export function parseCsv(text: string, file: string): { header: string[]; rows: number[][] } {
+  if (text.trim() === '') throw new SpecError(file, 'expected a header row and at least one data row, got an empty file');
   const parsed = Papa.parse<string[]>(text.trim(), { skipEmptyLines: true });
-  if (parsed.errors.length > 0) {
-    const e = parsed.errors[0];
+  // A file of one column has no delimiter to detect: that is not an error.
+  const errors = parsed.errors.filter((e) => e.code !== 'UndetectableDelimiter');
+  if (errors.length > 0) {
+    const e = errors[0];
     throw new SpecError(`${file}:${(e.row ?? 0) + 1}`, e.message);
   }
   const [header, ...body] = parsed.data;
