@@ -18,3 +18,7 @@ export { type Dataset, Session } from './train/session.js';
 export { traceStep } from './verify/trace.js';
 export { formatRows, type VerifyRow, verifyAll } from './verify/verify.js';
 export { WebGpuBackend } from './webgpu/backend.js';
+export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, requireResumable } from './io/checkpoint.js';
+export { type CheckpointOptions, Checkpointer, checkpointOf } from './train/checkpointing.js';
+export { importStateDict, pytorchExport } from './io/export.js';
+export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';

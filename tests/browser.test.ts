@@ -3,7 +3,11 @@
 // browser library (dist/miya.js) imported by a page of our own; any console error fails the
 // suite. Screenshots of each mode go to test-results/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'puppeteer-core';
+import { decodeCheckpoint } from '../src/io/checkpoint.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Headless, startHeadless } from '../src/browser/headless.js';
 
@@ -56,6 +60,32 @@ test('Train: a few MNIST steps on WebGPU lower the loss and show digits with pre
   expect(r.lastLoss).toBeLessThan(0.8 * r.firstLoss);
   expect(r.accuracy).toBeGreaterThan(0.3); // ten classes: chance is 0.1
   expect(await page.$$eval('.digit canvas', (c) => c.length)).toBe(24);
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 600_000);
+
+test('Train keeps checkpoints in IndexedDB: after a reload, Resume ends where an uninterrupted run ends; Download saves the file', async () => {
+  type Train = { run(r: object): Promise<{ steps: number; firstLoss: number; lastLoss: number }>; saved(m: string): Promise<number | undefined>; download(m: string): Promise<string> };
+  const train = (page: Page) => page.evaluateHandle(() => (window as unknown as { playground: { train: Train } }).playground.train);
+  let page = await h.open('/dist/web/index.html#train');
+  const whole = await (await train(page)).evaluate((t) => t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 24, reportEvery: 4 }));
+  const cut = await (await train(page)).evaluate((t) => t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 16, reportEvery: 4, checkpointEvery: 8 }));
+  expect(cut.steps).toBe(16);
+  await page.close();
+  page = await h.open('/dist/web/index.html#train'); // a new page: only IndexedDB remembers
+  expect(await (await train(page)).evaluate((t) => t.saved('mnist-mlp'))).toBe(16);
+  const resumed = await (await train(page)).evaluate((t) => t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 24, reportEvery: 4, resume: true }));
+  expect(resumed).toMatchObject({ steps: 24, firstLoss: whole.firstLoss, lastLoss: whole.lastLoss });
+  const downloads = mkdtempSync(join(tmpdir(), 'miya-downloads-'));
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  const name = await (await train(page)).evaluate((t) => t.download('mnist-mlp'));
+  expect(name).toBe('mnist-mlp-step-24.safetensors');
+  const file = join(downloads, name);
+  for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
+  const ckpt = await decodeCheckpoint(new Uint8Array(readFileSync(file)), name);
+  expect([ckpt.step, ckpt.backend, ckpt.dtype]).toEqual([24, 'webgpu', 'F32']);
+  expect(Math.fround(ckpt.losses[23])).toBe(Math.fround(whole.lastLoss));
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);

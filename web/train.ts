@@ -1,11 +1,21 @@
 // Train: an MNIST MLP or the sequential-MNIST RNN on WebGPU or the CPU backend, with the loss and
 // held-out accuracy charted as training goes, and a grid of test digits with their predictions.
-import { loadDataset, type Progress, Trainer, validateSpec } from '../src/index.js';
+// A checkpoint goes to IndexedDB every CHECKPOINT_EVERY steps and at the end; Resume continues
+// from it (bit for bit on the same backend), Download saves it as a file for the CLI.
+import { Checkpointer, decodeCheckpoint, loadDataset, type Progress, requireResumable, Trainer, validateSpec } from '../src/index.js';
 import { backendNamed, el, select, webgpu } from './backend.js';
+import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
 import { LineChart } from './chart.js';
 import { trainingSpecs } from './examples.js';
 
-export interface TrainRun { model: string; backend: string; steps?: number; reportEvery?: number }
+const CHECKPOINT_EVERY = 100;
+
+export interface TrainRun {
+  model: string; backend: string; steps?: number; reportEvery?: number;
+  /** Continue from the model's checkpoint in IndexedDB. */
+  resume?: boolean;
+  checkpointEvery?: number;
+}
 export interface TrainResult { backend: string; device: string; steps: number; firstLoss: number; lastLoss: number; accuracy?: number; seconds: number }
 
 function drawDigit(pixels: ArrayLike<number>, rows: number): HTMLCanvasElement {
@@ -22,16 +32,26 @@ function drawDigit(pixels: ArrayLike<number>, rows: number): HTMLCanvasElement {
   return c;
 }
 
-export function setupTrain(root: HTMLElement): { run(r: TrainRun): Promise<TrainResult> } {
+export interface TrainMode {
+  run(r: TrainRun): Promise<TrainResult>;
+  /** The step of the model's stored checkpoint, if there is one. */
+  saved(model: string): Promise<number | undefined>;
+  /** Downloads the model's stored checkpoint; returns the file name. */
+  download(model: string): Promise<string>;
+}
+
+export function setupTrain(root: HTMLElement): TrainMode {
   const model = select([['mnist-mlp', 'MNIST MLP 784-128-10'], ['mnist-rnn', 'sequential MNIST RNN (28 steps of 28 pixels)']]);
   const backend = select([['webgpu', 'WebGPU'], ['cpu', 'CPU (float64)']]);
   const steps = Object.assign(el('input'), { type: 'number', min: '1', placeholder: 'all epochs', style: 'width: 7em' });
   const start = el('button', 'Train'), stop = el('button', 'Stop');
+  const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint');
   const controls = el('div', '', 'controls');
-  controls.append('Model: ', model, 'Backend: ', backend, 'Steps: ', steps, start, stop);
+  controls.append('Model: ', model, 'Backend: ', backend, 'Steps: ', steps, start, stop, resume, save);
   const stats = el('p', 'Press Train.', 'stats');
+  const saved = el('p', '', 'stats');
   const chartBox = el('div'), digits = el('div', '', 'digits');
-  root.append(controls, stats, chartBox, digits);
+  root.append(controls, stats, saved, chartBox, digits);
   const chart = new LineChart(chartBox, 'Training', 'step', [
     { label: 'training loss', color: '#2a7ab9', scale: 'loss' }, { label: 'test accuracy', color: '#e67e22', scale: 'acc' },
   ], [{ scale: 'loss', label: 'loss' }, { scale: 'acc', label: 'accuracy', side: 1 }]);
@@ -47,14 +67,27 @@ export function setupTrain(root: HTMLElement): { run(r: TrainRun): Promise<Train
     const data = await loadDataset(spec);
     const be = await backendNamed(r.backend);
     const trainer = new Trainer(be, spec, data, r.steps);
+    const saver = new Checkpointer(trainer, {
+      every: r.checkpointEvery ?? CHECKPOINT_EVERY, where: 'IndexedDB',
+      save: async (bytes, step) => { await storeCheckpoint(r.model, bytes, step); await showSaved(r.model); },
+    });
     const t0 = performance.now();
     try {
+      if (r.resume) {
+        const stored = await storedCheckpoint(r.model);
+        if (!stored) throw new Error(`no checkpoint of ${r.model} in this browser yet: train first`);
+        const ckpt = await decodeCheckpoint(stored.bytes, `the stored ${r.model} checkpoint`);
+        requireResumable(ckpt, spec, `the stored ${r.model} checkpoint`);
+        trainer.restore(ckpt);
+        saver.lastSaved = ckpt.step;
+      }
       const show = (p: Progress) => {
         chart.add(p.step, [p.loss, p.test?.accuracy]);
         stats.textContent = `${be.name} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
           (p.test ? ` · test accuracy ${(100 * p.test.accuracy).toFixed(1)}%` : '') + ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
       };
-      const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal: abort.signal });
+      const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal: abort.signal, afterStep: saver.afterStep });
+      await saver.save();
       const test = await trainer.evaluate();
       chart.add(trainer.step, [losses[losses.length - 1], test.accuracy]);
       const seconds = (performance.now() - t0) / 1000;
@@ -74,9 +107,24 @@ export function setupTrain(root: HTMLElement): { run(r: TrainRun): Promise<Train
       if (be.name === 'cpu') be.dispose();
     }
   }
-  start.onclick = () => void run({ model: model.value, backend: backend.value, steps: steps.value ? Number(steps.value) : undefined })
+  async function showSaved(name: string): Promise<number | undefined> {
+    const c = await storedCheckpoint(name);
+    saved.textContent = c ? `Checkpoint in this browser: step ${c.step}, saved ${new Date(c.savedAt).toLocaleString()} (${(c.bytes.length / 1024).toFixed(0)} KiB).` : 'No checkpoint of this model in this browser yet.';
+    return c?.step;
+  }
+  async function downloadSaved(name: string): Promise<string> {
+    const c = await storedCheckpoint(name);
+    if (!c) throw new Error(`no checkpoint of ${name} in this browser yet`);
+    return download(c.bytes, `${name}-step-${c.step}.safetensors`);
+  }
+  const go = (resumeRun: boolean) => void run({ model: model.value, backend: backend.value, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
+  start.onclick = () => go(false);
+  resume.onclick = () => go(true);
+  save.onclick = () => void downloadSaved(model.value).catch((e) => { saved.textContent = (e as Error).message; });
+  model.onchange = () => void showSaved(model.value);
   stop.onclick = () => abort?.abort();
   void webgpu().then((g) => { if (!g) backend.value = 'cpu'; });
-  return { run };
+  void showSaved(model.value);
+  return { run, saved: showSaved, download: downloadSaved };
 }
