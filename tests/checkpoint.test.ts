@@ -109,6 +109,21 @@ describe('refused', () => {
     expect(() => new Mlp(be, { type: 'mlp', inputSize: 30, layers: [{ units: 40, activation: 'relu' }, { units: 2, activation: 'identity' }] }, 1))
       .toThrow(/1322 parameters .* a small GPU holds at most 1000 floats \(maxStorageBufferBindingSize of 4000 bytes\); the largest tensor is layers\.0\.weight \[40, 30\], 1200 floats/);
   });
+
+  test('on the webgpu backend, against the adapter\'s own limit, before any buffer is made', async () => {
+    const [, gpu] = (await presentBackends())[1];
+    const live = gpu.liveBuffers();
+    const side = Math.ceil(Math.sqrt(gpu.bufferLimit.floats)) + 1; // one weight matrix past the limit
+    let message = '';
+    try {
+      new Mlp(gpu, { type: 'mlp', inputSize: side, layers: [{ units: side, activation: 'relu' }] }, 1);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(`the largest tensor is layers.0.weight [${side}, ${side}]`);
+    expect(message).toMatch(/\(this GPU's max(StorageBufferBindingSize|BufferSize) of \d+ bytes\)/);
+    expect(gpu.liveBuffers()).toBe(live);
+  });
 });
 
 test('a diverging run keeps its last good checkpoint and says so', async () => {
