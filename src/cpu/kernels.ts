@@ -7,28 +7,65 @@ import { actDf, actF } from './activation.js';
 
 type F = Float64Array;
 
-// Z[M][N] = op(A)·op(B) + Bias + Add; A: [M][K] (or [K][M] transA), B: [K][N] (or [N][K] transB)
+// Z[M][N] = op(A)·op(B) + Bias + Add; A: [M][K] (or [K][M] transA), B: [K][N] (or [N][K] transB).
+// The definition: Z[m][n] = Σ_k op(A)[m][k]·op(B)[k][n], summed from k = 0 upwards, then + Bias[n]
+// + Add[m][n], and Act = f(Z). For speed the sums are register-blocked 4×4 over (m, n), on rows of
+// op(A) and columns of op(B) laid out contiguous in k (copied into panels when they are not); each
+// sum still runs over k in order, so the result is the plain triple loop's to the bit.
 export function matmul(p: MatmulParams, b: KernelBuffers<F>['matmul']): void {
   const { M, N, K } = p;
-  const sAm = p.transA ? 1 : K, sAk = p.transA ? M : 1;
-  const sBk = p.transB ? 1 : N, sBn = p.transB ? K : 1;
-  const A = p.aFromAct ? b.Act! : b.A!;
-  const row = new Float64Array(N);
-  for (let m = 0; m < M; m++) {
-    row.fill(0);
-    for (let k = 0; k < K; k++) {
-      const a = A[p.offA + m * sAm + k * sAk];
-      const bk = p.offB + k * sBk;
-      for (let n = 0; n < N; n++) row[n] += a * b.B[bk + n * sBn];
+  const [a, oa] = p.transA ? panel(0, p.aFromAct ? b.Act! : b.A!, p.offA, M, K, 1, M) : [p.aFromAct ? b.Act! : b.A!, p.offA];
+  const [w, ow] = p.transB ? [b.B, p.offB] : panel(1, b.B, p.offB, N, K, 1, N);
+  const out = (m: number, n: number, acc: number) => {
+    let z = acc;
+    if (p.hasBias) z += b.Bias![p.offBias + n];
+    if (p.hasAdd) z += b.Add![p.offAdd + m * N + n];
+    b.Z[p.offZ + m * N + n] = z;
+    if (p.writeAct) b.Act![p.offAct + m * N + n] = actF(p.act, z);
+  };
+  const m4 = M - (M % 4), n4 = N - (N % 4);
+  for (let m = 0; m < m4; m += 4) {
+    const r0 = oa + m * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
+    for (let n = 0; n < n4; n += 4) {
+      const c0 = ow + n * K, c1 = c0 + K, c2 = c1 + K, c3 = c2 + K;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let k = 0; k < K; k++) {
+        const a0 = a[r0 + k], a1 = a[r1 + k], a2 = a[r2 + k], a3 = a[r3 + k];
+        const w0 = w[c0 + k], w1 = w[c1 + k], w2 = w[c2 + k], w3 = w[c3 + k];
+        s00 += a0 * w0; s01 += a0 * w1; s02 += a0 * w2; s03 += a0 * w3;
+        s10 += a1 * w0; s11 += a1 * w1; s12 += a1 * w2; s13 += a1 * w3;
+        s20 += a2 * w0; s21 += a2 * w1; s22 += a2 * w2; s23 += a2 * w3;
+        s30 += a3 * w0; s31 += a3 * w1; s32 += a3 * w2; s33 += a3 * w3;
+      }
+      out(m, n, s00); out(m, n + 1, s01); out(m, n + 2, s02); out(m, n + 3, s03);
+      out(m + 1, n, s10); out(m + 1, n + 1, s11); out(m + 1, n + 2, s12); out(m + 1, n + 3, s13);
+      out(m + 2, n, s20); out(m + 2, n + 1, s21); out(m + 2, n + 2, s22); out(m + 2, n + 3, s23);
+      out(m + 3, n, s30); out(m + 3, n + 1, s31); out(m + 3, n + 2, s32); out(m + 3, n + 3, s33);
     }
-    for (let n = 0; n < N; n++) {
-      let z = row[n];
-      if (p.hasBias) z += b.Bias![p.offBias + n];
-      if (p.hasAdd) z += b.Add![p.offAdd + m * N + n];
-      b.Z[p.offZ + m * N + n] = z;
-      if (p.writeAct) b.Act![p.offAct + m * N + n] = actF(p.act, z);
-    }
+    for (let i = m; i < m + 4; i++) for (let n = n4; n < N; n++) out(i, n, dot(a, oa + i * K, w, ow + n * K, K));
   }
+  for (let m = m4; m < M; m++) for (let n = 0; n < N; n++) out(m, n, dot(a, oa + m * K, w, ow + n * K, K));
+}
+
+function dot(a: F, ia: number, w: F, iw: number, K: number): number {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += a[ia + k] * w[iw + k];
+  return s;
+}
+
+// Two scratch panels (op(A)'s rows, op(B)'s columns), grown as needed and reused across calls.
+const panels: F[] = [new Float64Array(0), new Float64Array(0)];
+
+/** rows × K values of src (element [r][k] at off + r·sr + k·sk) copied row-contiguous: [panel, 0]. */
+function panel(which: 0 | 1, src: F, off: number, rows: number, K: number, sr: number, sk: number): [F, number] {
+  if (panels[which].length < rows * K) panels[which] = new Float64Array(rows * K);
+  const dst = panels[which];
+  for (let k = 0; k < K; k++) {
+    const from = off + k * sk;
+    for (let r = 0; r < rows; r++) dst[r * K + k] = src[from + r * sr];
+  }
+  return [dst, 0];
 }
 
 // dZ = dA ⊙ f'(Z, A), element-wise over [rows][cols]
