@@ -57,7 +57,7 @@ async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise
     }
     const err = normRelError(got, ref);
     if (!(err < 1e-4)) throw new Error(`matmul ${c.name} on ${who.name}: wrong result (relative error ${err})`);
-    const ms = await time(mm, who.fast ? 200 : 1, reps);
+    const ms = await time(mm, who.fast ? 200 : 20, reps);
     return { suite: c.suite, case: c.name, backend: who.name, device: who.device, ms, gflops: (2 * c.M * c.N * c.K) / ms / 1e6, validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}` };
   } finally {
     mm.dispose();
@@ -92,7 +92,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     await step.sync();
     const first = await step.firstLoss();
     if (!Number.isFinite(first)) throw new Error(`${c.name} on ${who.name}: first training loss is ${first}`);
-    const ms = await time(step, who.fast ? Math.max(c.steps, 50) : 1, reps);
+    const ms = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
     return {
       suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, gflops: c.flopsPerStep / ms / 1e6,
       validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}`,
