@@ -5,17 +5,14 @@ import { writeFile } from 'node:fs/promises';
 import { parse, positiveInt } from '../src/cli/args.js';
 import { createBackend } from '../src/backends.js';
 import { SpecError } from '../src/errors.js';
-import { benchCases } from './cases.js';
 import type { Contender } from './contender.js';
 import { miyaContender } from './miya.js';
 import { profileSteps } from './profile.js';
 import { soak } from './soak.js';
 import { markdownTable, speedups, svgChart } from './report.js';
-import { type BenchResult, runCase } from './run.js';
+import { BACKENDS, runBench, SUITES } from './suite.js';
 import { tfjsPeer } from './tfjsSetup.js';
 
-const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'small', 'all'];
-const BACKENDS = ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'];
 
 async function contender(name: string): Promise<Contender> {
   if (name.startsWith('tfjs-')) return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
@@ -36,29 +33,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
     be.dispose();
     return 0;
   }
-  if (!SUITES.includes(values.suite!)) throw new SpecError('--suite', `expected one of ${SUITES.join(', ')}, got "${values.suite}"`);
+  if (!(SUITES as readonly string[]).includes(values.suite!)) throw new SpecError('--suite', `expected one of ${SUITES.join(', ')}, got "${values.suite}"`);
   const names = values.backends!.split(',');
-  for (const n of names) if (!BACKENDS.includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
+  for (const n of names) if (!(BACKENDS as readonly string[]).includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
   const reps = values.reps === undefined ? undefined : Number(values.reps);
   if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new SpecError('--reps', `expected a positive integer, got "${values.reps}"`);
-  // `all` leaves out the tile-shape comparison, which is for tuning the kernels
-  const cases = benchCases(values.quick!).filter((c) => (values.suite === 'all' ? c.suite !== 'tiles' : c.suite === values.suite));
-  const results: BenchResult[] = [];
-  const devices: Record<string, string> = {};
-  for (const name of names) {
-    const who = await contender(name);
-    devices[name] = who.device;
-    process.stdout.write(`${name}: ${who.device}\n`);
-    for (const c of cases) {
-      // the CPU contenders take minutes on the large cases: they run them only in --quick sizes or when small
-      if ('tile' in c && c.tile && !who.miya) continue;
-      if (!who.fast && c.suite !== 'small' && !values.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
-      const r = await runCase(who, c, reps ?? (!who.fast || values.quick ? 1 : 5));
-      results.push(r);
-      process.stdout.write(`  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${(r.ms ?? r.msPerStep)!.toFixed(3).padStart(10)} ms${r.msPerStep !== undefined ? '/step' : ''}  ${r.gflops.toFixed(1).padStart(9)} GFLOP/s  (${r.validation})\n`);
-    }
-    who.dispose();
-  }
+  const { results, devices } = await runBench(names.map((n) => () => contender(n)), { suite: values.suite!, quick: values.quick!, reps }, (l) => process.stdout.write(l + '\n'));
   const up = speedups(results);
   if (up.size > 0) {
     process.stdout.write('speed-up over TF.js on the same kind of device:\n');

@@ -14,7 +14,8 @@ const sessionConfig = (s: StepSetup, batch: number): SessionConfig => ({
   model: s.c.spec.model, loss: s.c.spec.loss, optimizer: s.c.spec.optimizer, batchSize: batch, seed: s.c.spec.seed!, historySize: 1,
 });
 
-export function miyaContender<B>(be: Backend<B>): Contender {
+/** `ownsBackend`: dispose the backend with the contender (the CLI's); false where it is shared (the page's). */
+export function miyaContender<B>(be: Backend<B>, ownsBackend = true): Contender {
   return {
     name: be.name, device: be.device, fast: be.name !== 'cpu', miya: true,
     matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul {
@@ -52,6 +53,6 @@ export function miyaContender<B>(be: Backend<B>): Contender {
       session.dispose();
       return loss;
     },
-    dispose: () => be.dispose(),
+    dispose: () => { if (ownsBackend) be.dispose(); },
   };
 }

@@ -102,6 +102,26 @@ test('Race: the same steps on WebGPU and CPU give the same losses', async () => 
   expect(h.errors).toEqual([]);
 }, 600_000);
 
+test('Bench: the benchmark suites run in the page, validated then timed, on WebGPU, the CPU backend and TF.js, with the same table', async () => {
+  type Bench = { run(r: object): Promise<{ results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number }[]; devices: Record<string, string>; markdown: string }> };
+  const page = await h.open('/dist/web/index.html#bench');
+  const bench = await page.evaluateHandle(() => (window as unknown as { playground: { bench: Bench } }).playground.bench);
+  const small = await bench.evaluate((b) => b.run({ suite: 'small', quick: true, backends: ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'], reps: 1 }));
+  expect(small.results.map((r) => r.backend)).toEqual(['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu']);
+  for (const r of small.results) {
+    expect(r.validation).toMatch(/vs float64: \d/);
+    expect(r.msPerStep).toBeGreaterThan(0);
+  }
+  expect(small.markdown).toMatch(/\| small \| worked example 3-3-1, batch 1 \| webgpu \| [\d.]+ ms\/step \| [\d.]+ \| [\d.]+× \|/);
+  const mm = await bench.evaluate((b) => b.run({ suite: 'matmul', quick: true, backends: ['webgpu'], reps: 1 }));
+  expect(mm.results).toHaveLength(3);
+  expect(mm.results.every((r) => r.ms! > 0 && r.gflops > 0)).toBe(true);
+  expect(await page.$$eval('#bench table tr', (rows) => rows.length)).toBe(4);
+  await page.screenshot({ path: `${SHOTS}/bench.png`, fullPage: true });
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 600_000);
+
 test('without WebGPU the page says so plainly and still trains on the CPU backend', async () => {
   const page = await h.open('/dist/web/index.html#train', (p) => p.evaluateOnNewDocument(() => {
     delete (Navigator.prototype as { gpu?: unknown }).gpu;

@@ -1,7 +1,8 @@
-// The playground: four modes behind tabs. `window.playground` exposes each mode's run() so that
+// The playground: five modes behind tabs. `window.playground` exposes each mode's run() so that
 // the headless tests (tests/browser.test.ts) and `miya verify --browser` drive the page itself.
 import './style.css';
 import { showGpuStatus } from './backend.js';
+import { setupBench } from './bench.js';
 import { setupRace } from './race.js';
 import { setupStory } from './story.js';
 import { setupTrain } from './train.js';
@@ -25,5 +26,6 @@ const playground = {
   train: setupTrain(section('train')),
   race: setupRace(section('race')),
   verify: setupVerify(section('verify')),
+  bench: setupBench(section('bench')),
 };
 (window as unknown as { playground: typeof playground }).playground = playground;

@@ -1,0 +1,44 @@
+// The benchmark loop shared by `miya bench` and the playground's Bench tab: the chosen suite's
+// cases on each contender in turn (validated, then timed), one line of text per result.
+import { benchCases } from './cases.js';
+import type { Contender } from './contender.js';
+import { type BenchResult, runCase } from './run.js';
+
+export const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'small', 'all'] as const;
+export const BACKENDS = ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'] as const;
+
+export interface BenchOptions { suite: string; quick: boolean; reps?: number }
+export interface BenchRun { results: BenchResult[]; devices: Record<string, string> }
+
+/** One result as a line of the text report. */
+export function resultLine(r: BenchResult): string {
+  const t = (r.ms ?? r.msPerStep)!.toFixed(3).padStart(10);
+  return `  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${t} ms${r.msPerStep !== undefined ? '/step' : ''}  ${r.gflops.toFixed(1).padStart(9)} GFLOP/s  (${r.validation})`;
+}
+
+/** `contenders` are made one at a time and disposed after their cases. */
+export async function runBench(contenders: (() => Promise<Contender>)[], o: BenchOptions, log: (line: string) => void, onResult?: (r: BenchResult) => void): Promise<BenchRun> {
+  // `all` leaves out the tile-shape comparison, which is for tuning the kernels
+  const cases = benchCases(o.quick).filter((c) => (o.suite === 'all' ? c.suite !== 'tiles' : c.suite === o.suite));
+  const results: BenchResult[] = [];
+  const devices: Record<string, string> = {};
+  for (const make of contenders) {
+    const who = await make();
+    devices[who.name] = who.device;
+    log(`${who.name}: ${who.device}`);
+    try {
+      for (const c of cases) {
+        // the CPU contenders take minutes on the large cases: they run them only in --quick sizes or when small
+        if ('tile' in c && c.tile && !who.miya) continue;
+        if (!who.fast && c.suite !== 'small' && !o.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
+        const r = await runCase(who, c, o.reps ?? (!who.fast || o.quick ? 1 : 5));
+        results.push(r);
+        log(resultLine(r));
+        onResult?.(r);
+      }
+    } finally {
+      who.dispose();
+    }
+  }
+  return { results, devices };
+}

@@ -1,0 +1,70 @@
+// Bench: `miya bench` in the page, so a user measures their own GPU: the same suites and cases,
+// validated against the float64 reference before they are timed, on WebGPU and the CPU backend,
+// and on TensorFlow.js (loaded only when its boxes are ticked), with the same table.
+import { type BenchRun, BACKENDS, runBench } from '../bench/suite.js';
+import type { Contender } from '../bench/contender.js';
+import { miyaContender } from '../bench/miya.js';
+import { markdownTable, speedups } from '../bench/report.js';
+import type { BenchResult } from '../bench/run.js';
+import { CpuBackend } from '../src/index.js';
+import { el, select, webgpu } from './backend.js';
+
+export interface BenchRequest { suite: string; quick: boolean; backends: string[]; reps?: number }
+export interface BenchPageResult extends BenchRun { markdown: string }
+
+async function contender(name: string): Promise<Contender> {
+  if (name === 'cpu') return miyaContender(new CpuBackend());
+  if (name === 'webgpu') {
+    const gpu = await webgpu();
+    if (!gpu) throw new Error('webgpu: this browser has no WebGPU');
+    return miyaContender(gpu, false); // the page's one device, shared with the other tabs
+  }
+  const { tfjsPeer } = await import('../bench/tfjsSetup.js');
+  return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
+}
+
+export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<BenchPageResult> } {
+  const suite = select([['small', 'small (worked-example steps)'], ['matmul', 'matmul'], ['mlp', 'mlp training steps'], ['rnn', 'rnn training steps'], ['all', 'all']], 'all');
+  const quick = Object.assign(el('input'), { type: 'checkbox', checked: true });
+  const boxes = BACKENDS.map((b) => [b, Object.assign(el('input'), { type: 'checkbox', checked: !b.startsWith('tfjs') })] as const);
+  const start = el('button', 'Run benchmark');
+  const controls = el('div', '', 'controls');
+  const labelled = (box: HTMLInputElement, text: string) => { const l = el('label'); l.append(box, ` ${text}`); return l; };
+  controls.append('Suite: ', suite, labelled(quick, 'quick sizes'), ' Backends:');
+  for (const [name, box] of boxes) controls.append(labelled(box, name));
+  controls.append(start);
+  const stats = el('p', 'Press Run benchmark. Each case is checked against the float64 reference before it is timed.', 'stats');
+  const log = el('pre'), table = el('table'), markdown = el('pre');
+  root.append(controls, stats, table, log, markdown);
+
+  function showTable(results: BenchResult[]): void {
+    const up = speedups(results);
+    table.innerHTML = '';
+    const head = el('tr');
+    for (const h of ['suite', 'case', 'backend', 'time', 'GFLOP/s', 'vs TF.js', 'validation']) head.append(el('th', h));
+    table.append(head);
+    for (const r of results) {
+      const tr = el('tr');
+      const time = r.ms !== undefined ? `${r.ms.toFixed(3)} ms` : `${r.msPerStep!.toFixed(3)} ms/step`;
+      for (const [t, c] of [[r.suite, 'name'], [r.case, 'name'], [r.backend, 'name'], [time, ''], [r.gflops.toFixed(1), ''], [up.has(r) ? `${up.get(r)!.toFixed(1)}×` : '', ''], [r.validation, 'name']]) tr.append(el('td', t, c));
+      table.append(tr);
+    }
+  }
+
+  async function run(r: BenchRequest): Promise<BenchPageResult> {
+    log.textContent = '';
+    markdown.textContent = '';
+    const results: BenchResult[] = [];
+    showTable(results);
+    stats.textContent = `Running ${r.suite}${r.quick ? ' (quick sizes)' : ''} on ${r.backends.join(', ')}…`;
+    const out = await runBench(r.backends.map((n) => () => contender(n)), { suite: r.suite, quick: r.quick, reps: r.reps },
+      (line) => { log.textContent += line + '\n'; }, (x) => { results.push(x); showTable(results); });
+    const md = markdownTable(out.results);
+    markdown.textContent = md;
+    stats.textContent = `${out.results.length} cases on ${Object.entries(out.devices).map(([k, v]) => `${k} (${v})`).join(', ')}. The table as markdown is below.`;
+    return { ...out, markdown: md };
+  }
+  start.onclick = () => void run({ suite: suite.value, quick: quick.checked, backends: boxes.filter(([, b]) => b.checked).map(([n]) => n) })
+    .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
+  return { run };
+}
