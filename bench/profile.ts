@@ -2,7 +2,7 @@
 // + loss gradient and backward; + optimizer update), each stage queued many times and waited for
 // once, so that the difference between stages is the cost of the stage added.
 import type { Backend } from '../src/backend.js';
-import { lossGrad, lossValue } from '../src/nn/ops.js';
+import { LOSS_PARTS, lossGrad, lossValue } from '../src/nn/ops.js';
 import { Session } from '../src/train/session.js';
 import { benchCases, type StepCase } from './cases.js';
 import { caseData } from './data.js';
@@ -15,9 +15,10 @@ export async function profileSteps<B>(be: Backend<B> & { sync(): Promise<void> }
     const { x, y } = s.batchViews(b);
     const net = s.net, loss = c.spec.loss as 'mse';
     const lossOut = { buf: be.buffer(1, 'loss'), off: 0, rows: 1, cols: 1 };
+    const lossParts = { buf: be.buffer(LOSS_PARTS, 'loss parts'), off: 0, rows: 1, cols: LOSS_PARTS };
     const stages: [string, () => void][] = [
       ['forward', () => { s.gather(b); net.forward(x, b.size); }],
-      ['+ loss value', () => lossValue(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut)],
+      ['+ loss value', () => lossValue(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut, lossParts)],
       ['+ loss gradient', () => lossGrad(be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size))],
       ['+ backward', () => net.backward(x, b.size, loss)],
       ['+ update', () => s.opt.step(net.paramBuf, net.gradBuf)],

@@ -2,45 +2,67 @@
 //   mse:          mean over rows·cols of (P − Y)²          grad 2(P − Y)/(rows·cols)
 //   halfMse:      ½·mse                                    grad (P − Y)/(rows·cols)
 //   crossEntropy: P are logits; mean over rows of −Σ_c Y·log softmax(P)   grad (softmax(P) − Y)/rows
-// loss_value runs as one workgroup: thread t sums rows t, t+256, …, then a tree in workgroup
-// memory adds the 256 partial sums, so the order of every addition is fixed.
-struct Params { rows: u32, cols: u32, offP: u32, offY: u32, offOut: u32 }
+// Two passes make the loss, so that a large batch is summed by many workgroups, each in a fixed
+// order: loss_partial's workgroup w sums the rows of part w (rows [w·R, (w+1)·R), R = ⌈rows /
+// parts⌉; element-strided for the mse forms, so that reads are coalesced, row-strided for
+// crossEntropy) and a tree in workgroup memory adds its 256 threads' sums into Part[w];
+// loss_value, one workgroup, adds the parts the same way and normalises.
+struct Params { rows: u32, cols: u32, offP: u32, offY: u32, offOut: u32, offPart: u32, parts: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> P: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Part: array<f32>;
 
 var<workgroup> partial: array<f32, 256>;
 
+#if LOSS_CE
 fn row_loss(r: u32) -> f32 {
   let b = r * p.cols;
-  var s = 0.0;
-#if LOSS_CE
   var m = P[p.offP + b];
   for (var c = 1u; c < p.cols; c++) { m = max(m, P[p.offP + b + c]); }
   var e = 0.0;
   for (var c = 0u; c < p.cols; c++) { e += exp(P[p.offP + b + c] - m); }
   let lse = m + log(e);
+  var s = 0.0;
   for (var c = 0u; c < p.cols; c++) { s += Y[p.offY + b + c] * (lse - P[p.offP + b + c]); }
-#else
-  for (var c = 0u; c < p.cols; c++) {
-    let d = P[p.offP + b + c] - Y[p.offY + b + c];
-    s += d * d;
-  }
-#endif
   return s;
 }
+#endif
 
-@compute @workgroup_size(256)
-fn loss_value(@builtin(local_invocation_index) t: u32) {
-  var s = 0.0;
-  for (var r = t; r < p.rows; r += 256u) { s += row_loss(r); }
+/** Thread t's sum into partial[t], then the tree: partial[0] is the workgroup's sum. */
+fn tree_sum(t: u32, s: f32) {
   partial[t] = s;
   workgroupBarrier();
   for (var half = 128u; half > 0u; half >>= 1u) {
     if (t < half) { partial[t] += partial[t + half]; }
     workgroupBarrier();
   }
+}
+
+@compute @workgroup_size(256)
+fn loss_partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3u) {
+  let per = (p.rows + p.parts - 1u) / p.parts;
+  let r0 = min(p.rows, wg.x * per);
+  let r1 = min(p.rows, r0 + per);
+  var s = 0.0;
+#if LOSS_CE
+  for (var r = r0 + t; r < r1; r += 256u) { s += row_loss(r); }
+#else
+  for (var i = r0 * p.cols + t; i < r1 * p.cols; i += 256u) {
+    let d = P[p.offP + i] - Y[p.offY + i];
+    s += d * d;
+  }
+#endif
+  tree_sum(t, s);
+  if (t == 0u) { Part[p.offPart + wg.x] = partial[0]; }
+}
+
+@compute @workgroup_size(256)
+fn loss_value(@builtin(local_invocation_index) t: u32) {
+  var s = 0.0;
+  for (var w = t; w < p.parts; w += 256u) { s += Part[p.offPart + w]; }
+  tree_sum(t, s);
   if (t == 0u) {
 #if LOSS_CE
     Out[p.offOut] = partial[0] / f32(p.rows);

@@ -29,8 +29,12 @@ export interface EltParams {
   rows: number; cols: number; act: Act;
   offZ: number; offA: number; offDA: number; offDZ: number;
 }
-/** Loss of predictions P[rows][cols] against targets Y, or its gradient. */
-export interface LossParams { rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number }
+/**
+ * Loss of predictions P[rows][cols] against targets Y, in two passes (`loss_partial`: `parts`
+ * partial sums over consecutive row ranges into Part; `loss_value`: their sum, normalised, into
+ * Out), or its gradient (`loss_grad`, which ignores offPart and parts).
+ */
+export interface LossParams { rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number; offPart: number; parts: number }
 /** Out[t][r][i] = In[Idx[offIdx + r]][t][i]: a mini-batch gathered from resident samples. */
 export interface GatherParams { rows: number; steps: number; features: number; offIdx: number; offIn: number; offOut: number }
 export interface ColSumParams { rows: number; cols: number; offM: number; offOut: number }
@@ -45,6 +49,7 @@ export interface KernelParams {
   act_backward: EltParams;
   softmax_rows: EltParams;
   softmax_backward: EltParams;
+  loss_partial: LossParams;
   loss_value: LossParams;
   loss_grad: LossParams;
   col_sum: ColSumParams;
@@ -58,7 +63,8 @@ export interface KernelBuffers<B> {
   act_backward: { Z: B; A: B; dA: B; dZ: B };
   softmax_rows: { Z: B; A: B };
   softmax_backward: { A: B; dA: B; dZ: B };
-  loss_value: { P: B; Y: B; Out: B };
+  loss_partial: { P: B; Y: B; Part: B };
+  loss_value: { Part: B; Out: B };
   loss_grad: { P: B; Y: B; Out: B };
   col_sum: { M: B; Out: B };
   gather: { Idx: B; In: B; Out: B };

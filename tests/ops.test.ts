@@ -41,7 +41,7 @@ const mm = (M: number, N: number, K: number, o: Partial<KernelParams['matmul']> 
   offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, ...o,
 });
 const elt = (rows: number, cols: number, act: KernelParams['act_backward']['act']) => ({ rows, cols, act, offZ: 0, offA: 0, offDA: 0, offDZ: 0 });
-const loss = (rows: number, cols: number, l: KernelParams['loss_value']['loss']) => ({ rows, cols, loss: l, offP: 0, offY: 0, offOut: 0 });
+const loss = (rows: number, cols: number, l: KernelParams['loss_value']['loss'], parts = 1) => ({ rows, cols, loss: l, offP: 0, offY: 0, offOut: 0, offPart: 0, parts });
 const upd = (opt: KernelParams['update']['opt'], epsInside = true): KernelParams['update'] =>
   ({ n: 300, opt, epsInside, lr: 0.01, h1: 0.9, h2: 0.999, eps: 1e-8, bc1: 0.19, bc2: 0.002 });
 
@@ -68,8 +68,10 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'gather', { rows: 5, steps: 3, features: 4, offIdx: 1, offIn: 2, offOut: 3 }, { Idx: 6, In: 2 + 9 * 12, Out: 3 + 60 }, ['Out'], [], { Idx: [0, 8, 0, 3, 7, 3] })).toBeLessThanOrEqual(tol));
   test('softmax_rows', async () => expect(await against(be, 'softmax_rows', elt(5, 7, 'softmax'), { Z: 35, A: 35 }, ['A'])).toBeLessThanOrEqual(tol));
   test('softmax_backward', async () => expect(await against(be, 'softmax_backward', elt(5, 7, 'softmax'), { A: 35, dA: 35, dZ: 35 }, ['dZ'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s (rows split into parts, the last one short)', async (l) =>
+    expect(await against(be, 'loss_partial', loss(300, 6, l, 7), { P: 1800, Y: 1800, Part: 7 }, ['Part'], ['Y'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_value %s', async (l) =>
-    expect(await against(be, 'loss_value', loss(300, 6, l), { P: 1800, Y: 1800, Out: 1 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
+    expect(await against(be, 'loss_value', loss(300, 6, l, 257), { Part: 257, Out: 1 }, ['Out'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_grad %s', async (l) =>
     expect(await against(be, 'loss_grad', loss(30, 6, l), { P: 180, Y: 180, Out: 180 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
   test('col_sum', async () => expect(await against(be, 'col_sum', { rows: 37, cols: 70, offM: 0, offOut: 0 }, { M: 37 * 70, Out: 70 }, ['Out'])).toBeLessThanOrEqual(tol));

@@ -107,18 +107,35 @@ function logSumExp(P: F, off: number, cols: number): number {
   return m + Math.log(e);
 }
 
-// Out[0] = loss(P, Y): mse, ½·mse (means over rows·cols) or softmax cross-entropy of logits P (mean over rows)
+/** The rows of part w of `parts`: [w·R, min(rows, (w+1)·R)), R = ⌈rows / parts⌉. */
+export const lossPartRows = (rows: number, parts: number, w: number): [number, number] => {
+  const per = Math.ceil(rows / parts);
+  return [Math.min(rows, w * per), Math.min(rows, (w + 1) * per)];
+};
+
+// Part[w] = Σ over the rows of part w of the row losses: Σ_c (P − Y)² (mse forms) or
+// Σ_c Y·(logsumexp(P) − P) (crossEntropy on logits)
+export function loss_partial(p: LossParams, b: KernelBuffers<F>['loss_partial']): void {
+  for (let w = 0; w < p.parts; w++) {
+    const [r0, r1] = lossPartRows(p.rows, p.parts, w);
+    let s = 0;
+    for (let r = r0; r < r1; r++) {
+      const o = r * p.cols;
+      if (p.loss === 'crossEntropy') {
+        const lse = logSumExp(b.P, p.offP + o, p.cols);
+        for (let c = 0; c < p.cols; c++) s += b.Y[p.offY + o + c] * (lse - b.P[p.offP + o + c]);
+      } else {
+        for (let c = 0; c < p.cols; c++) { const d = b.P[p.offP + o + c] - b.Y[p.offY + o + c]; s += d * d; }
+      }
+    }
+    b.Part[p.offPart + w] = s;
+  }
+}
+
+// Out[0] = the loss: Σ_w Part[w] over rows·cols (mse), half that (halfMse) or over rows (crossEntropy)
 export function loss_value(p: LossParams, b: KernelBuffers<F>['loss_value']): void {
   let s = 0;
-  for (let r = 0; r < p.rows; r++) {
-    const o = r * p.cols;
-    if (p.loss === 'crossEntropy') {
-      const lse = logSumExp(b.P, p.offP + o, p.cols);
-      for (let c = 0; c < p.cols; c++) s += b.Y[p.offY + o + c] * (lse - b.P[p.offP + o + c]);
-    } else {
-      for (let c = 0; c < p.cols; c++) { const d = b.P[p.offP + o + c] - b.Y[p.offY + o + c]; s += d * d; }
-    }
-  }
+  for (let w = 0; w < p.parts; w++) s += b.Part[p.offPart + w];
   const n = p.rows * p.cols;
   b.Out[p.offOut] = p.loss === 'crossEntropy' ? s / p.rows : p.loss === 'halfMse' ? (0.5 * s) / n : s / n;
 }
@@ -188,5 +205,5 @@ export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
 
 type CpuKernel<K extends KernelName> = (p: KernelParams[K], b: KernelBuffers<F>[K]) => void;
 export const cpuKernels: { [K in KernelName]: CpuKernel<K> } = {
-  matmul, act_backward, softmax_rows, softmax_backward, loss_value, loss_grad, col_sum, gather, update,
+  matmul, act_backward, softmax_rows, softmax_backward, loss_partial, loss_value, loss_grad, col_sum, gather, update,
 };

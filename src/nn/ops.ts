@@ -50,12 +50,18 @@ export function colSum<B>(be: Backend<B>, m: View<B>, rows: number, out: View<B>
   be.run('col_sum', { rows, cols: m.cols, offM: m.off, offOut: out.off }, { M: m.buf, Out: out.buf });
 }
 
-export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>): void {
-  be.run('loss_value', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off }, { P: p.buf, Y: y.buf, Out: out.buf });
+/** Partial sums of the loss a batch is split into (one workgroup each on the GPU); at most this many. */
+export const LOSS_PARTS = 256;
+
+/** The loss of a batch into `out`, through LOSS_PARTS partial sums in `parts`. */
+export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>): void {
+  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: Math.min(LOSS_PARTS, rows) };
+  be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
+  be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }
 
 export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>): void {
-  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off }, { P: p.buf, Y: y.buf, Out: out.buf });
+  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1 }, { P: p.buf, Y: y.buf, Out: out.buf });
 }
 
 /** Rows [start, start+count) of a matrix view. */

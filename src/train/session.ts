@@ -8,7 +8,7 @@ import type { LossKind } from '../kernels.js';
 import { initialParams } from '../nn/init.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Network } from '../nn/network.js';
-import { lossGrad, lossValue } from '../nn/ops.js';
+import { LOSS_PARTS, lossGrad, lossValue } from '../nn/ops.js';
 import { Rnn } from '../nn/rnn.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
 import type { ModelSpec, OptimizerSpec } from '../spec/types.js';
@@ -39,6 +39,7 @@ export class Session<B> {
   private order: B;
   private bx: B; private by: B;
   private loss: View<B>;
+  private lossParts: View<B>;
   private history: B;
   private owned: B[];
 
@@ -58,10 +59,11 @@ export class Session<B> {
     this.setOrder(Float64Array.from({ length: data.n }, (_, i) => i));
     this.bx = be.buffer(B * data.steps * data.features, 'batch.x');
     this.by = be.buffer(B * data.outputs, 'batch.y');
-    const lossBuf = be.buffer(1, 'loss');
+    const lossBuf = be.buffer(1, 'loss'), partsBuf = be.buffer(LOSS_PARTS, 'loss parts');
     this.loss = { buf: lossBuf, off: 0, rows: 1, cols: 1 };
+    this.lossParts = { buf: partsBuf, off: 0, rows: 1, cols: LOSS_PARTS };
     this.history = be.buffer(cfg.historySize, 'loss history');
-    this.owned = [this.x, this.y, this.order, this.bx, this.by, lossBuf, this.history];
+    this.owned = [this.x, this.y, this.order, this.bx, this.by, lossBuf, partsBuf, this.history];
   }
 
   /** The order in which samples are taken into batches (a permutation of 0..n-1). */
@@ -90,7 +92,7 @@ export class Session<B> {
     const net = this.net, loss = this.cfg.loss;
     net.forward(x, b.size);
     const p = net.lossInput(loss, b.size);
-    lossValue(this.be, loss, b.size, p, y, this.loss);
+    lossValue(this.be, loss, b.size, p, y, this.loss, this.lossParts);
     lossGrad(this.be, loss, b.size, p, y, net.lossGradTarget(loss, b.size));
     net.backward(x, b.size, loss);
     if (update) this.opt.step(net.paramBuf, net.gradBuf);
@@ -102,7 +104,7 @@ export class Session<B> {
   evaluate(b: Batch, slot: number): void {
     const { x, y } = this.gather(b);
     this.net.forward(x, b.size);
-    lossValue(this.be, this.cfg.loss, b.size, this.net.lossInput(this.cfg.loss, b.size), y, this.loss);
+    lossValue(this.be, this.cfg.loss, b.size, this.net.lossInput(this.cfg.loss, b.size), y, this.loss, this.lossParts);
     this.be.copy(this.loss.buf, 0, this.history, slot % this.cfg.historySize, 1);
     this.be.submit();
   }

@@ -51,7 +51,7 @@ const tileExtent = (p: MatmulParams) => {
 };
 
 const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u32'] as const);
-const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut'].map((u) => [u, 'u32'] as const);
+const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut', 'offPart', 'parts'].map((u) => [u, 'u32'] as const);
 const eltBindings = { Z: 1, A: 2, dA: 3, dZ: 4 };
 
 export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
@@ -83,9 +83,14 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     uniforms: elt as KernelSpec<'softmax_backward'>['uniforms'], bindings: { A: 2, dA: 3, dZ: 4 },
     workgroups: (p) => grid1d(p.rows, 64),
   },
+  loss_partial: {
+    files: ['loss'], entry: 'loss_partial', flags: (p) => lossFlags(p.loss),
+    uniforms: lossU as KernelSpec<'loss_partial'>['uniforms'], bindings: { P: 1, Y: 2, Part: 4 },
+    workgroups: (p) => [p.parts, 1, 1],
+  },
   loss_value: {
     files: ['loss'], entry: 'loss_value', flags: (p) => lossFlags(p.loss),
-    uniforms: lossU as KernelSpec<'loss_value'>['uniforms'], bindings: { P: 1, Y: 2, Out: 3 },
+    uniforms: lossU as KernelSpec<'loss_value'>['uniforms'], bindings: { Out: 3, Part: 4 },
     workgroups: () => [1, 1, 1],
   },
   loss_grad: {
