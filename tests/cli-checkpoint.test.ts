@@ -64,6 +64,27 @@ test('SIGKILL in the middle of writing a checkpoint leaves the previous one inta
   expect(resumed.stdout).toBe(whole.stdout);
 });
 
+test('Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exits 130, and the run resumes to the same end', async () => {
+  const run = ['train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '500', '--json'];
+  const whole = miya(...run);
+  expect(whole.status, whole.stderr).toBe(0);
+  const ckpt = file('sigint.safetensors');
+  const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '20'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await until('the first checkpoint (step 20)', () => existsSync(ckpt));
+  child.kill('SIGINT');
+  expect(await exited).toBe(130);
+  const stoppedAt = Number(/interrupted after step (\d+); checkpoint written to .*sigint\.safetensors/.exec(stderr)?.[1]);
+  expect(stoppedAt).toBeGreaterThanOrEqual(20);
+  expect(stoppedAt).toBeLessThan(500);
+  expect((await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt)).step).toBe(stoppedAt);
+  const resumed = miya('train', '--resume', ckpt, '--backend', 'cpu', '--steps', '500', '--json');
+  expect(resumed.status, resumed.stderr).toBe(0);
+  expect(resumed.stdout).toBe(whole.stdout);
+});
+
 test('resume refuses a truncated checkpoint and one of another model, exit 2, naming the file', () => {
   const ckpt = file('small.safetensors');
   expect(miya('train', 'examples/mlp-3-3-1-sigmoid.json', '--backend', 'cpu', '--checkpoint', ckpt).status).toBe(0);

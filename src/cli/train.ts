@@ -30,8 +30,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   let started = false;
   const t0 = performance.now();
+  // Ctrl-C: finish the step in progress, write the checkpoint (if asked for) and stop
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
   const result = await runSpec(raw, {
-    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume,
+    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume, signal: interrupt.signal,
     checkpoint: values.checkpoint ? checkpointToFile(values.checkpoint, every ?? DEFAULT_CHECKPOINT_EVERY) : undefined,
     onProgress: values.json ? undefined : (p) => {
       const fields = {
@@ -43,9 +47,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     },
   });
   bar?.stop();
+  process.off('SIGINT', onSigint);
+  if (interrupt.signal.aborted) {
+    const where = values.checkpoint ? `; checkpoint written to ${values.checkpoint}: continue with --resume ${values.checkpoint}` : ' (no --checkpoint given, so nothing was saved)';
+    process.stderr.write(`miya train: interrupted after step ${result.losses.length}${where}\n`);
+  }
+  const exitCode = interrupt.signal.aborted ? 130 : 0;
   if (values.json) {
     process.stdout.write(JSON.stringify(result) + '\n');
-    return 0;
+    return exitCode;
   }
   const l = result.losses;
   const secs = (performance.now() - t0) / 1000;
@@ -54,5 +64,5 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (result.test) {
     process.stdout.write(`test: accuracy ${(100 * result.test.accuracy).toFixed(2)}% on ${result.test.samples} held-out samples, loss ${result.test.loss.toFixed(4)}\n`);
   }
-  return 0;
+  return exitCode;
 }

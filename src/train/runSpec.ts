@@ -22,6 +22,8 @@ export interface RunOptions {
   resume?: { checkpoint: Checkpoint; from: string };
   /** Save checkpoints while training. */
   checkpoint?: CheckpointOptions;
+  /** Stops after the step in progress (the result then has fewer losses than steps asked for). */
+  signal?: AbortSignal;
   /** Called after each step is recorded (tests use it to inject faults). */
   afterStep?: (step: number, be: Backend) => Promise<void> | void;
 }
@@ -57,7 +59,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     };
     let trained: Float64Array;
     try {
-      trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: !!opts.onProgress, afterStep });
+      trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: !!opts.onProgress, afterStep, signal: opts.signal });
       await saver?.save();
     } catch (e) {
       throw saver ? withCheckpointNote(e, saver) : e;
