@@ -23,6 +23,16 @@ test('train --json prints {backend, device, losses, params, grads}', () => {
   expect(out.grads.layers[0].bias[0]).toBe(672);
 });
 
+test('a large --json result (3.5 MB) arrives whole through a pipe', () => {
+  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '3', '--json'],
+    { cwd: root, encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 30 });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout.length).toBeGreaterThan(2 ** 20);
+  const out = JSON.parse(r.stdout);
+  expect(out.losses).toHaveLength(3);
+  expect(out.params.layers[0].weights).toHaveLength(128);
+});
+
 test('train --backend webgpu says when it runs on SwiftShader, and matches', () => {
   const r = miya('train', 'examples/rnn-3-day-bptt.json', '--backend', 'webgpu', '--json', '--steps', '2');
   expect(r.status, r.stderr).toBe(0);
