@@ -1,4 +1,6 @@
-// matmul.wgsl — Z[M][N] = op(A)·op(B) (+ Bias[N]) (+ Add[M][N]); Act = f(Z) when WRITE_ACT.
+// matmul.wgsl — Z[M][N] = op(A)·op(B) (+ Bias[N]) (+ Add[M][N]); Act = f(Z) when WRITE_ACT;
+// Z ⊙= f'(D) when MUL_DERIV (backpropagation through f fused into the product: D holds f(z), or z
+// for square, so act_df(D, D) is f').
 // Layout: row-major f32 at element offsets from Params. op(A) is [M][K]: A is stored [M][K], or
 // [K][M] when TRANS_A. op(B) is [K][N]: B is stored [K][N], or [N][K] when TRANS_B (a dense layer's
 // W[out][in] times x[batch][in] is A = x, B = W, TRANS_B).
@@ -8,10 +10,12 @@
 // neighbouring vec4s. The next K-slice is fetched into registers while the current one is multiplied.
 // Every element is summed over k in order 0..K-1: no atomics, the same bits on every run.
 // A_FROM_ACT reads op(A) from the Act buffer (an RNN step reads h_t and writes h_t+1 of one
-// buffer, and WebGPU forbids binding one buffer both read-only and writable).
-struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct: u32, offBias: u32, offAdd: u32 }
+// buffer, and WebGPU forbids binding one buffer both read-only and writable); A_FROM_Z reads it
+// from the Z buffer (backpropagation through time reads dz_t and writes dz_t-1 of one buffer).
+struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct: u32, offBias: u32, offAdd: u32, offD: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 #if A_FROM_ACT
+#elif A_FROM_Z
 #else
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 #endif
@@ -25,6 +29,9 @@ struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct:
 #endif
 #if HAS_ADD
 @group(0) @binding(6) var<storage, read> Add: array<f32>;
+#endif
+#if MUL_DERIV
+@group(0) @binding(7) var<storage, read> D: array<f32>;
 #endif
 
 // Tile shapes (kernels.ts picks one per matrix shape). Plain constants rather than override
@@ -53,6 +60,8 @@ fn loadA(m: u32, k: u32) -> f32 {
 #endif
 #if A_FROM_ACT
   return Act[i];
+#elif A_FROM_Z
+  return Z[i];
 #else
   return A[i];
 #endif
@@ -97,6 +106,10 @@ fn epilogue(r: u32, c: u32) {
 #endif
 #if HAS_ADD
   z += Add[p.offAdd + r * p.N + c];
+#endif
+#if MUL_DERIV
+  let d = D[p.offD + r * p.N + c];
+  z *= act_df(d, d);
 #endif
   Z[i] = z;
 #if WRITE_ACT

@@ -19,7 +19,14 @@ export interface MatmulParams {
   writeAct: boolean;
   /** op(A) is read from the Act buffer (the GPU cannot bind one buffer twice when one binding writes) */
   aFromAct: boolean;
-  offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number;
+  /** op(A) is read from the Z buffer (other rows of it than those written) */
+  aFromZ: boolean;
+  /**
+   * Z ⊙= f'(D) for the activation `act` (backpropagation through it, fused into the product):
+   * D holds what f' needs, the activation's output a = f(z), or z itself for square. Not with writeAct.
+   */
+  mulDeriv: boolean;
+  offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number; offD: number;
   /** GPU tile shape; chosen from M and N when absent (the CPU reference ignores it). */
   tile?: MatmulTile;
 }
@@ -59,7 +66,7 @@ export interface KernelParams {
 export type KernelName = keyof KernelParams;
 
 export interface KernelBuffers<B> {
-  matmul: { A?: B; B: B; Z: B; Act?: B; Bias?: B; Add?: B };
+  matmul: { A?: B; B: B; Z: B; Act?: B; Bias?: B; Add?: B; D?: B };
   act_backward: { Z: B; A: B; dA: B; dZ: B };
   softmax_rows: { Z: B; A: B };
   softmax_backward: { A: B; dA: B; dZ: B };

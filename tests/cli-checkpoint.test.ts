@@ -18,7 +18,7 @@ import { Session } from '../src/train/session.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/miya.js');
-const miya = (...args: string[]) => spawnSync('node', [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+const miya = (...args: string[]) => spawnSync('node', [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 30 });
 const dir = mkdtempSync(join(tmpdir(), 'miya-ckpt-'));
 const file = (name: string, content?: unknown) => {
   const f = join(dir, name);
@@ -69,7 +69,7 @@ test('Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exit
   const whole = miya(...run);
   expect(whole.status, whole.stderr).toBe(0);
   const ckpt = file('sigint.safetensors');
-  const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '20'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '20'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

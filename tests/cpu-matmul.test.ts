@@ -27,8 +27,8 @@ test.each([
     for (const transB of [false, true]) {
       const A = random(M * K, M + 1), B = random(K * N, N + 2), Bias = random(N, 3), Add = random(M * N, 4);
       const p: MatmulParams = {
-        M, N, K, transA, transB, act: 'identity', hasBias: true, hasAdd: K % 2 === 1, writeAct: false, aFromAct: false,
-        offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0,
+        M, N, K, transA, transB, act: 'identity', hasBias: true, hasAdd: K % 2 === 1, writeAct: false, aFromAct: false, aFromZ: false, mulDeriv: false,
+        offD: 0, offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0,
       };
       const Z = new Float64Array(M * N);
       matmul(p, { A, B, Z, Bias, Add });

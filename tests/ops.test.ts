@@ -37,8 +37,8 @@ async function against<K extends KernelName>(be: Backend, k: K, p: KernelParams[
 }
 
 const mm = (M: number, N: number, K: number, o: Partial<KernelParams['matmul']> = {}): KernelParams['matmul'] => ({
-  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false,
-  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, ...o,
+  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false, aFromZ: false, mulDeriv: false,
+  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, offD: 0, ...o,
 });
 const elt = (rows: number, cols: number, act: KernelParams['act_backward']['act']) => ({ rows, cols, act, offZ: 0, offA: 0, offDA: 0, offDZ: 0 });
 const loss = (rows: number, cols: number, l: KernelParams['loss_value']['loss'], parts = 1) => ({ rows, cols, loss: l, offP: 0, offY: 0, offOut: 0, offPart: 0, parts });
@@ -60,6 +60,13 @@ describe.each(backends)('kernels on %s', (_, be) => {
   test('matmul transA transB + offsets', async () => expect(await against(be, 'matmul', mm(9, 11, 13, { transA: true, transB: true, offA: 5, offB: 3, offZ: 2 }), { A: 5 + 117, B: 3 + 143, Z: 2 + 99 }, ['Z'])).toBeLessThanOrEqual(tol));
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('matmul + bias + add + %s', async (act) =>
     expect(await against(be, 'matmul', mm(17, 19, 23, { transB: true, act, writeAct: true, hasBias: true, hasAdd: true }), { A: 17 * 23, B: 19 * 23, Z: 17 * 19, Act: 17 * 19, Bias: 19, Add: 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
+  test.each(['sigmoid', 'tanh', 'relu', 'square'] as const)('matmul ⊙ %s′ (backpropagation through it, fused), every tile', async (act) => {
+    for (const tile of ['big', 'mid', 'small'] as const) {
+      expect(await against(be, 'matmul', mm(21, 18, 11, { act, mulDeriv: true, offD: 4, offZ: 2, tile }), { A: 21 * 11, B: 11 * 18, Z: 2 + 21 * 18, D: 4 + 21 * 18 }, ['Z'])).toBeLessThanOrEqual(tol);
+    }
+  });
+  test('matmul reading A from other rows of the Z buffer, derivative fused (BPTT step)', async () =>
+    expect(await against(be, 'matmul', mm(4, 6, 6, { act: 'tanh', mulDeriv: true, aFromZ: true, offA: 24, offZ: 0, offD: 3 }), { B: 36, Z: 48, D: 3 + 24 }, ['Z'])).toBeLessThanOrEqual(tol));
   test('matmul reading A from the Act buffer (RNN step)', async () =>
     expect(await against(be, 'matmul', mm(4, 6, 6, { transB: true, act: 'tanh', writeAct: true, aFromAct: true, offA: 0, offAct: 24 }), { B: 36, Z: 24, Act: 48 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('act_backward %s', async (act) =>

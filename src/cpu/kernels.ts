@@ -9,17 +9,19 @@ type F = Float64Array;
 
 // Z[M][N] = op(A)·op(B) + Bias + Add; A: [M][K] (or [K][M] transA), B: [K][N] (or [N][K] transB).
 // The definition: Z[m][n] = Σ_k op(A)[m][k]·op(B)[k][n], summed from k = 0 upwards, then + Bias[n]
-// + Add[m][n], and Act = f(Z). For speed the sums are register-blocked 4×4 over (m, n), on rows of
+// + Add[m][n], then ⊙ f'(D[m][n]) (mulDeriv), and Act = f(Z). For speed the sums are register-blocked 4×4 over (m, n), on rows of
 // op(A) and columns of op(B) laid out contiguous in k (copied into panels when they are not); each
 // sum still runs over k in order, so the result is the plain triple loop's to the bit.
 export function matmul(p: MatmulParams, b: KernelBuffers<F>['matmul']): void {
   const { M, N, K } = p;
-  const [a, oa] = p.transA ? panel(0, p.aFromAct ? b.Act! : b.A!, p.offA, M, K, 1, M) : [p.aFromAct ? b.Act! : b.A!, p.offA];
+  const A = p.aFromAct ? b.Act! : p.aFromZ ? b.Z : b.A!;
+  const [a, oa] = p.transA ? panel(0, A, p.offA, M, K, 1, M) : [A, p.offA];
   const [w, ow] = p.transB ? [b.B, p.offB] : panel(1, b.B, p.offB, N, K, 1, N);
   const out = (m: number, n: number, acc: number) => {
     let z = acc;
     if (p.hasBias) z += b.Bias![p.offBias + n];
     if (p.hasAdd) z += b.Add![p.offAdd + m * N + n];
+    if (p.mulDeriv) { const d = b.D![p.offD + m * N + n]; z *= actDf(p.act, d, d); }
     b.Z[p.offZ + m * N + n] = z;
     if (p.writeAct) b.Act![p.offAct + m * N + n] = actF(p.act, z);
   };

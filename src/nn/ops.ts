@@ -10,6 +10,11 @@ export interface MatmulArgs<B> {
   bias?: View<B>; add?: View<B>;
   /** activation written to `act` (softmax is applied afterwards, row by row) */
   activation?: Act; act?: View<B>;
+  /**
+   * Backpropagation through an activation, fused: Z = (op(a)·op(b)) ⊙ f'(z) where `through.a` =
+   * f(`through.z`) are the forward tensors of the same shape as Z. Not with bias, add or act.
+   */
+  through?: { act: Act; z: View<B>; a: View<B> };
   /** GPU tile shape, for benchmarks and tests; chosen from the shape when absent */
   tile?: MatmulTile;
 }
@@ -25,11 +30,16 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   if (sameAsZ && activation !== 'identity') throw new Error(`matmul: ${activation} needs an act view apart from z`);
   const fused = activation !== 'softmax' && !sameAsZ;
   const aFromAct = fused && o.a.buf === o.act!.buf;
+  const aFromZ = !aFromAct && o.a.buf === o.z.buf;
+  const through = o.through && o.through.act !== 'identity' ? o.through : undefined;
+  if (through && (fused || o.bias || o.add || through.act === 'softmax')) throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias, add or an activation`);
+  // f' needs a = f(z), except square's, which needs z
+  const d = through && (through.act === 'square' ? through.z : through.a);
   be.run('matmul', {
-    M, N, K, transA, transB, act: fused ? activation : 'identity', writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct,
-    offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
-    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, tile: o.tile,
-  }, { A: aFromAct ? undefined : o.a.buf, B: o.b.buf, Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf });
+    M, N, K, transA, transB, act: fused ? activation : (through?.act ?? 'identity') as Exclude<Act, 'softmax'>, writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct, aFromZ,
+    mulDeriv: !!through, offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
+    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile,
+  }, { A: aFromAct || aFromZ ? undefined : o.a.buf, B: o.b.buf, Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf });
   if (activation === 'softmax') softmaxRows(be, o.z, o.act!, M, N);
 }
 

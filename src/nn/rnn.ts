@@ -27,8 +27,8 @@ export class Rnn<B> implements Network<B> {
   private readonly I: number;
   private readonly act: Act;
   // zx: x·Wxᵀ + bh for all steps [T·maxB][H]; z: pre-activations [T·maxB][H];
-  // h: states h_0..h_T [(T+1)·maxB][H] (h_0 stays zero); dz: [T·maxB][H]; dh: [maxB][H]
-  private zx: View<B>; private z: View<B>; private h: View<B>; private dz: View<B>; private dh: View<B>;
+  // h: states h_0..h_T [(T+1)·maxB][H] (h_0 stays zero); dz: [T·maxB][H]
+  private zx: View<B>; private z: View<B>; private h: View<B>; private dz: View<B>;
   private zy: View<B>; private ay: View<B>; private dzy: View<B>; private day: View<B>;
 
   constructor(private be: Backend<B>, spec: RnnSpec, readonly steps: number, maxBatch: number) {
@@ -47,7 +47,6 @@ export class Rnn<B> implements Network<B> {
     this.z = alloc(T * mb, H, 'rnn.z');
     this.h = alloc((T + 1) * mb, H, 'rnn.h');
     this.dz = alloc(T * mb, H, 'rnn.dz');
-    this.dh = alloc(mb, H, 'rnn.dh');
     this.zy = alloc(mb, O, 'head.z');
     this.ay = spec.outputActivation === 'identity' ? this.zy : alloc(mb, O, 'head.a');
     this.day = alloc(mb, O, 'head.da');
@@ -94,14 +93,12 @@ export class Rnn<B> implements Network<B> {
     const hT = this.at(this.h, T, batch);
     matmul(be, { z: G['head.weight'], a: dzy, b: hT, transA: true });
     colSum(be, dzy, batch, G['head.bias']);
-    const dh = rowsOf(this.dh, 0, batch);
-    matmul(be, { z: dh, a: dzy, b: W['head.weight'] });
-    for (let t = T - 1; t >= 0; t--) {
-      const dzt = this.at(this.dz, t, batch);
-      // dz_t = dh_t ⊙ f'(z_t); h_{t+1} = f(z_t)
-      activationBackward(be, this.act, batch,
-        { z: this.at(this.z, t, batch), a: this.at(this.h, t + 1, batch), da: dh, dz: dzt });
-      if (t > 0) matmul(be, { z: dh, a: dzt, b: W['rnn.weight_hh_l0'] }); // dh_{t-1} = dz_t·Wh
+    // dz_t = dh_t ⊙ f'(z_t), with dh_T = dzy·Wy and dh_t = dz_{t+1}·Wh: each step is one matmul
+    // with the derivative fused in (h_{t+1} = f(z_t) is what f' reads)
+    const through = (t: number) => ({ act: this.act, z: this.at(this.z, t, batch), a: this.at(this.h, t + 1, batch) });
+    matmul(be, { z: this.at(this.dz, T - 1, batch), a: dzy, b: W['head.weight'], through: through(T - 1) });
+    for (let t = T - 1; t > 0; t--) {
+      matmul(be, { z: this.at(this.dz, t - 1, batch), a: this.at(this.dz, t, batch), b: W['rnn.weight_hh_l0'], through: through(t - 1) });
     }
     const dzAll = rowsOf(this.dz, 0, T * batch);
     matmul(be, { z: G['rnn.weight_ih_l0'], a: dzAll, b: { buf: x.buf, off: x.off, rows: T * batch, cols: this.I }, transA: true });

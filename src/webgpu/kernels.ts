@@ -59,13 +59,13 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     files: ['activation', 'matmul'], entry: 'main',
     flags: (p) => ({
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
-      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, TILE_BIG: matmulTile(p) === 'big', TILE_SMALL: matmulTile(p) === 'small',
-      EPILOGUE: p.hasBias || p.hasAdd || p.writeAct,
+      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_SMALL: matmulTile(p) === 'small',
+      MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv,
     }),
-    uniforms: ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd'].map((u) => [u, 'u32'] as const) as
+    uniforms: ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd', 'offD'].map((u) => [u, 'u32'] as const) as
       KernelSpec<'matmul'>['uniforms'],
-    bindings: { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6 },
-    used: (p) => ['B', 'Z', ...(p.aFromAct ? [] : ['A']), ...(p.writeAct || p.aFromAct ? ['Act'] : []), ...(p.hasBias ? ['Bias'] : []), ...(p.hasAdd ? ['Add'] : [])],
+    bindings: { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6, D: 7 },
+    used: (p) => ['B', 'Z', ...(p.aFromAct || p.aFromZ ? [] : ['A']), ...(p.writeAct || p.aFromAct ? ['Act'] : []), ...(p.hasBias ? ['Bias'] : []), ...(p.hasAdd ? ['Add'] : []), ...(p.mulDeriv ? ['D'] : [])],
     workgroups: (p) => { const t = tileExtent(p); return [Math.ceil(p.N / t.TN), Math.ceil(p.M / t.TM), 1]; },
   },
   act_backward: {
