@@ -43,6 +43,5 @@ export async function importStateDict(bytes: Uint8Array, what: string, base?: un
   const model = spec.model.type === 'mlp'
     ? { ...spec.model, layers: spec.model.layers.map((l, i) => ({ ...l, ...(params as { layers: MlpSpec['layers'] }).layers[i] })) }
     : { ...spec.model, weights: params };
-  const out = validateSpec({ ...spec, model });
-  return out;
+  return validateSpec({ ...spec, model });
 }
