@@ -1,6 +1,7 @@
 // Miya's own backends as benchmark contenders.
 import type { Backend } from '../src/backend.js';
 import { matmul } from '../src/nn/ops.js';
+import { memorySince } from '../src/train/memory.js';
 import { Session, type SessionConfig } from '../src/train/session.js';
 import type { Contender, StepSetup, TimedMatmul, TimedStep } from './contender.js';
 import type { MatmulCase } from './cases.js';
@@ -38,8 +39,12 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true): Contender 
       };
     },
     step(s: StepSetup): TimedStep {
+      const before = be.inventory();
       const session = new Session(be, sessionConfig(s, s.data.n), s.data);
+      const bytes = be.name === 'cpu' ? 8 : 4;
+      const memory = Object.fromEntries(Object.entries(memorySince(be, before)).map(([k, floats]) => [k, floats * bytes]));
       return {
+        memory,
         run: () => session.step(session.batches[0], 0),
         sync: () => settle(be),
         firstLoss: async () => (await session.readLosses(0, 1))[0],

@@ -14,13 +14,22 @@ export function speedups(results: BenchResult[]): Map<BenchResult, number> {
   return out;
 }
 
+/** A step's device memory in MiB, with its parameters + optimizer state and activations beside it. */
+export function memoryText(r: BenchResult): string {
+  const m = r.memory;
+  if (!m) return '';
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  const total = Object.values(m).reduce((a, b) => a + b, 0);
+  return `${mib(total)} MiB (params+grads+optimizer ${mib(m.parameters + m.gradients + m.optimizer)}, activations ${mib(m.activations)}, data+batch ${mib(m.data + m.batch)})`;
+}
+
 export function markdownTable(results: BenchResult[]): string {
   const up = speedups(results);
-  const lines = ['| suite | case | backend | time | GFLOP/s | vs TF.js | validation |', '|---|---|---|---:|---:|---:|---|'];
+  const lines = ['| suite | case | backend | time | GFLOP/s | vs TF.js | memory | validation |', '|---|---|---|---:|---:|---:|---|---|'];
   for (const r of results) {
     const t = r.ms !== undefined ? `${r.ms.toFixed(3)} ms` : `${r.msPerStep!.toFixed(3)} ms/step`;
     const s = up.get(r);
-    lines.push(`| ${r.suite} | ${r.case} | ${r.backend} | ${t} | ${r.gflops.toFixed(1)} | ${s ? s.toFixed(1) + '×' : ''} | ${r.validation} |`);
+    lines.push(`| ${r.suite} | ${r.case} | ${r.backend} | ${t} | ${r.gflops.toFixed(1)} | ${s ? s.toFixed(1) + '×' : ''} | ${memoryText(r)} | ${r.validation} |`);
   }
   return lines.join('\n') + '\n';
 }

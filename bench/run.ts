@@ -12,6 +12,8 @@ import { miyaContender } from './miya.js';
 export interface BenchResult {
   suite: string; case: string; backend: string; device: string;
   ms?: number; msPerStep?: number; gflops: number; validation: string;
+  /** A training step's device memory in bytes, by kind (Miya's backends). */
+  memory?: Record<string, number>;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -96,6 +98,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     return {
       suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, gflops: c.flopsPerStep / ms / 1e6,
       validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}`,
+      ...(step.memory ? { memory: step.memory } : {}),
     };
   } finally {
     step.dispose();

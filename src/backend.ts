@@ -21,6 +21,8 @@ export interface Backend<B = unknown> {
   free(buf: B): void;
   /** Number of live buffers (for leak tests). */
   liveBuffers(): number;
+  /** Every live buffer with its label and length in floats (for memory accounting). */
+  inventory(): Map<B, { label: string; floats: number }>;
   dispose(): void;
 }
 

@@ -7,12 +7,12 @@ export class CpuBackend implements Backend<Float64Array> {
   readonly name = 'cpu' as const;
   readonly device = 'CPU (float64 reference)';
   readonly bufferLimit = { floats: 2 ** 29, what: 'a 4 GiB Float64Array' };
-  private live = new Set<Float64Array>();
+  private live = new Map<Float64Array, string>();
 
   buffer(length: number, label: string): Float64Array {
     if (length > this.bufferLimit.floats) throw new RangeError(`${label}: ${length} floats exceed ${this.bufferLimit.what}`);
     const b = new Float64Array(length);
-    this.live.add(b);
+    this.live.set(b, label);
     return b;
   }
   write(buf: Float64Array, data: ArrayLike<number>, offset = 0): void { buf.set(data, offset); }
@@ -28,5 +28,8 @@ export class CpuBackend implements Backend<Float64Array> {
   submit(): void {}
   free(buf: Float64Array): void { this.live.delete(buf); }
   liveBuffers(): number { return this.live.size; }
+  inventory(): Map<Float64Array, { label: string; floats: number }> {
+    return new Map([...this.live].map(([b, label]) => [b, { label, floats: b.length }]));
+  }
   dispose(): void { this.live.clear(); }
 }

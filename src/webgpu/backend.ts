@@ -108,6 +108,9 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.live.delete(buf);
   }
   liveBuffers(): number { return this.live.size; }
+  inventory(): Map<GpuBuf, { label: string; floats: number }> {
+    return new Map([...this.live].map((b) => [b, { label: b.label, floats: b.length }]));
+  }
   dispose(): void {
     this.flush();
     for (const b of this.live) b.gpu.destroy();
