@@ -81,7 +81,8 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'loss_value', loss(300, 6, l, 257), { Part: 257, Out: 1 }, ['Out'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_grad %s', async (l) =>
     expect(await against(be, 'loss_grad', loss(30, 6, l), { P: 180, Y: 180, Out: 180 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
-  test('col_sum', async () => expect(await against(be, 'col_sum', { rows: 37, cols: 70, offM: 0, offOut: 0 }, { M: 37 * 70, Out: 70 }, ['Out'])).toBeLessThanOrEqual(tol));
+  test.each([[37, 70], [1000, 37], [3, 5], [64, 16]])('col_sum %i×%i', async (rows, cols) =>
+    expect(await against(be, 'col_sum', { rows, cols, offM: 3, offOut: 2 }, { M: 3 + rows * cols, Out: 2 + cols }, ['Out'])).toBeLessThanOrEqual(tol));
   test.each([['sgd', true], ['momentum', true], ['rmsprop', true], ['rmsprop', false], ['adam', true]] as const)('update %s (eps inside %s)', async (opt, inside) =>
     expect(await against(be, 'update', upd(opt, inside), { P: 300, G: 300, S1: 300, S2: 300 }, ['P', 'S1', 'S2'], ['S1', 'S2'])).toBeLessThanOrEqual(tol));
 });

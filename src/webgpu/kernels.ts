@@ -102,7 +102,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     files: ['reduce'], entry: 'col_sum', flags: () => ({}),
     uniforms: [['rows', 'u32'], ['cols', 'u32'], ['offM', 'u32'], ['offOut', 'u32']],
     bindings: { M: 1, Out: 2 },
-    workgroups: (p) => grid1d(p.cols, 64),
+    workgroups: (p) => grid1d(p.cols, 16),
   },
   gather: {
     files: ['gather'], entry: 'gather', flags: () => ({}),
