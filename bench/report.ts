@@ -14,13 +14,14 @@ export function speedups(results: BenchResult[]): Map<BenchResult, number> {
   return out;
 }
 
-/** A step's device memory in MiB, with its parameters + optimizer state and activations beside it. */
+const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+
+/** A step's device memory, with its parameters + optimizer state and activations beside it. */
 export function memoryText(r: BenchResult): string {
   const m = r.memory;
   if (!m) return '';
-  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   const total = Object.values(m).reduce((a, b) => a + b, 0);
-  return `${mib(total)} MiB (params+grads+optimizer ${mib(m.parameters + m.gradients + m.optimizer)}, activations ${mib(m.activations)}, data+batch ${mib(m.data + m.batch)})`;
+  return `${size(total)} (params+grads+optimizer ${size(m.parameters + m.gradients + m.optimizer)}, activations ${size(m.activations)}, data+batch ${size(m.data + m.batch)})`;
 }
 
 export function markdownTable(results: BenchResult[]): string {
