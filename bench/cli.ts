@@ -29,7 +29,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.profile) {
     const be = await createBackend('webgpu', { notice: (m) => process.stderr.write(m + '\n') });
     process.stdout.write(`webgpu: ${be.device}\n`);
-    await profileSteps(be as typeof be & { sync(): Promise<void> }, values.quick!, (l) => process.stdout.write(l + '\n'));
+    await profileSteps(be as Parameters<typeof profileSteps>[0], values.quick!, (l) => process.stdout.write(l + '\n'));
     be.dispose();
     return 0;
   }

@@ -1,13 +1,28 @@
 // Where a training step's time goes: the step is timed cumulatively in stages (forward; + loss;
 // + loss gradient and backward; + optimizer update), each stage queued many times and waited for
-// once, so that the difference between stages is the cost of the stage added.
+// once, so that the difference between stages is the cost of the stage added. Where the device
+// has timestamp queries, one whole step is then timed kernel by kernel (GPU time, per variant).
 import type { Backend } from '../src/backend.js';
+import type { KernelTime } from '../src/webgpu/timer.js';
 import { LOSS_PARTS, lossGrad, lossValue } from '../src/nn/ops.js';
 import { Session } from '../src/train/session.js';
 import { benchCases, type StepCase } from './cases.js';
 import { caseData } from './data.js';
 
-export async function profileSteps<B>(be: Backend<B> & { sync(): Promise<void> }, quick: boolean, out: (s: string) => void): Promise<void> {
+/** What profileSteps needs of a backend: the webgpu one, with its optional kernel timing. */
+type Profiled<B> = Backend<B> & { sync(): Promise<void>; canTimeKernels?: boolean; startTiming?(): void; stopTiming?(): Promise<KernelTime[]> };
+
+/** Kernel times summed per variant, largest first: [variant, launches, total ms]. */
+export function byVariant(times: KernelTime[]): [string, number, number][] {
+  const sums = new Map<string, [number, number]>();
+  for (const t of times) {
+    const [n, ms] = sums.get(t.kernel) ?? [0, 0];
+    sums.set(t.kernel, [n + 1, ms + t.ms]);
+  }
+  return [...sums].map(([k, [n, ms]]): [string, number, number] => [k, n, ms]).sort((a, b) => b[2] - a[2]);
+}
+
+export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: string) => void): Promise<void> {
   for (const c of benchCases(quick).filter((x): x is StepCase => 'spec' in x && x.suite !== 'small')) {
     const data = caseData(c);
     const s = new Session(be, { model: c.spec.model, loss: c.spec.loss, optimizer: c.spec.optimizer, batchSize: data.n, seed: 1, historySize: 1 }, data);
@@ -35,6 +50,16 @@ export async function profileSteps<B>(be: Backend<B> & { sync(): Promise<void> }
       const ms = (performance.now() - t0) / n;
       out(`  ${stages[k - 1][0].padEnd(16)} ${ms.toFixed(3).padStart(9)} ms cumulative  ${(ms - before).toFixed(3).padStart(9)} ms added`);
       before = ms;
+    }
+    if (be.canTimeKernels) {
+      be.startTiming!();
+      for (const [, f] of stages) f();
+      const times = await be.stopTiming!();
+      const total = times.reduce((a, t) => a + t.ms, 0);
+      out(`  GPU time per kernel variant, one step (timestamp queries, one pass per kernel): ${total.toFixed(3)} ms in ${times.length} launches`);
+      for (const [variant, n, ms] of byVariant(times)) {
+        out(`    ${ms.toFixed(3).padStart(9)} ms ${(100 * ms / Math.max(total, 1e-12)).toFixed(1).padStart(5)} %  ${String(n).padStart(4)}×  ${variant}`);
+      }
     }
     be.free(lossOut.buf);
     s.dispose();

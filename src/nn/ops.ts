@@ -65,7 +65,9 @@ export const LOSS_PARTS = 256;
 
 /** The loss of a batch into `out`, through LOSS_PARTS partial sums in `parts`. */
 export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>): void {
-  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: Math.min(LOSS_PARTS, rows) };
+  // about 2048 elements a part (8 per thread), so that a small batch is not spread thin
+  const n = Math.max(1, Math.min(LOSS_PARTS, rows, Math.ceil((rows * p.cols) / 2048)));
+  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n };
   be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
   be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }

@@ -3,6 +3,7 @@ import { DeviceLostError } from '../errors.js';
 import type { KernelBuffers, KernelName, KernelParams } from '../kernels.js';
 import type { GpuContext } from './device.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
+import { type KernelTime, KernelTimer } from './timer.js';
 
 /**
  * float32 buffers and WGSL kernels. Kernels are recorded into one command encoder (one compute
@@ -21,6 +22,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   private live = new Set<GpuBuf>();
   private error?: Error;
   lost = false;
+  private timer?: KernelTimer;
   /** Command buffers submitted so far (a training step is one). */
   submissions = 0;
 
@@ -84,8 +86,37 @@ export class WebGpuBackend implements Backend<GpuBuf> {
 
   run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<GpuBuf>[K]): void {
     this.encoder ??= this.gpu.createCommandEncoder();
+    if (this.timer) {
+      // profiling: a pass of its own, stamped at its start and end
+      this.endPass();
+      const pass = this.encoder.beginComputePass({ timestampWrites: this.timer.next(this.runner.variant(kernel, params)) });
+      this.runner.record(pass, kernel, params, buffers);
+      pass.end();
+      return;
+    }
     this.pass ??= this.encoder.beginComputePass();
     this.runner.record(this.pass, kernel, params, buffers);
+  }
+
+  /** Whether kernels can be timed on this device (the timestamp-query feature). */
+  get canTimeKernels(): boolean { return this.gpu.features.has('timestamp-query'); }
+
+  /** Times each kernel recorded from now until stopTiming() (see timer.ts). */
+  startTiming(): void {
+    if (!this.canTimeKernels) throw new Error(`kernel timing: ${this.device} has no timestamp-query feature`);
+    this.submit();
+    this.timer = new KernelTimer(this.gpu);
+  }
+
+  /** The GPU time of every kernel recorded since startTiming(), in order. */
+  async stopTiming(): Promise<KernelTime[]> {
+    const timer = this.timer;
+    if (!timer) return [];
+    this.submit();
+    this.timer = undefined;
+    const times = await timer.read();
+    this.check();
+    return times;
   }
 
   submit(): void {

@@ -75,6 +75,8 @@ export async function openGpu(allowSoftware: boolean): Promise<GpuContext | unde
   if (software && !allowSoftware) return undefined;
   const l = adapter.limits;
   const device = await adapter.requestDevice({
+    // kernel timing for `miya bench --profile`; nothing else asks for it
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

@@ -14,10 +14,16 @@ export class KernelRunner {
   private prepared = new Map<string, Prepared>();
   constructor(private device: GPUDevice) {}
 
+  /** The kernel's variant: its name and the compile-time flags set, e.g. matmul:HAS_BIAS,TILE_BIG. */
+  variant<K extends KernelName>(kernel: K, p: KernelParams[K]): string {
+    const flags = (gpuKernels[kernel] as KernelSpec<K>).flags(p);
+    return kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
+  }
+
   record<K extends KernelName>(pass: GPUComputePassEncoder, kernel: K, p: KernelParams[K], bufs: KernelBuffers<GpuBuf>[K]): void {
     const spec = gpuKernels[kernel] as KernelSpec<K>;
     const flags = spec.flags(p);
-    const variant = kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
+    const variant = this.variant(kernel, p);
     const data = packUniforms(spec, p);
     const given = bufs as Record<string, GpuBuf | undefined>;
     const used = spec.used?.(p) ?? Object.keys(spec.bindings);

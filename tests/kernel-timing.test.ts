@@ -1,0 +1,35 @@
+// Kernel timing on the webgpu backend (timestamp queries, used by `miya bench --profile`): every
+// kernel of a training step is stamped, in order, and timing changes no number of the step.
+import { expect, test } from 'vitest';
+import { byVariant } from '../bench/profile.js';
+import { Session } from '../src/train/session.js';
+import type { WebGpuBackend } from '../src/webgpu/backend.js';
+import { webgpuBackend } from './backends.js';
+
+test('one timed MLP step: every kernel stamped in order, the same loss and parameters as untimed', async () => {
+  const be = (await webgpuBackend()) as WebGpuBackend;
+  expect(be.canTimeKernels, 'timestamp-query on this adapter (SwiftShader has it)').toBe(true);
+  const model = { type: 'mlp' as const, inputSize: 5, layers: [{ units: 7, activation: 'tanh' as const }, { units: 3, activation: 'identity' as const }] };
+  const data = { n: 8, steps: 1, features: 5, outputs: 3, x: Float64Array.from({ length: 40 }, (_, i) => Math.sin(i)), y: Float64Array.from({ length: 24 }, (_, i) => Math.cos(i)) };
+  const run = async (timed: boolean) => {
+    const s = new Session(be, { model, loss: 'mse', optimizer: { type: 'adam', lr: 0.1 }, batchSize: 8, seed: 3, historySize: 1 }, data);
+    if (timed) be.startTiming();
+    s.step(s.batches[0], 0);
+    const times = timed ? await be.stopTiming() : [];
+    const out = { loss: (await s.readLosses(0, 1))[0], params: await s.readParams(), times };
+    s.dispose();
+    return out;
+  };
+  const [plain, timed] = [await run(false), await run(true)];
+  expect(timed.loss).toBe(plain.loss);
+  expect(timed.params).toEqual(plain.params);
+  const kernels = timed.times.map((t) => t.kernel.split(':')[0]);
+  expect(kernels.slice(0, 4)).toEqual(['gather', 'gather', 'matmul', 'matmul']);
+  expect(kernels.slice(4, 7)).toEqual(['loss_partial', 'loss_value', 'loss_grad']);
+  expect(kernels[kernels.length - 1]).toBe('update');
+  expect(new Set(kernels)).toEqual(new Set(['gather', 'matmul', 'loss_partial', 'loss_value', 'loss_grad', 'act_backward', 'col_sum', 'update']));
+  expect(timed.times.every((t) => Number.isFinite(t.ms) && t.ms >= 0)).toBe(true);
+  const rows = byVariant(timed.times);
+  expect(rows.reduce((n, [, k]) => n + k, 0)).toBe(timed.times.length);
+  expect(rows.map(([, , ms]) => ms)).toEqual([...rows.map(([, , ms]) => ms)].sort((a, b) => b - a));
+});
