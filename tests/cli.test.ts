@@ -72,7 +72,7 @@ test('explain tells the 3-3-1 story with the slip corrected and every number', (
   const r = miya('explain', 'examples/mlp-3-3-1-sigmoid.json', '--backend', 'cpu');
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toContain('= 0.08, not 0.13');
-  expect(r.stdout).toMatch(/z1\[0\] = 0\.1·0\.5 \+ 0\.2·0\.2 \+ −0\.1·0\.1 \+ 0 = 0\.08/);
+  expect(r.stdout).toMatch(/z1\[0\] = 0\.1·0\.5 \+ 0\.2·0\.2 − 0\.1·0\.1 \+ 0 = 0\.08/);
   expect(r.stdout).toContain('loss = 0.243014');
   expect(r.stdout).toContain('dL/dŷ = [−0.985929]');
   expect(r.stdout).toContain('new layers.1.weight = [0.212814, −0.286085, 0.110729]');

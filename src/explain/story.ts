@@ -83,7 +83,15 @@ function dotProducts(t: StepTrace, layer: number, input: Float64Array): string[]
   const n = input.length;
   if (n > 4 || b.length > 4) return [];
   const z = t.forward.get(`layers.${layer}.z`)!;
-  return Array.from(b, (bj, j) => `z${layer + 1}[${j}] = ${Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${fmt(a)}`).join(' + ')} + ${fmt(bj)} = ${fmt(z[j])}`);
+  return Array.from(b, (bj, j) => `z${layer + 1}[${j}] = ${sum([...Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${factor(a)}`), fmt(bj)])} = ${fmt(z[j])}`);
+}
+
+/** A second factor in parentheses when negative: 0.2·(−0.5). */
+const factor = (v: number) => (v < 0 ? `(${fmt(v)})` : fmt(v));
+
+/** Terms joined as the hand-worked stories write them: a − b rather than a + −b. */
+function sum(terms: string[]): string {
+  return terms.map((t, i) => (i === 0 ? t : t.startsWith('−') ? ` − ${t.slice(1)}` : ` + ${t}`)).join('');
 }
 
 /** Each time step's share of the shared weights' gradients, from the reference trace. */
