@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { decodeCheckpoint } from '../src/io/checkpoint.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Headless, startHeadless } from '../src/browser/headless.js';
 
@@ -64,8 +65,8 @@ test('Train: a few MNIST steps on WebGPU lower the loss and show digits with pre
   expect(h.errors).toEqual([]);
 }, 600_000);
 
-test('Train keeps checkpoints in IndexedDB: after a reload, Resume ends where an uninterrupted run ends; Download saves the file', async () => {
-  type Train = { run(r: object): Promise<{ steps: number; firstLoss: number; lastLoss: number }>; saved(m: string): Promise<number | undefined>; download(m: string): Promise<string> };
+test('Train keeps checkpoints in IndexedDB: after a reload, Resume ends where an uninterrupted run ends; Download saves the file, and the PyTorch files', async () => {
+  type Train = { run(r: object): Promise<{ steps: number; firstLoss: number; lastLoss: number }>; saved(m: string): Promise<number | undefined>; download(m: string): Promise<string>; downloadPytorch(m: string): Promise<string[]> };
   const train = (page: Page) => page.evaluateHandle(() => (window as unknown as { playground: { train: Train } }).playground.train);
   let page = await h.open('/dist/web/index.html#train');
   const whole = await (await train(page)).evaluate((t) => t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 24, reportEvery: 4 }));
@@ -86,6 +87,13 @@ test('Train keeps checkpoints in IndexedDB: after a reload, Resume ends where an
   const ckpt = await decodeCheckpoint(new Uint8Array(readFileSync(file)), name);
   expect([ckpt.step, ckpt.backend, ckpt.dtype]).toEqual([24, 'webgpu', 'F32']);
   expect(Math.fround(ckpt.losses[23])).toBe(Math.fround(whole.lastLoss));
+  const torchFiles = await (await train(page)).evaluate((t) => t.downloadPytorch('mnist-mlp'));
+  expect(torchFiles).toEqual(['model.safetensors', 'miya_model.py']);
+  for (let i = 0; i < 200 && !torchFiles.every((f) => existsSync(join(downloads, f))); i++) await new Promise((r) => setTimeout(r, 50));
+  const exported = await decodeSafetensors(new Uint8Array(readFileSync(join(downloads, 'model.safetensors'))), 'model.safetensors');
+  expect([...exported.tensors.keys()]).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
+  expect(Array.from(exported.tensors.get('layers.1.bias')!.data)).toEqual(Array.from(ckpt.params.subarray(ckpt.params.length - 10)));
+  expect(readFileSync(join(downloads, 'miya_model.py'), 'utf8')).toMatch(/class MiyaMLP\(nn\.Module\)/);
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);

@@ -1,8 +1,9 @@
 // Train: an MNIST MLP or the sequential-MNIST RNN on WebGPU or the CPU backend, with the loss and
 // held-out accuracy charted as training goes, and a grid of test digits with their predictions.
 // A checkpoint goes to IndexedDB every CHECKPOINT_EVERY steps and at the end; Resume continues
-// from it (bit for bit on the same backend), Download saves it as a file for the CLI.
-import { Checkpointer, decodeCheckpoint, loadDataset, type Progress, requireResumable, Trainer, validateSpec } from '../src/index.js';
+// from it (bit for bit on the same backend), Download saves it as a file for the CLI, and
+// Download for PyTorch saves model.safetensors and miya_model.py as `miya export --pytorch` does.
+import { Checkpointer, decodeCheckpoint, loadDataset, type Progress, pytorchExport, requireResumable, Trainer, validateSpec } from '../src/index.js';
 import { backendNamed, el, select, webgpu } from './backend.js';
 import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
 import { LineChart } from './chart.js';
@@ -38,6 +39,8 @@ export interface TrainMode {
   saved(model: string): Promise<number | undefined>;
   /** Downloads the model's stored checkpoint; returns the file name. */
   download(model: string): Promise<string>;
+  /** Downloads the stored checkpoint as PyTorch files (model.safetensors, miya_model.py); returns their names. */
+  downloadPytorch(model: string): Promise<string[]>;
 }
 
 export function setupTrain(root: HTMLElement): TrainMode {
@@ -45,9 +48,9 @@ export function setupTrain(root: HTMLElement): TrainMode {
   const backend = select([['webgpu', 'WebGPU'], ['cpu', 'CPU (float64)']]);
   const steps = Object.assign(el('input'), { type: 'number', min: '1', placeholder: 'all epochs', style: 'width: 7em' });
   const start = el('button', 'Train'), stop = el('button', 'Stop');
-  const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint');
+  const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint'), torch = el('button', 'Download for PyTorch');
   const controls = el('div', '', 'controls');
-  controls.append('Model: ', model, 'Backend: ', backend, 'Steps: ', steps, start, stop, resume, save);
+  controls.append('Model: ', model, 'Backend: ', backend, 'Steps: ', steps, start, stop, resume, save, torch);
   const stats = el('p', 'Press Train.', 'stats');
   const saved = el('p', '', 'stats');
   const chartBox = el('div'), digits = el('div', '', 'digits');
@@ -117,14 +120,21 @@ export function setupTrain(root: HTMLElement): TrainMode {
     if (!c) throw new Error(`no checkpoint of ${name} in this browser yet`);
     return download(c.bytes, `${name}-step-${c.step}.safetensors`);
   }
+  async function downloadPytorch(name: string): Promise<string[]> {
+    const c = await storedCheckpoint(name);
+    if (!c) throw new Error(`no checkpoint of ${name} in this browser yet`);
+    const files = await pytorchExport(await decodeCheckpoint(c.bytes, `the stored ${name} checkpoint`));
+    return [...files].map(([file, content]) => download(typeof content === 'string' ? new TextEncoder().encode(content) : content, file));
+  }
   const go = (resumeRun: boolean) => void run({ model: model.value, backend: backend.value, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
   start.onclick = () => go(false);
   resume.onclick = () => go(true);
   save.onclick = () => void downloadSaved(model.value).catch((e) => { saved.textContent = (e as Error).message; });
+  torch.onclick = () => void downloadPytorch(model.value).catch((e) => { saved.textContent = (e as Error).message; });
   model.onchange = () => void showSaved(model.value);
   stop.onclick = () => abort?.abort();
   void webgpu().then((g) => { if (!g) backend.value = 'cpu'; });
   void showSaved(model.value);
-  return { run, saved: showSaved, download: downloadSaved };
+  return { run, saved: showSaved, download: downloadSaved, downloadPytorch };
 }
