@@ -33,3 +33,19 @@ test('one timed MLP step: every kernel stamped in order, the same loss and param
   expect(rows.reduce((n, [, k]) => n + k, 0)).toBe(timed.times.length);
   expect(rows.map(([, , ms]) => ms)).toEqual([...rows.map(([, , ms]) => ms)].sort((a, b) => b - a));
 });
+
+test('an RNN step backpropagates through time in one matmul per step, the derivative fused in', async () => {
+  const be = (await webgpuBackend()) as WebGpuBackend;
+  const T = 6;
+  const model = { type: 'rnn' as const, inputSize: 2, hiddenSize: 8, outputSize: 2, activation: 'tanh' as const, outputActivation: 'identity' as const };
+  const data = { n: 4, steps: T, features: 2, outputs: 2, x: Float64Array.from({ length: 4 * T * 2 }, (_, i) => Math.sin(i)), y: new Float64Array(8) };
+  const s = new Session(be, { model, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, batchSize: 4, seed: 1, historySize: 1 }, data);
+  be.startTiming();
+  s.step(s.batches[0], 0);
+  const kernels = (await be.stopTiming()).map((t) => t.kernel);
+  s.dispose();
+  expect(kernels.filter((k) => k.startsWith('matmul:') && k.includes('MUL_DERIV'))).toHaveLength(T);
+  expect(kernels.filter((k) => k.startsWith('act_backward'))).toHaveLength(0);
+  // forward: x·Wxᵀ for all steps, T recurrent steps, the head; backward: head grads, T fused steps, dWx, dWh
+  expect(kernels.filter((k) => k.startsWith('matmul:'))).toHaveLength(1 + T + 1 + 1 + T + 2);
+});
