@@ -9,7 +9,8 @@ const USAGE = `usage:
   miya explain SPEC.json [--backend cpu|webgpu|auto]
   miya verify [--backend webgpu|cpu] [--random N] [--browser]
   miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
-             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]`;
+             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]
+  miya bench --soak N [--backends webgpu,cpu]`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   train: async () => (await import('./train.js')).trainCommand,
