@@ -115,14 +115,17 @@ export function setupTrain(root: HTMLElement): TrainMode {
     saved.textContent = c ? `Checkpoint in this browser: step ${c.step}, saved ${new Date(c.savedAt).toLocaleString()} (${(c.bytes.length / 1024).toFixed(0)} KiB).` : 'No checkpoint of this model in this browser yet.';
     return c?.step;
   }
-  async function downloadSaved(name: string): Promise<string> {
+  async function requireStored(name: string) {
     const c = await storedCheckpoint(name);
     if (!c) throw new Error(`no checkpoint of ${name} in this browser yet`);
+    return c;
+  }
+  async function downloadSaved(name: string): Promise<string> {
+    const c = await requireStored(name);
     return download(c.bytes, `${name}-step-${c.step}.safetensors`);
   }
   async function downloadPytorch(name: string): Promise<string[]> {
-    const c = await storedCheckpoint(name);
-    if (!c) throw new Error(`no checkpoint of ${name} in this browser yet`);
+    const c = await requireStored(name);
     const files = await pytorchExport(await decodeCheckpoint(c.bytes, `the stored ${name} checkpoint`));
     return [...files].map(([file, content]) => download(typeof content === 'string' ? new TextEncoder().encode(content) : content, file));
   }

@@ -14,7 +14,7 @@ import type { RunSpec } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import type { SessionState } from '../train/session.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
-import { type Dtype, fromStateDict, toStateDict } from './stateDict.js';
+import { type Dtype, fromStateDict, toStateDict, typed } from './stateDict.js';
 
 export const CHECKPOINT_FORMAT = 'miya-checkpoint/1';
 
@@ -38,13 +38,12 @@ function rngNote(spec: RunSpec, step: number, batchesPerEpoch: number) {
 
 export async function encodeCheckpoint(c: Checkpoint, batchesPerEpoch: number): Promise<Uint8Array> {
   const tensors = toStateDict(c.spec.model, c.params, c.dtype);
-  const typed = (v: Float64Array) => (c.dtype === 'F64' ? Float64Array.from(v) : Float32Array.from(v));
   stateNames(c.spec.optimizer.type).forEach((state, i) => {
     for (const p of paramLayout(c.spec.model)) {
-      tensors.set(`optimizer.${state}.${p.name}`, { shape: p.shape, data: typed(c.state[i].subarray(p.off, p.off + p.rows * p.cols)) });
+      tensors.set(`optimizer.${state}.${p.name}`, { shape: p.shape, data: typed(c.dtype, c.state[i].subarray(p.off, p.off + p.rows * p.cols)) });
     }
   });
-  tensors.set('train.losses', { shape: [c.losses.length], data: typed(c.losses) });
+  tensors.set('train.losses', { shape: [c.losses.length], data: typed(c.dtype, c.losses) });
   return encodeSafetensors(tensors, {
     format: CHECKPOINT_FORMAT, step: String(c.step), optimizer_t: String(c.optimizerT),
     spec: JSON.stringify(c.spec), rng: JSON.stringify(rngNote(c.spec, c.step, batchesPerEpoch)),

@@ -8,34 +8,35 @@ import { layoutSize, paramLayout } from '../nn/layout.js';
 import type { ModelSpec } from '../spec/types.js';
 import type { Tensor } from './safetensors.js';
 
-export const EXTRA_RNN_BIAS = 'rnn.bias_hh_l0';
+const EXTRA_RNN_BIAS = 'rnn.bias_hh_l0';
 
 export type Dtype = 'F32' | 'F64';
-const typed = (dtype: Dtype, v: ArrayLike<number>) => (dtype === 'F64' ? Float64Array.from(v) : Float32Array.from(v));
+/** Values as a tensor of the given dtype. */
+export const typed = (dtype: Dtype, v: ArrayLike<number>) => (dtype === 'F64' ? Float64Array.from(v) : Float32Array.from(v));
 
 /** flat: every parameter in Miya's layout order. */
-export function toStateDict(model: ModelSpec, flat: Float64Array, dtype: Dtype, prefix = ''): Map<string, Tensor> {
+export function toStateDict(model: ModelSpec, flat: Float64Array, dtype: Dtype): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const p of paramLayout(model)) {
-    out.set(prefix + p.name, { shape: p.shape, data: typed(dtype, flat.subarray(p.off, p.off + p.rows * p.cols)) });
-    if (model.type === 'rnn' && p.name === 'rnn.bias_ih_l0') out.set(prefix + EXTRA_RNN_BIAS, { shape: p.shape, data: typed(dtype, new Float64Array(p.cols)) });
+    out.set(p.name, { shape: p.shape, data: typed(dtype, flat.subarray(p.off, p.off + p.rows * p.cols)) });
+    if (model.type === 'rnn' && p.name === 'rnn.bias_ih_l0') out.set(EXTRA_RNN_BIAS, { shape: p.shape, data: typed(dtype, new Float64Array(p.cols)) });
   }
   return out;
 }
 
 /** The flat parameters of `model` from a state dict; `what` names the file in errors. */
-export function fromStateDict(model: ModelSpec, tensors: Map<string, Tensor>, what: string, prefix = ''): Float64Array {
+export function fromStateDict(model: ModelSpec, tensors: Map<string, Tensor>, what: string): Float64Array {
   const layout = paramLayout(model);
   const flat = new Float64Array(layoutSize(layout));
   for (const p of layout) {
-    const t = tensors.get(prefix + p.name);
-    if (!t) throw new SpecError(what, `has no tensor ${prefix + p.name} (the model needs ${layout.map((q) => prefix + q.name).join(', ')})`);
-    requireShape(what, prefix + p.name, t.shape, p.shape);
+    const t = tensors.get(p.name);
+    if (!t) throw new SpecError(what, `has no tensor ${p.name} (the model needs ${layout.map((q) => q.name).join(', ')})`);
+    requireShape(what, p.name, t.shape, p.shape);
     flat.set(t.data, p.off);
     if (model.type === 'rnn' && p.name === 'rnn.bias_ih_l0') {
-      const hh = tensors.get(prefix + EXTRA_RNN_BIAS);
+      const hh = tensors.get(EXTRA_RNN_BIAS);
       if (hh) {
-        requireShape(what, prefix + EXTRA_RNN_BIAS, hh.shape, p.shape);
+        requireShape(what, EXTRA_RNN_BIAS, hh.shape, p.shape);
         for (let i = 0; i < p.cols; i++) flat[p.off + i] += hh.data[i];
       }
     }

@@ -16,14 +16,13 @@ export class KernelRunner {
 
   /** The kernel's variant: its name and the compile-time flags set, e.g. matmul:HAS_BIAS,TILE_BIG. */
   variant<K extends KernelName>(kernel: K, p: KernelParams[K]): string {
-    const flags = (gpuKernels[kernel] as KernelSpec<K>).flags(p);
-    return kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
+    return variantName(kernel, (gpuKernels[kernel] as KernelSpec<K>).flags(p));
   }
 
   record<K extends KernelName>(pass: GPUComputePassEncoder, kernel: K, p: KernelParams[K], bufs: KernelBuffers<GpuBuf>[K]): void {
     const spec = gpuKernels[kernel] as KernelSpec<K>;
     const flags = spec.flags(p);
-    const variant = this.variant(kernel, p);
+    const variant = variantName(kernel, flags);
     const data = packUniforms(spec, p);
     const given = bufs as Record<string, GpuBuf | undefined>;
     const used = spec.used?.(p) ?? Object.keys(spec.bindings);
@@ -83,6 +82,8 @@ export class KernelRunner {
     this.prepared.clear();
   }
 }
+
+const variantName = (kernel: string, flags: Record<string, boolean>) => kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
 
 function packUniforms<K extends KernelName>(spec: KernelSpec<K>, p: KernelParams[K]): ArrayBuffer {
   const bytes = Math.ceil((spec.uniforms.length * 4) / 16) * 16;
