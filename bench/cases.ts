@@ -8,6 +8,8 @@ export interface MatmulCase {
   transA?: boolean; transB?: boolean;
   /** A fixed tile shape (the `tiles` suite compares Miya's tile shapes; peers skip it). */
   tile?: MatmulTile;
+  /** A fixed number of K ranges (split-K; 1: none), also for the `tiles` suite. */
+  splits?: number;
   /** With a bias and a sigmoid written beside Z, as a dense layer's forward pass does. */
   epilogue?: boolean;
 }
@@ -53,11 +55,25 @@ function tileCases(n: number): MatmulCase[] {
   return out;
 }
 
+// Split-K at the RNN's shapes (batch b, hidden h, T steps): a step h_t·Whᵀ, a BPTT step dz·Wh and
+// the input weights' gradient dzᵀ·x over all steps, each whole and cut into 2…8 ranges of K.
+function splitCases(b: number, h: number, T: number, i: number): MatmulCase[] {
+  const out: MatmulCase[] = [];
+  const shapes = [['step', b, h, h, false, true], ['BPTT', b, h, h, false, false], ['dWx', h, i, T * b, true, false]] as const;
+  for (const [what, M, N, K, transA, transB] of shapes) {
+    for (const tile of ['mid', 'small'] as const) {
+      for (const splits of [1, 2, 4, 8]) out.push({ suite: 'tiles', name: `${what} ${M}x${N}x${K} ${tile} ÷${splits}`, M, N, K, transA, transB, tile, splits });
+    }
+  }
+  return out;
+}
+
 export function benchCases(quick: boolean): BenchCase[] {
   const matmul = quick ? [mm(128, 128, 128), mm(256, 256, 256), mm(100, 77, 51)]
     : [256, 512, 1024, 2048, 4096, 8192].map((n) => mm(n, n, n)).concat([mm(1000, 777, 513)]);
   const mlp = quick ? [mlpCase(64, 128, 2, 32, 32)] : [mlpCase(256, 1024, 2, 256, 256), mlpCase(1024, 4096, 3, 1024, 1024)];
   const rnn = quick ? [rnnCase(16, 32, 8, 8)] : [rnnCase(64, 256, 32, 64), rnnCase(256, 1024, 64, 256)];
   const small: StepCase = { ...mlpCase(3, 3, 1, 1, 1), suite: 'small', name: 'worked example 3-3-1, batch 1', steps: quick ? 100 : 1000 };
-  return [...matmul, ...(quick ? tileCases(128) : tileCases(4096)), ...mlp, ...rnn, small];
+  const tiles = quick ? [...tileCases(128), ...splitCases(16, 64, 8, 16)] : [...tileCases(4096), ...splitCases(256, 1024, 64, 256)];
+  return [...matmul, ...tiles, ...mlp, ...rnn, small];
 }

@@ -20,7 +20,7 @@ export function resultLine(r: BenchResult): string {
 
 /** `contenders` are made one at a time and disposed after their cases. */
 export async function runBench(contenders: (() => Promise<Contender>)[], o: BenchOptions, log: (line: string) => void, onResult?: (r: BenchResult) => void): Promise<BenchRun> {
-  // `all` leaves out the tile-shape comparison, which is for tuning the kernels
+  // `all` leaves out the tile-shape and split-K comparison, which is for tuning the kernels
   const cases = benchCases(o.quick).filter((c) => (o.suite === 'all' ? c.suite !== 'tiles' : c.suite === o.suite));
   const results: BenchResult[] = [];
   const devices: Record<string, string> = {};
@@ -31,7 +31,7 @@ export async function runBench(contenders: (() => Promise<Contender>)[], o: Benc
     try {
       for (const c of cases) {
         // the CPU contenders take minutes on the large cases: they run them only in --quick sizes or when small
-        if ('tile' in c && c.tile && !who.miya) continue;
+        if ('M' in c && (c.tile || c.splits) && !who.miya) continue;
         if (!who.fast && c.suite !== 'small' && !o.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
         const r = await runCase(who, c, o.reps ?? (!who.fast || o.quick ? 1 : 5));
         results.push(r);

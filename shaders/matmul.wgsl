@@ -12,7 +12,10 @@
 // A_FROM_ACT reads op(A) from the Act buffer (an RNN step reads h_t and writes h_t+1 of one
 // buffer, and WebGPU forbids binding one buffer both read-only and writable); A_FROM_Z reads it
 // from the Z buffer (backpropagation through time reads dz_t and writes dz_t-1 of one buffer).
-struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct: u32, offBias: u32, offAdd: u32, offD: u32 }
+// SPLIT (split-K, for outputs too small to fill the GPU): workgroup z sums only its range of k
+// (⌈K / splits⌉ rounded up to 16) into Z[z][M][N] from offZ, and the `reduce` entry point adds the
+// partials up in order and applies bias, add, derivative and activation.
+struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct: u32, offBias: u32, offAdd: u32, offD: u32, splits: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 #if A_FROM_ACT
 #elif A_FROM_Z
@@ -33,6 +36,7 @@ struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct:
 #if MUL_DERIV
 @group(0) @binding(7) var<storage, read> D: array<f32>;
 #endif
+@group(0) @binding(8) var<storage, read> Part: array<f32>;
 
 // Tile shapes (kernels.ts picks one per matrix shape). Plain constants rather than override
 // constants: the driver then sees fixed loop bounds and keeps every array in registers.
@@ -48,11 +52,17 @@ const TN = 4u * RB * WX;  // tile columns
 const THREADS = WX * WY;
 const LOADS_A = TM * TK / THREADS;
 const LOADS_B = TN * TK / THREADS;
-var<workgroup> As: array<vec4<f32>, TK * TM / 4u>; // [TK][TM/4]
-var<workgroup> Bs: array<vec4<f32>, TK * TN / 4u>; // [TK][TN/4]
+// Rows of the workgroup tiles are padded by one vec4: a tile read from a K-contiguous operand is
+// stored with consecutive threads on consecutive k, one row apart, and an unpadded row of 128 or
+// 64 floats would put all of them in one bank of workgroup memory.
+const SA = TM / 4u + 1u; // vec4s per row of As
+const SB = TN / 4u + 1u;
+var<workgroup> As: array<vec4<f32>, TK * SA>; // [TK][TM/4 + 1]
+var<workgroup> Bs: array<vec4<f32>, TK * SB>; // [TK][TN/4 + 1]
 
-fn loadA(m: u32, k: u32) -> f32 {
-  if (m >= p.M || k >= p.K) { return 0.0; }
+// kEnd: the end of the workgroup's range of k (K unless split)
+fn loadA(m: u32, k: u32, kEnd: u32) -> f32 {
+  if (m >= p.M || k >= kEnd) { return 0.0; }
 #if TRANS_A
   let i = p.offA + k * p.M + m;
 #else
@@ -67,8 +77,8 @@ fn loadA(m: u32, k: u32) -> f32 {
 #endif
 }
 
-fn loadB(k: u32, n: u32) -> f32 {
-  if (k >= p.K || n >= p.N) { return 0.0; }
+fn loadB(k: u32, n: u32, kEnd: u32) -> f32 {
+  if (k >= kEnd || n >= p.N) { return 0.0; }
 #if TRANS_B
   return B[p.offB + n * p.K + k];
 #else
@@ -99,8 +109,13 @@ fn tileB(e: u32) -> vec2u {
 // 128×128 tile's accumulators to local memory (17× slower on an H100).
 fn epilogue(r: u32, c: u32) {
   if (r >= p.M || c >= p.N) { return; }
+  finish(r, c, Z[p.offZ + r * p.N + c]);
+}
+
+// Z[r][c] = the sum + Bias + Add, ⊙ f'(D); Act = f(Z)
+fn finish(r: u32, c: u32, sum: f32) {
   let i = p.offZ + r * p.N + c;
-  var z = Z[i];
+  var z = sum;
 #if HAS_BIAS
   z += Bias[p.offBias + c];
 #endif
@@ -122,25 +137,35 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * TM;
   let col0 = wg.x * TN;
+#if SPLIT
+  let chunk = ((p.K + p.splits - 1u) / p.splits + 15u) / 16u * 16u;
+  let kBegin = min(p.K, wg.z * chunk);
+  let kEnd = min(p.K, kBegin + chunk);
+  let offZ = p.offZ + wg.z * p.M * p.N;
+#else
+  let kBegin = 0u;
+  let kEnd = p.K;
+  let offZ = p.offZ;
+#endif
   var acc: array<array<vec4<f32>, RB>, 4u * RA>; // [row][column block] of 4 columns
   var ra: array<f32, LOADS_A>;
   var rb: array<f32, LOADS_B>;
-  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, t.y); }
-  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(t.y, col0 + t.x); }
-  for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[(t.y * TM + t.x) / 4u][t.x % 4u] = ra[i]; }
-    for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[(t.y * TN + t.x) / 4u][t.x % 4u] = rb[i]; }
+  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, kBegin + t.y, kEnd); }
+  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(kBegin + t.y, col0 + t.x, kEnd); }
+  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
+    for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[t.y * SA + t.x / 4u][t.x % 4u] = ra[i]; }
+    for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[t.y * SB + t.x / 4u][t.x % 4u] = rb[i]; }
     workgroupBarrier();
     let k1 = k0 + TK;
-    if (k1 < p.K) {
-      for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, k1 + t.y); }
-      for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(k1 + t.y, col0 + t.x); }
+    if (k1 < kEnd) {
+      for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, k1 + t.y, kEnd); }
+      for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(k1 + t.y, col0 + t.x, kEnd); }
     }
     for (var kk = 0u; kk < TK; kk++) {
       var a: array<vec4<f32>, RA>;
       var b: array<vec4<f32>, RB>;
-      for (var i = 0u; i < RA; i++) { a[i] = As[kk * (TM / 4u) + lid.y + i * WY]; }
-      for (var j = 0u; j < RB; j++) { b[j] = Bs[kk * (TN / 4u) + lid.x + j * WX]; }
+      for (var i = 0u; i < RA; i++) { a[i] = As[kk * SA + lid.y + i * WY]; }
+      for (var j = 0u; j < RB; j++) { b[j] = Bs[kk * SB + lid.x + j * WX]; }
       for (var i = 0u; i < RA; i++) {
         for (var j = 0u; j < RB; j++) {
           acc[4u * i][j] = fma(vec4(a[i].x), b[j], acc[4u * i][j]);
@@ -158,7 +183,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       for (var jb = 0u; jb < RB; jb++) {
         let c = col0 + jb * WX * 4u + lid.x * 4u;
         let v = acc[i][jb];
-        let o = p.offZ + r * p.N + c;
+        let o = offZ + r * p.N + c;
         if (c < p.N) { Z[o] = v.x; }
         if (c + 1u < p.N) { Z[o + 1u] = v.y; }
         if (c + 2u < p.N) { Z[o + 2u] = v.z; }
@@ -173,4 +198,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
 #endif
+}
+
+// Split-K's second pass, one thread per output: Z = Part[0] + Part[1] + … (in that order), then finish.
+@compute @workgroup_size(256)
+fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  let MN = p.M * p.N;
+  if (i >= MN) { return; }
+  var z = Part[i];
+  for (var s = 1u; s < p.splits; s++) { z += Part[s * MN + i]; }
+  finish(i / p.N, i % p.N, z);
 }

@@ -1,4 +1,4 @@
-import type { KernelBuffers, KernelName, KernelParams } from './kernels.js';
+import type { KernelBuffers, KernelName, KernelParams, MatmulParams } from './kernels.js';
 
 /**
  * What nn/ needs of a device: flat float buffers and the kernels of src/kernels.ts.
@@ -16,6 +16,13 @@ export interface Backend<B = unknown> {
   read(buf: B, offset: number, length: number): Promise<Float64Array>;
   copy(src: B, srcOffset: number, dst: B, dstOffset: number, length: number): void;
   run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<B>[K]): void;
+  /** Into how many K ranges this backend cuts a product, summed side by side (split-K); absent: never. */
+  matmulSplits?(p: MatmulParams): number;
+  /**
+   * A scratch buffer of at least `length` floats that the backend keeps between calls (split-K
+   * partial products); what it holds lasts from one kernel to the next, not across steps.
+   */
+  workspace(length: number): B;
   /** Ends the work recorded so far (one training step) and hands it to the device. */
   submit(): void;
   free(buf: B): void;

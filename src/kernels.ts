@@ -29,6 +29,17 @@ export interface MatmulParams {
   offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number; offD: number;
   /** GPU tile shape; chosen from M and N when absent (the CPU reference ignores it). */
   tile?: MatmulTile;
+  /**
+   * Split-K: when > 1, K is cut into `splits` consecutive ranges (splitRange) and Z receives their
+   * partial products, [splits][M][N] from offZ, with nothing else applied (no bias, add, act or
+   * derivative); `matmul_reduce` then adds them up in order and applies the rest.
+   */
+  splits?: number;
+}
+/** The k range [k0, k1) of split s of K: ranges of ⌈K / splits⌉ rounded up to a multiple of 16. */
+export function splitRange(K: number, splits: number, s: number): [number, number] {
+  const chunk = Math.ceil(K / splits / 16) * 16;
+  return [Math.min(K, s * chunk), Math.min(K, (s + 1) * chunk)];
 }
 export type MatmulTile = 'big' | 'mid' | 'small';
 /** Row-wise or element-wise activation work on [rows][cols] matrices. */
@@ -53,6 +64,8 @@ export interface UpdateParams {
 
 export interface KernelParams {
   matmul: MatmulParams;
+  /** Z = Σ_s Part[s] (the `splits` partial products at the start of Part) + Bias + Add ⊙ f'(D); Act = f(Z) */
+  matmul_reduce: MatmulParams;
   act_backward: EltParams;
   softmax_rows: EltParams;
   softmax_backward: EltParams;
@@ -67,6 +80,7 @@ export type KernelName = keyof KernelParams;
 
 export interface KernelBuffers<B> {
   matmul: { A?: B; B: B; Z: B; Act?: B; Bias?: B; Add?: B; D?: B };
+  matmul_reduce: { Part: B; Z: B; Act?: B; Bias?: B; Add?: B; D?: B };
   act_backward: { Z: B; A: B; dA: B; dZ: B };
   softmax_rows: { Z: B; A: B };
   softmax_backward: { A: B; dA: B; dZ: B };

@@ -60,3 +60,36 @@ test('a webgpu training step is one submission', async () => {
   // 7 steps, plus the uploads of parameters and data before them, then the reads (which submit nothing pending)
   expect(gpu.submissions - before).toBe(7);
 });
+
+test('webgpu with its products cut along K (split-K) still matches the reference, and reruns bit for bit', async () => {
+  const be = await webgpuBackend();
+  if (!be) return expect(process.env.CI).toBeFalsy();
+  const gpu = be as unknown as WebGpuBackend;
+  const plan = gpu.matmulSplits;
+  const cuts: number[] = [];
+  // these models are too small for the real plan to split anything: cut every product of K ≥ 32 in 3
+  gpu.matmulSplits = (p) => (p.K >= 32 ? (cuts.push(p.K), 3) : 1);
+  const r = (n: number, seed: number) => Array.from({ length: n }, (_v, i) => Math.sin(seed * 7.1 + i * 1.3));
+  const mlp = validateSpec({
+    model: { type: 'mlp', inputSize: 40, layers: [{ units: 48, activation: 'tanh' }, { units: 36, activation: 'sigmoid' }, { units: 3, activation: 'identity' }] },
+    loss: 'mse', optimizer: { type: 'adam', lr: 0.01 }, steps: 3, seed: 2,
+    data: { x: Array.from({ length: 6 }, (_v, i) => r(40, i)), y: Array.from({ length: 6 }, (_v, i) => r(3, i + 9)) },
+  });
+  const rnn = validateSpec({
+    model: { type: 'rnn', inputSize: 40, hiddenSize: 44, outputSize: 2, activation: 'tanh', outputActivation: 'identity' },
+    loss: 'mse', optimizer: { type: 'rmsprop', lr: 0.01 }, steps: 3, seed: 3,
+    data: { x: Array.from({ length: 5 }, (_v, i) => [r(40, i), r(40, i + 5), r(40, i + 10)]), y: Array.from({ length: 5 }, (_v, i) => r(2, i + 20)) },
+  });
+  try {
+    for (const spec of [mlp, rnn]) {
+      const worst = await compareWithReference(be, spec);
+      expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
+    }
+    // the MLP's forward (K 40, 48, 36) and backward (36) products, the RNN's input projection (40),
+    // steps, head and BPTT steps (44) were cut: ranges of 16, 16 and the rest
+    expect([...new Set(cuts)].sort()).toEqual([36, 40, 44, 48]);
+    expect(JSON.stringify(await runSpec(rnn, { backend: be }))).toBe(JSON.stringify(await runSpec(rnn, { backend: be })));
+  } finally {
+    gpu.matmulSplits = plan;
+  }
+});

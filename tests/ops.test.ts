@@ -1,8 +1,9 @@
 // Each kernel against the float64 reference on every backend present: one line per case.
 import { describe, expect, test } from 'vitest';
-import type { Backend } from '../src/backend.js';
+import { type Backend, view } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
 import type { KernelBuffers, KernelName, KernelParams } from '../src/kernels.js';
+import { matmul } from '../src/nn/ops.js';
 import { normRelError } from '../src/verify/compare.js';
 import { presentBackends } from './backends.js';
 
@@ -69,6 +70,30 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'matmul', mm(4, 6, 6, { act: 'tanh', mulDeriv: true, aFromZ: true, offA: 24, offZ: 0, offD: 3 }), { B: 36, Z: 48, D: 3 + 24 }, ['Z'])).toBeLessThanOrEqual(tol));
   test('matmul reading A from the Act buffer (RNN step)', async () =>
     expect(await against(be, 'matmul', mm(4, 6, 6, { transB: true, act: 'tanh', writeAct: true, aFromAct: true, offA: 0, offAct: 24 }), { B: 36, Z: 24, Act: 48 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
+  test.each(['big', 'mid', 'small'] as const)('matmul split-K partial products, tile %s, every transposition, ranges of 16 and a short last one', async (tile) => {
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const [M, N, K, S] = [37, 70, 83, 4]; // ranges of 32: 32, 32, 19 and an empty fourth
+      expect(await against(be, 'matmul', mm(M, N, K, { transA, transB, tile, splits: S, offA: 2, offB: 3, offZ: 5 }), { A: 2 + M * K, B: 3 + K * N, Z: 5 + S * M * N }, ['Z'])).toBeLessThanOrEqual(tol);
+    }
+  });
+  test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('matmul_reduce: 3 partials + bias + add, %s written beside', async (act) =>
+    expect(await against(be, 'matmul_reduce', mm(17, 19, 23, { splits: 3, act, writeAct: true, hasBias: true, hasAdd: true, offZ: 1, offAct: 2, offBias: 3, offAdd: 4 }), { Part: 3 * 17 * 19, Z: 1 + 17 * 19, Act: 2 + 17 * 19, Bias: 3 + 19, Add: 4 + 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
+  test('matmul_reduce ⊙ tanh′ (a BPTT step split)', async () =>
+    expect(await against(be, 'matmul_reduce', mm(9, 40, 64, { splits: 5, act: 'tanh', mulDeriv: true, offD: 6 }), { Part: 5 * 9 * 40, Z: 9 * 40, D: 6 + 9 * 40 }, ['Z'])).toBeLessThanOrEqual(tol));
+  test.each([1, 2, 3, 7])('matmul cut into %i K ranges (partials, then the reduction) = the one-pass product, RNN step aliasing', async (splits) => {
+    // h_{t+1} = tanh(h_t·Whᵀ + zx): A is read from the buffer the activation is written to
+    const [B, H] = [5, 40], ref = new CpuBackend();
+    const run = async <T>(b: Backend<T>, s?: number) => {
+      const h = b.buffer(3 * B * H, 'h'), w = b.buffer(H * H, 'w'), z = b.buffer(B * H, 'z'), zx = b.buffer(B * H, 'zx');
+      b.write(h, rand(3 * B * H, 3)); b.write(w, rand(H * H, 4)); b.write(zx, rand(B * H, 5));
+      matmul(b, { z: view(z, 0, B, H), a: view(h, B * H, B, H), b: view(w, 0, H, H), transB: true, add: view(zx, 0, B, H), activation: 'tanh', act: view(h, 2 * B * H, B, H), splits: s });
+      b.submit();
+      const out = [...await b.read(z, 0, B * H), ...await b.read(h, 0, 3 * B * H)];
+      for (const x of [h, w, z, zx]) b.free(x);
+      return Float64Array.from(out);
+    };
+    expect(normRelError(await run(be, splits), await run(ref, 1))).toBeLessThanOrEqual(be.name === 'cpu' ? 1e-15 : 1e-5);
+  });
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('act_backward %s', async (act) =>
     expect(await against(be, 'act_backward', elt(7, 9, act), { Z: 63, A: 63, dA: 63, dZ: 63 }, ['dZ'])).toBeLessThanOrEqual(tol));
   test('gather (RNN batch, time-major)', async () =>

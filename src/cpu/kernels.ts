@@ -1,7 +1,8 @@
 // The float64 reference of every GPU kernel: same names, same parameters, same buffers as
 // shaders/*.wgsl. This file is the definition of what each kernel computes.
-import type {
-  ColSumParams, EltParams, KernelBuffers, KernelName, KernelParams, GatherParams, LossParams, MatmulParams, UpdateParams,
+import {
+  type ColSumParams, type EltParams, type KernelBuffers, type KernelName, type KernelParams, type GatherParams, type LossParams,
+  type MatmulParams, type UpdateParams, splitRange,
 } from '../kernels.js';
 import { actDf, actF } from './activation.js';
 
@@ -15,16 +16,10 @@ type F = Float64Array;
 export function matmul(p: MatmulParams, b: KernelBuffers<F>['matmul']): void {
   const { M, N, K } = p;
   const A = p.aFromAct ? b.Act! : p.aFromZ ? b.Z : b.A!;
+  if ((p.splits ?? 1) > 1) return matmulPartials(p, A, b.B, b.Z);
   const [a, oa] = p.transA ? panel(0, A, p.offA, M, K, 1, M) : [A, p.offA];
   const [w, ow] = p.transB ? [b.B, p.offB] : panel(1, b.B, p.offB, N, K, 1, N);
-  const out = (m: number, n: number, acc: number) => {
-    let z = acc;
-    if (p.hasBias) z += b.Bias![p.offBias + n];
-    if (p.hasAdd) z += b.Add![p.offAdd + m * N + n];
-    if (p.mulDeriv) { const d = b.D![p.offD + m * N + n]; z *= actDf(p.act, d, d); }
-    b.Z[p.offZ + m * N + n] = z;
-    if (p.writeAct) b.Act![p.offAct + m * N + n] = actF(p.act, z);
-  };
+  const out = (m: number, n: number, acc: number) => finish(p, b, m, n, acc);
   const m4 = M - (M % 4), n4 = N - (N % 4);
   for (let m = 0; m < m4; m += 4) {
     const r0 = oa + m * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
@@ -48,6 +43,44 @@ export function matmul(p: MatmulParams, b: KernelBuffers<F>['matmul']): void {
     for (let i = m; i < m + 4; i++) for (let n = n4; n < N; n++) out(i, n, dot(a, oa + i * K, w, ow + n * K, K));
   }
   for (let m = m4; m < M; m++) for (let n = 0; n < N; n++) out(m, n, dot(a, oa + m * K, w, ow + n * K, K));
+}
+
+// The rest of the definition above, given the sum: + Bias + Add, ⊙ f'(D), and Act = f(Z).
+function finish(p: MatmulParams, b: Omit<KernelBuffers<F>['matmul_reduce'], 'Part'>, m: number, n: number, acc: number): void {
+  const N = p.N;
+  let z = acc;
+  if (p.hasBias) z += b.Bias![p.offBias + n];
+  if (p.hasAdd) z += b.Add![p.offAdd + m * N + n];
+  if (p.mulDeriv) { const d = b.D![p.offD + m * N + n]; z *= actDf(p.act, d, d); }
+  b.Z[p.offZ + m * N + n] = z;
+  if (p.writeAct) b.Act![p.offAct + m * N + n] = actF(p.act, z);
+}
+
+// Split-K partial products: Z[s][m][n] = Σ_{k in splitRange(K, splits, s)} op(A)[m][k]·op(B)[k][n], from k0 upwards
+function matmulPartials(p: MatmulParams, A: F, B: F, Z: F): void {
+  const { M, N, K } = p, S = p.splits!;
+  const a = (m: number, k: number) => A[p.offA + (p.transA ? k * M + m : m * K + k)];
+  const w = (k: number, n: number) => B[p.offB + (p.transB ? n * K + k : k * N + n)];
+  for (let s = 0; s < S; s++) {
+    const [k0, k1] = splitRange(K, S, s);
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = k0; k < k1; k++) acc += a(m, k) * w(k, n);
+        Z[p.offZ + (s * M + m) * N + n] = acc;
+      }
+    }
+  }
+}
+
+// Z = Σ_s Part[s][m][n], s upwards from Part[0] (the partials start at element 0), then as matmul
+export function matmul_reduce(p: MatmulParams, b: KernelBuffers<F>['matmul_reduce']): void {
+  const MN = p.M * p.N;
+  for (let i = 0; i < MN; i++) {
+    let z = 0;
+    for (let s = 0; s < p.splits!; s++) z += b.Part[s * MN + i];
+    finish(p, b, Math.floor(i / p.N), i % p.N, z);
+  }
 }
 
 function dot(a: F, ia: number, w: F, iw: number, K: number): number {
@@ -207,5 +240,5 @@ export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
 
 type CpuKernel<K extends KernelName> = (p: KernelParams[K], b: KernelBuffers<F>[K]) => void;
 export const cpuKernels: { [K in KernelName]: CpuKernel<K> } = {
-  matmul, act_backward, softmax_rows, softmax_backward, loss_partial, loss_value, loss_grad, col_sum, gather, update,
+  matmul, matmul_reduce, act_backward, softmax_rows, softmax_backward, loss_partial, loss_value, loss_grad, col_sum, gather, update,
 };

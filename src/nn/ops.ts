@@ -1,6 +1,6 @@
 // Thin helpers that turn views into kernel calls, so that layers read like the math.
 import type { Backend, View } from '../backend.js';
-import type { Act, LossKind, MatmulTile } from '../kernels.js';
+import type { Act, LossKind, MatmulParams, MatmulTile } from '../kernels.js';
 
 export interface MatmulArgs<B> {
   /** where Z = op(a)·op(b) (+ bias) (+ add) goes, [M][N] */
@@ -17,6 +17,8 @@ export interface MatmulArgs<B> {
   through?: { act: Act; z: View<B>; a: View<B> };
   /** GPU tile shape, for benchmarks and tests; chosen from the shape when absent */
   tile?: MatmulTile;
+  /** K ranges summed side by side then added up (split-K), for benchmarks and tests; the backend's choice when absent */
+  splits?: number;
 }
 
 export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
@@ -35,11 +37,23 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   if (through && (fused || o.bias || o.add || through.act === 'softmax')) throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias, add or an activation`);
   // f' needs a = f(z), except square's, which needs z
   const d = through && (through.act === 'square' ? through.z : through.a);
-  be.run('matmul', {
+  const p: MatmulParams = {
     M, N, K, transA, transB, act: fused ? activation : (through?.act ?? 'identity') as Exclude<Act, 'softmax'>, writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct, aFromZ,
     mulDeriv: !!through, offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
     offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile,
-  }, { A: aFromAct || aFromZ ? undefined : o.a.buf, B: o.b.buf, Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf });
+  };
+  const out = { Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf };
+  const splits = o.splits ?? be.matmulSplits?.(p) ?? 1;
+  if (splits > 1) {
+    // the partial products read A where it is (no aliasing: they write only the workspace), then
+    // the reduction writes Z and Act as the one-pass product would
+    const part = be.workspace(splits * M * N);
+    be.run('matmul', { ...p, splits, aFromAct: false, aFromZ: false, hasBias: false, hasAdd: false, writeAct: false, mulDeriv: false, act: 'identity', offZ: 0 },
+      { A: o.a.buf, B: o.b.buf, Z: part });
+    be.run('matmul_reduce', { ...p, splits }, { Part: part, ...out });
+  } else {
+    be.run('matmul', p, { A: aFromAct || aFromZ ? undefined : o.a.buf, B: o.b.buf, ...out });
+  }
   if (activation === 'softmax') softmaxRows(be, o.z, o.act!, M, N);
 }
 

@@ -1,16 +1,16 @@
 // What a model holds on its device, by kind: parameters and gradients, optimizer state, one
 // batch's activations (and their gradients), the resident data set and the gathered batch, and
-// the loss bookkeeping. Sorted by the labels buffers are made with (nn/, optim/, train/session.ts).
+// the loss bookkeeping, and the backend's workspace (split-K partials). Sorted by the labels buffers are made with (nn/, optim/, train/session.ts).
 import type { Backend } from '../backend.js';
 
-export const MEMORY_KINDS = ['parameters', 'gradients', 'optimizer', 'activations', 'data', 'batch', 'loss'] as const;
+export const MEMORY_KINDS = ['parameters', 'gradients', 'optimizer', 'activations', 'data', 'batch', 'loss', 'workspace'] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
 export type MemoryUse = Record<MemoryKind, number>;
 
 export function memoryKind(label: string): MemoryKind {
   if (label === 'parameters' || label === 'gradients') return label;
   const head = label.split(/[. ]/)[0];
-  if (head === 'optimizer' || head === 'data' || head === 'batch' || head === 'loss') return head;
+  if (head === 'optimizer' || head === 'data' || head === 'batch' || head === 'loss' || head === 'workspace') return head;
   return 'activations';
 }
 

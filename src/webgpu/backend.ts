@@ -1,7 +1,8 @@
 import type { Backend } from '../backend.js';
 import { DeviceLostError } from '../errors.js';
-import type { KernelBuffers, KernelName, KernelParams } from '../kernels.js';
+import type { KernelBuffers, KernelName, KernelParams, MatmulParams } from '../kernels.js';
 import type { GpuContext } from './device.js';
+import { matmulSplits } from './kernels.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
 import { type KernelTime, KernelTimer } from './timer.js';
 
@@ -23,6 +24,9 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   private error?: Error;
   lost = false;
   private timer?: KernelTimer;
+  private scratch?: GpuBuf;
+  /** Split-K plan (kernels.ts); a test may replace it to split small products too. */
+  matmulSplits: (p: MatmulParams) => number = matmulSplits;
   /** Command buffers submitted so far (a training step is one). */
   submissions = 0;
 
@@ -82,6 +86,14 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.endPass();
     this.encoder ??= this.gpu.createCommandEncoder();
     this.encoder.copyBufferToBuffer(src.gpu, so * 4, dst.gpu, d * 4, n * 4);
+  }
+
+  workspace(length: number): GpuBuf {
+    if (!this.scratch || this.scratch.length < length) {
+      if (this.scratch) this.free(this.scratch); // submits the work recorded so far, which may read it
+      this.scratch = this.buffer(length, 'workspace');
+    }
+    return this.scratch;
   }
 
   run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<GpuBuf>[K]): void {
@@ -146,6 +158,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.flush();
     for (const b of this.live) b.gpu.destroy();
     this.live.clear();
+    this.scratch = undefined;
     this.runner.dispose();
   }
 

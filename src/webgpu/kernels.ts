@@ -45,6 +45,21 @@ export function matmulTile(p: MatmulParams): MatmulTile {
   const outputs = p.M * p.N;
   return outputs >= 2048 * 2048 ? 'big' : outputs >= 1024 * 1024 ? 'mid' : 'small';
 }
+
+// Split-K: a product whose output gives the GPU too few threads (the RNN's 256×1024 step from a
+// 1024-long sum: 256 workgroups of 64 threads) is cut along K into ranges summed side by side,
+// then added up by matmul_reduce. Not for the 128×128 tile (registers, not threads, bound it),
+// nor for small work, where the extra pass would cost more than it saves.
+const SPLIT_THREADS = 65536; // aim: this many threads on a product
+const SPLIT_MIN_K = 512, SPLIT_MIN_RANGE = 256, SPLIT_MAX = 16, SPLIT_MIN_MACS = 2 ** 26;
+/** How many K ranges the webgpu backend cuts a product into (1: none). The same shape, the same answer. */
+export function matmulSplits(p: MatmulParams): number {
+  const tile = matmulTile(p);
+  if (tile === 'big' || p.K < SPLIT_MIN_K || p.M * p.N * p.K < SPLIT_MIN_MACS) return 1;
+  const t = MATMUL_TILES[tile], { TM, TN } = tileExtent(p);
+  const threads = Math.ceil(p.M / TM) * Math.ceil(p.N / TN) * t.WX * t.WY;
+  return Math.max(1, Math.min(SPLIT_MAX, Math.floor(p.K / SPLIT_MIN_RANGE), Math.ceil(SPLIT_THREADS / threads)));
+}
 const tileExtent = (p: MatmulParams) => {
   const t = MATMUL_TILES[matmulTile(p)];
   return { TM: 4 * t.RA * t.WY, TN: 4 * t.RB * t.WX };
@@ -54,19 +69,32 @@ const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u
 const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut', 'offPart', 'parts'].map((u) => [u, 'u32'] as const);
 const eltBindings = { Z: 1, A: 2, dA: 3, dZ: 4 };
 
+const matmulUniforms = ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd', 'offD', 'splits']
+  .map((u) => [u, 'u32'] as const) as KernelSpec<'matmul'>['uniforms'];
+const matmulBindings = { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6, D: 7, Part: 8 };
+const epilogueBuffers = (p: MatmulParams) =>
+  [...(p.writeAct || p.aFromAct ? ['Act'] : []), ...(p.hasBias ? ['Bias'] : []), ...(p.hasAdd ? ['Add'] : []), ...(p.mulDeriv ? ['D'] : [])];
+
 export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
   matmul: {
     files: ['activation', 'matmul'], entry: 'main',
     flags: (p) => ({
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
       WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_SMALL: matmulTile(p) === 'small',
-      MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv,
+      MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv, SPLIT: (p.splits ?? 1) > 1,
     }),
-    uniforms: ['M', 'N', 'K', 'offA', 'offB', 'offZ', 'offAct', 'offBias', 'offAdd', 'offD'].map((u) => [u, 'u32'] as const) as
-      KernelSpec<'matmul'>['uniforms'],
-    bindings: { A: 1, B: 2, Z: 3, Act: 4, Bias: 5, Add: 6, D: 7 },
-    used: (p) => ['B', 'Z', ...(p.aFromAct || p.aFromZ ? [] : ['A']), ...(p.writeAct || p.aFromAct ? ['Act'] : []), ...(p.hasBias ? ['Bias'] : []), ...(p.hasAdd ? ['Add'] : []), ...(p.mulDeriv ? ['D'] : [])],
-    workgroups: (p) => { const t = tileExtent(p); return [Math.ceil(p.N / t.TN), Math.ceil(p.M / t.TM), 1]; },
+    uniforms: matmulUniforms,
+    bindings: matmulBindings,
+    used: (p) => ['B', 'Z', ...(p.aFromAct || p.aFromZ ? [] : ['A']), ...epilogueBuffers(p)],
+    workgroups: (p) => { const t = tileExtent(p); return [Math.ceil(p.N / t.TN), Math.ceil(p.M / t.TM), p.splits ?? 1]; },
+  },
+  matmul_reduce: {
+    files: ['activation', 'matmul'], entry: 'reduce',
+    flags: (p) => ({ ...actFlags(p.act), HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd, WRITE_ACT: p.writeAct, MUL_DERIV: p.mulDeriv }),
+    uniforms: matmulUniforms,
+    bindings: matmulBindings,
+    used: (p) => ['Part', 'Z', ...epilogueBuffers(p)],
+    workgroups: (p) => grid1d(p.M * p.N, 256),
   },
   act_backward: {
     files: ['activation', 'elementwise'], entry: 'act_backward', flags: (p) => actFlags(p.act),

@@ -90,7 +90,7 @@ function packUniforms<K extends KernelName>(spec: KernelSpec<K>, p: KernelParams
   const data = new ArrayBuffer(bytes);
   const dv = new DataView(data);
   spec.uniforms.forEach(([name, type], i) => {
-    const v = Number(p[name]);
+    const v = Number(p[name] ?? 0); // optional fields (a matmul's splits) are 0 when absent
     if (type === 'f32') dv.setFloat32(i * 4, v, true);
     else dv.setUint32(i * 4, v, true);
   });
