@@ -21,8 +21,8 @@ export interface TimedMatmul extends Timed {
 export interface TimedStep extends Timed {
   /** The loss of the first step run. */
   firstLoss(): Promise<number>;
-  /** Bytes on the device by kind (parameters, optimizer, activations, …), where known (Miya's own backends). */
-  memory?: Record<string, number>;
+  /** Bytes on the device by kind (parameters, optimizer, activations, …) after the steps run so far, where known (Miya's own backends). */
+  memory?(): Record<string, number>;
 }
 
 export interface StepSetup { c: StepCase; layout: ParamTensor[]; init: Float64Array; data: Dataset }

@@ -42,9 +42,13 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true): Contender 
       const before = be.inventory();
       const session = new Session(be, sessionConfig(s, s.data.n), s.data);
       const bytes = be.name === 'cpu' ? 8 : 4;
-      const memory = Object.fromEntries(Object.entries(memorySince(be, before)).map(([k, floats]) => [k, floats * bytes]));
       return {
-        memory,
+        memory() {
+          // the backend's workspace (split-K partials) outlives a model: count it whoever made it
+          const use = { ...memorySince(be, before), workspace: 0 };
+          for (const { label, floats } of be.inventory().values()) if (label === 'workspace') use.workspace += floats;
+          return Object.fromEntries(Object.entries(use).map(([k, floats]) => [k, floats * bytes]));
+        },
         run: () => session.step(session.batches[0], 0),
         sync: () => settle(be),
         firstLoss: async () => (await session.readLosses(0, 1))[0],

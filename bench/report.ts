@@ -21,7 +21,7 @@ export function memoryText(r: BenchResult): string {
   const m = r.memory;
   if (!m) return '';
   const total = Object.values(m).reduce((a, b) => a + b, 0);
-  return `${size(total)} (params+grads+optimizer ${size(m.parameters + m.gradients + m.optimizer)}, activations ${size(m.activations)}, data+batch ${size(m.data + m.batch)})`;
+  return `${size(total)} (params+grads+optimizer ${size(m.parameters + m.gradients + m.optimizer)}, activations ${size(m.activations)}, data+batch ${size(m.data + m.batch)}${m.workspace ? `, workspace ${size(m.workspace)}` : ''})`;
 }
 
 export function markdownTable(results: BenchResult[]): string {

@@ -98,7 +98,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     return {
       suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, gflops: c.flopsPerStep / ms / 1e6,
       validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}`,
-      ...(step.memory ? { memory: step.memory } : {}),
+      ...(step.memory ? { memory: step.memory() } : {}),
     };
   } finally {
     step.dispose();
