@@ -35,7 +35,8 @@ test('the playground finds WebGPU, and verify passes in the page on it', async (
   expect(r.backend).toBe('webgpu');
   expect(r.failed).toBe(0);
   expect(r.passed).toBeGreaterThan(40);
-  expect(new Set(r.rows.map((x) => x.check)).size).toBeGreaterThanOrEqual(9); // 5 worked examples + 4 random networks
+  expect(new Set(r.rows.map((x) => x.check)).size).toBeGreaterThanOrEqual(10); // 5 worked examples, the kernels, 4 random networks
+  expect(r.rows.filter((x) => x.check === 'kernel')).toHaveLength(14);
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);

@@ -2,45 +2,14 @@
 import { describe, expect, test } from 'vitest';
 import { type Backend, view } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
-import type { KernelBuffers, KernelName, KernelParams } from '../src/kernels.js';
+import type { KernelParams } from '../src/kernels.js';
 import { matmul } from '../src/nn/ops.js';
 import { normRelError } from '../src/verify/compare.js';
+import { kernelError as against, matmulParams as mm, seededNumbers as rand } from '../src/verify/kernelChecks.js';
 import { presentBackends } from './backends.js';
 
 const backends = await presentBackends();
 
-function rand(n: number, seed: number, positive = false): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => { s = (s * 16807) % 2147483647; const u = s / 2147483647; return positive ? u + 0.1 : 2 * u - 1; });
-}
-
-/** Runs kernel k on `be` and on the cpu reference with the same random inputs; returns the worst error of the outputs. */
-async function against<K extends KernelName>(be: Backend, k: K, p: KernelParams[K], sizes: Record<string, number>, outputs: string[], positive: string[] = [], given: Record<string, number[]> = {}): Promise<number> {
-  const ref = new CpuBackend();
-  const inputs = Object.fromEntries(Object.entries(sizes).map(([name, n], i) => [name, given[name] ? Float64Array.from(given[name]) : rand(n, 7 + i * 101, positive.includes(name))]));
-  const bind = <B>(b: Backend<B>) => Object.fromEntries(Object.entries(inputs).map(([name, data]) => {
-    const buf = b.buffer(data.length, name);
-    b.write(buf, data);
-    return [name, buf];
-  })) as KernelBuffers<B>[K];
-  const gotBufs = bind(be), refBufs = bind(ref);
-  be.run(k, p, gotBufs);
-  be.submit();
-  ref.run(k, p, refBufs);
-  let worst = 0;
-  for (const o of outputs) {
-    const g = await be.read((gotBufs as Record<string, unknown>)[o], 0, sizes[o]);
-    const r = await ref.read((refBufs as Record<string, Float64Array>)[o], 0, sizes[o]);
-    worst = Math.max(worst, normRelError(g, r));
-  }
-  for (const b of Object.values(gotBufs as Record<string, unknown>)) be.free(b);
-  return worst;
-}
-
-const mm = (M: number, N: number, K: number, o: Partial<KernelParams['matmul']> = {}): KernelParams['matmul'] => ({
-  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false, aFromZ: false, mulDeriv: false,
-  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, offD: 0, ...o,
-});
 const elt = (rows: number, cols: number, act: KernelParams['act_backward']['act']) => ({ rows, cols, act, offZ: 0, offA: 0, offDA: 0, offDZ: 0 });
 const loss = (rows: number, cols: number, l: KernelParams['loss_value']['loss'], parts = 1) => ({ rows, cols, loss: l, offP: 0, offY: 0, offOut: 0, offPart: 0, parts });
 const upd = (opt: KernelParams['update']['opt'], epsInside = true): KernelParams['update'] =>

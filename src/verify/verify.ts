@@ -1,11 +1,13 @@
-// `miya verify`: the worked examples against their expected numbers, random networks of every
-// kind against the float64 reference, and finite-difference checks of the reference's gradients.
+// `miya verify`: the worked examples against their expected numbers, every optimised matmul
+// variant and random networks of every kind against the float64 reference, and finite-difference
+// checks of the reference's gradients.
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/backend.js';
 import { validateSpec } from '../spec/validate.js';
 import type { RunSpec } from '../spec/types.js';
 import { maxRelError, normRelError, TOLERANCE } from './compare.js';
 import { gradientCheck } from './gradCheck.js';
+import { kernelChecks } from './kernelChecks.js';
 import { describeSpec, randomSpec } from './randomSpecs.js';
 import { allTensors, traceStep } from './trace.js';
 import { type Expect, matchesPrinted, workedExamples } from './workedExamples.js';
@@ -69,6 +71,7 @@ export async function verifyAll<B>(be: Backend<B>, opts: VerifyOptions = {}): Pr
   const rows: VerifyRow[] = [];
   const add = (r: VerifyRow) => { rows.push(r); opts.onRow?.(r); };
   for (const ex of workedExamples) for (const r of await verifyWorkedExample(be, ex.name, ex.spec)) add(r);
+  if (be.name !== 'cpu') for (const k of await kernelChecks(be)) add(row('kernel', k.name, k.error, TOLERANCE.kernelGpu));
   const n = opts.random ?? 20;
   for (let i = 0; i < n; i++) {
     const spec = validateSpec(randomSpec(i));

@@ -1,0 +1,18 @@
+// `miya verify` checks every optimised matmul variant on the device, not only the small networks'.
+import { expect, test } from 'vitest';
+import { verifyAll } from '../src/verify/verify.js';
+import { webgpuBackend } from './backends.js';
+
+test('verify on webgpu has a row for each tile × transposition, each fused backward and split-K, all within tolerance', async () => {
+  const be = await webgpuBackend();
+  if (!be) return expect(process.env.CI).toBeFalsy();
+  const rows = (await verifyAll(be, { random: 0 })).filter((r) => r.check === 'kernel');
+  expect(rows.map((r) => r.tensor.split(',')[0])).toEqual([
+    'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile',
+    'matmul mid tile', 'matmul mid tile', 'matmul mid tile', 'matmul mid tile',
+    'matmul small tile', 'matmul small tile', 'matmul small tile', 'matmul small tile',
+    'matmul split-K: 3 partial products of A·Bᵀ', 'matmul_reduce: 3 partials + add → tanh (a split RNN step)',
+  ]);
+  for (const r of rows) expect(r.error, r.tensor).toBeLessThanOrEqual(1e-5);
+  expect(rows.every((r) => r.ok && r.error > 0)).toBe(true); // float32 against float64: never exactly equal
+});
