@@ -1,4 +1,4 @@
-import type { KernelBuffers, KernelName, KernelParams, MatmulParams } from './kernels.js';
+import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan } from './kernels.js';
 
 /**
  * What nn/ needs of a device: flat float buffers and the kernels of src/kernels.ts.
@@ -16,8 +16,8 @@ export interface Backend<B = unknown> {
   read(buf: B, offset: number, length: number): Promise<Float64Array>;
   copy(src: B, srcOffset: number, dst: B, dstOffset: number, length: number): void;
   run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<B>[K]): void;
-  /** Into how many K ranges this backend cuts a product, summed side by side (split-K); absent: never. */
-  matmulSplits?(p: MatmulParams): number;
+  /** How this backend runs a product (split-K, a separate epilogue pass); absent: one pass. */
+  matmulPlan?(p: MatmulParams): MatmulPlan;
   /**
    * A scratch buffer of at least `length` floats that the backend keeps between calls (split-K
    * partial products); what it holds lasts from one kernel to the next, not across steps.

@@ -36,6 +36,12 @@ export interface MatmulParams {
    */
   splits?: number;
 }
+/**
+ * How a backend runs one product: summed in `splits` ranges of K side by side, and whether bias,
+ * add, derivative and activation are applied in a pass of their own (matmul_reduce, which also
+ * adds the ranges up) instead of at the end of the product's.
+ */
+export interface MatmulPlan { splits: number; separateEpilogue: boolean }
 /** The k range [k0, k1) of split s of K: ranges of ⌈K / splits⌉ rounded up to a multiple of 16. */
 export function splitRange(K: number, splits: number, s: number): [number, number] {
   const chunk = Math.ceil(K / splits / 16) * 16;

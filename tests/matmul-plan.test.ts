@@ -1,22 +1,25 @@
-// The webgpu backend's choice of tile and split-K for the products of the benchmark models: a plain
+// The webgpu backend's choice of tile, split-K and where the epilogue runs for the products of the benchmark models: a plain
 // function of the shape, so the same model always sums in the same order.
 import { expect, test } from 'vitest';
 import type { MatmulParams } from '../src/kernels.js';
-import { matmulSplits, matmulTile } from '../src/webgpu/kernels.js';
+import { matmulPlan, matmulTile } from '../src/webgpu/kernels.js';
 
 const mm = (M: number, N: number, K: number): MatmulParams => ({
   M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false, aFromZ: false, mulDeriv: false,
   offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, offD: 0,
 });
-const plan = (M: number, N: number, K: number) => `${matmulTile(mm(M, N, K))} ÷${matmulSplits(mm(M, N, K))}`;
+const plan = (M: number, N: number, K: number) => {
+  const p = matmulPlan(mm(M, N, K));
+  return `${matmulTile(mm(M, N, K))} ÷${p.splits}, epilogue ${p.separateEpilogue ? 'apart' : 'fused'}`;
+};
 
 test.each([
-  ['RNN step h·Whᵀ and BPTT step dz·Wh, batch 256, hidden 1024', 256, 1024, 1024, 'small ÷4'],
-  ['RNN dWx = dzᵀ·x over 64 steps (hidden 1024, input 256)', 1024, 256, 16384, 'small ÷4'],
-  ['RNN dWh = dzᵀ·h over 64 steps: 65,536 threads already', 1024, 1024, 16384, 'mid ÷1'],
-  ['RNN input projection, K 256: too short to cut', 16384, 1024, 256, 'big ÷1'],
-  ['MLP 1024-4096 layer, batch 1024: 128×128 tiles are never cut', 1024, 4096, 4096, 'big ÷1'],
-  ['MLP output layer 4096→1024, batch 1024', 1024, 1024, 4096, 'mid ÷1'],
-  ['small RNN dWh (hidden 256, 32 steps × 64): K 2048 in 8 ranges of 256', 256, 256, 2048, 'small ÷8'],
-  ['MNIST layer 784→128, batch 64: too little work', 64, 128, 784, 'small ÷1'],
+  ['RNN step h·Whᵀ and BPTT step dz·Wh, batch 256, hidden 1024', 256, 1024, 1024, 'small ÷4, epilogue fused'],
+  ['RNN dWx = dzᵀ·x over 64 steps (hidden 1024, input 256)', 1024, 256, 16384, 'small ÷4, epilogue fused'],
+  ['RNN dWh = dzᵀ·h over 64 steps: 65,536 threads already', 1024, 1024, 16384, 'mid ÷1, epilogue apart'],
+  ['RNN input projection, K 256: too short to cut', 16384, 1024, 256, 'big ÷1, epilogue apart'],
+  ['MLP 1024-4096 layer, batch 1024: 128×128 tiles are never cut', 1024, 4096, 4096, 'big ÷1, epilogue apart'],
+  ['MLP output layer 4096→1024, batch 1024', 1024, 1024, 4096, 'mid ÷1, epilogue apart'],
+  ['small RNN dWh (hidden 256, 32 steps × 64): K 2048 in 8 ranges of 256', 256, 256, 2048, 'small ÷8, epilogue fused'],
+  ['MNIST layer 784→128, batch 64: too little work', 64, 128, 784, 'small ÷1, epilogue fused'],
 ])('%s: %i×%i from K %i → %s', (_, M, N, K, want) => expect(plan(M, N, K)).toBe(want));

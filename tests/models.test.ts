@@ -61,14 +61,8 @@ test('a webgpu training step is one submission', async () => {
   expect(gpu.submissions - before).toBe(7);
 });
 
-test('webgpu with its products cut along K (split-K) still matches the reference, and reruns bit for bit', async () => {
-  const be = await webgpuBackend();
-  if (!be) return expect(process.env.CI).toBeFalsy();
-  const gpu = be as unknown as WebGpuBackend;
-  const plan = gpu.matmulSplits;
-  const cuts: number[] = [];
-  // these models are too small for the real plan to split anything: cut every product of K ≥ 32 in 3
-  gpu.matmulSplits = (p) => (p.K >= 32 ? (cuts.push(p.K), 3) : 1);
+// Networks with sums long enough to cut in ranges of 16 (K 36…48)
+const wide = (() => {
   const r = (n: number, seed: number) => Array.from({ length: n }, (_v, i) => Math.sin(seed * 7.1 + i * 1.3));
   const mlp = validateSpec({
     model: { type: 'mlp', inputSize: 40, layers: [{ units: 48, activation: 'tanh' }, { units: 36, activation: 'sigmoid' }, { units: 3, activation: 'identity' }] },
@@ -80,16 +74,45 @@ test('webgpu with its products cut along K (split-K) still matches the reference
     loss: 'mse', optimizer: { type: 'rmsprop', lr: 0.01 }, steps: 3, seed: 3,
     data: { x: Array.from({ length: 5 }, (_v, i) => [r(40, i), r(40, i + 5), r(40, i + 10)]), y: Array.from({ length: 5 }, (_v, i) => r(2, i + 20)) },
   });
+  return { mlp, rnn };
+})();
+
+/** Runs `check` on the webgpu backend with its product plan replaced by `plan`. */
+async function withPlan(plan: WebGpuBackend['matmulPlan'], check: (be: WebGpuBackend) => Promise<void>): Promise<void> {
+  const be = await webgpuBackend();
+  if (!be) return expect(process.env.CI).toBeFalsy();
+  const gpu = be as unknown as WebGpuBackend;
+  const real = gpu.matmulPlan;
+  gpu.matmulPlan = plan;
   try {
-    for (const spec of [mlp, rnn]) {
+    await check(gpu);
+  } finally {
+    gpu.matmulPlan = real;
+  }
+}
+
+test('webgpu with its products cut along K (split-K) still matches the reference, and reruns bit for bit', async () => {
+  const cuts: number[] = [];
+  // these models are too small for the real plan to split anything: cut every product of K ≥ 32 in 3
+  await withPlan((p) => ({ splits: p.K >= 32 ? (cuts.push(p.K), 3) : 1, separateEpilogue: false }), async (be) => {
+    for (const spec of [wide.mlp, wide.rnn]) {
       const worst = await compareWithReference(be, spec);
       expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
     }
     // the MLP's forward (K 40, 48, 36) and backward (36) products, the RNN's input projection (40),
     // steps, head and BPTT steps (44) were cut: ranges of 16, 16 and the rest
     expect([...new Set(cuts)].sort()).toEqual([36, 40, 44, 48]);
-    expect(JSON.stringify(await runSpec(rnn, { backend: be }))).toBe(JSON.stringify(await runSpec(rnn, { backend: be })));
-  } finally {
-    gpu.matmulSplits = plan;
-  }
+    expect(JSON.stringify(await runSpec(wide.rnn, { backend: be }))).toBe(JSON.stringify(await runSpec(wide.rnn, { backend: be })));
+  });
+});
+
+test('webgpu with every epilogue in a pass of its own still matches the reference', async () => {
+  let separate = 0;
+  await withPlan((p) => { if (p.hasBias || p.mulDeriv) separate++; return { splits: 1, separateEpilogue: true }; }, async (be) => {
+    for (const spec of [wide.mlp, wide.rnn, ...specs.slice(0, 6)]) {
+      const worst = await compareWithReference(be, spec);
+      expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
+    }
+    expect(separate).toBeGreaterThan(0);
+  });
 });

@@ -19,6 +19,8 @@ export interface MatmulArgs<B> {
   tile?: MatmulTile;
   /** K ranges summed side by side then added up (split-K), for benchmarks and tests; the backend's choice when absent */
   splits?: number;
+  /** bias, add, derivative and activation in a pass of their own, for benchmarks and tests; the backend's choice when absent */
+  separateEpilogue?: boolean;
 }
 
 export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
@@ -43,10 +45,12 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
     offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile,
   };
   const out = { Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf };
-  const splits = o.splits ?? be.matmulSplits?.(p) ?? 1;
-  if (splits > 1) {
-    // the partial products read A where it is (no aliasing: they write only the workspace), then
-    // the reduction writes Z and Act as the one-pass product would
+  const plan = be.matmulPlan?.(p);
+  const splits = o.splits ?? plan?.splits ?? 1;
+  const separate = (o.separateEpilogue ?? plan?.separateEpilogue ?? false) && (p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv);
+  if (splits > 1 || separate) {
+    // the partial products (or the one product) read A where it is (no aliasing: they write only
+    // the workspace), then the reduction writes Z and Act as the one-pass product would
     const part = be.workspace(splits * M * N);
     be.run('matmul', { ...p, splits, aFromAct: false, aFromZ: false, hasBias: false, hasAdd: false, writeAct: false, mulDeriv: false, act: 'identity', offZ: 0 },
       { A: o.a.buf, B: o.b.buf, Z: part });

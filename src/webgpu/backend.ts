@@ -1,8 +1,8 @@
 import type { Backend } from '../backend.js';
 import { DeviceLostError } from '../errors.js';
-import type { KernelBuffers, KernelName, KernelParams, MatmulParams } from '../kernels.js';
+import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan } from '../kernels.js';
 import type { GpuContext } from './device.js';
-import { matmulSplits } from './kernels.js';
+import { matmulPlan } from './kernels.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
 import { type KernelTime, KernelTimer } from './timer.js';
 
@@ -25,8 +25,8 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   lost = false;
   private timer?: KernelTimer;
   private scratch?: GpuBuf;
-  /** Split-K plan (kernels.ts); a test may replace it to split small products too. */
-  matmulSplits: (p: MatmulParams) => number = matmulSplits;
+  /** How each product runs (kernels.ts); a test may replace it to split small products too. */
+  matmulPlan: (p: MatmulParams) => MatmulPlan = matmulPlan;
   /** Command buffers submitted so far (a training step is one). */
   submissions = 0;
 

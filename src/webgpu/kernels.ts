@@ -1,7 +1,7 @@
 // Every GPU kernel described as data: its shader files, entry point, compile-time flags, the
 // uniform fields (in WGSL struct order), the bindings and the dispatch size. The runner
 // (runner.ts) is the only code that turns these into pipelines and dispatches.
-import type { Act, KernelName, KernelParams, LossKind, MatmulParams, MatmulTile, OptKind } from '../kernels.js';
+import type { Act, KernelName, KernelParams, LossKind, MatmulParams, MatmulPlan, MatmulTile, OptKind } from '../kernels.js';
 import type { ShaderFile } from './shaders.js';
 
 export interface KernelSpec<K extends KernelName> {
@@ -59,6 +59,15 @@ export function matmulSplits(p: MatmulParams): number {
   const t = MATMUL_TILES[tile], { TM, TN } = tileExtent(p);
   const threads = Math.ceil(p.M / TM) * Math.ceil(p.N / TN) * t.WX * t.WY;
   return Math.max(1, Math.min(SPLIT_MAX, Math.floor(p.K / SPLIT_MIN_RANGE), Math.ceil(SPLIT_THREADS / threads)));
+}
+
+// The 128×128 and 64×64 tiles ran at 15.0 and 16.1 TFLOP/s with bias → sigmoid applied at their
+// end and at 34.6 and 21.2 without (H100, 4096³; bench/RESULTS.md): there the epilogue is a pass
+// of its own over the product (matmul_reduce of one range), ~50 MB of memory traffic at the MLP's
+// 1024×4096. The 32×32 tile, which small and latency-bound products use, keeps it fused.
+/** How the webgpu backend runs a product: a plain function of its shape. */
+export function matmulPlan(p: MatmulParams): MatmulPlan {
+  return { splits: matmulSplits(p), separateEpilogue: matmulTile(p) !== 'small' };
 }
 const tileExtent = (p: MatmulParams) => {
   const t = MATMUL_TILES[matmulTile(p)];
