@@ -26,7 +26,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true): Contender 
       return {
         run() {
           matmul(be, {
-            z: { buf: Z, off: 0, rows: c.M, cols: c.N }, transA: c.transA, transB: c.transB, tile: c.tile, splits: c.splits, separateEpilogue: c.separateEpilogue,
+            z: { buf: Z, off: 0, rows: c.M, cols: c.N }, transA: c.transA, transB: c.transB, tile: c.tile, singleBuffer: c.singleBuffer, splits: c.splits, separateEpilogue: c.separateEpilogue,
             a: { buf: A, off: 0, rows: c.transA ? c.K : c.M, cols: c.transA ? c.M : c.K },
             b: { buf: Bm, off: 0, rows: c.transB ? c.N : c.K, cols: c.transB ? c.K : c.N },
             ...(c.epilogue ? { bias: { buf: Bias, off: 0, rows: 1, cols: c.N }, activation: 'sigmoid', act: { buf: Act, off: 0, rows: c.M, cols: c.N } } : {}),

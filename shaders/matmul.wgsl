@@ -7,7 +7,8 @@
 // Register tiling: a workgroup of WX×WY threads computes a TM×TN tile (TM = 4·RA·WY, TN = 4·RB·WX);
 // each thread owns RA×RB blocks of 4×4 outputs, the blocks WY·4 rows / WX·4 columns apart, so
 // that a thread reads its operands from workgroup memory as vec4s and neighbouring threads read
-// neighbouring vec4s. The next K-slice is fetched into registers while the current one is multiplied.
+// neighbouring vec4s. The next K-slice is fetched into registers while the current one is
+// multiplied, and stored into the other half of the double-buffered tiles.
 // Every element is summed over k in order 0..K-1: no atomics, the same bits on every run.
 // A_FROM_ACT reads op(A) from the Act buffer (an RNN step reads h_t and writes h_t+1 of one
 // buffer, and WebGPU forbids binding one buffer both read-only and writable); A_FROM_Z reads it
@@ -52,13 +53,29 @@ const TN = 4u * RB * WX;  // tile columns
 const THREADS = WX * WY;
 const LOADS_A = TM * TK / THREADS;
 const LOADS_B = TN * TK / THREADS;
-// Rows of the workgroup tiles are padded by one vec4: a tile read from a K-contiguous operand is
-// stored with consecutive threads on consecutive k, one row apart, and an unpadded row of 128 or
-// 64 floats would put all of them in one bank of workgroup memory.
-const SA = TM / 4u + 1u; // vec4s per row of As
-const SB = TN / 4u + 1u;
-var<workgroup> As: array<vec4<f32>, TK * SA>; // [TK][TM/4 + 1]
-var<workgroup> Bs: array<vec4<f32>, TK * SB>; // [TK][TN/4 + 1]
+const SA = TM / 4u; // vec4s per row of As
+const SB = TN / 4u;
+// Two of each, taken in turn: the next K-slice is stored into one while the other is multiplied,
+// so that one barrier a slice suffices (2 × 8 KiB for the big tile: WebGPU's 16 KiB minimum).
+// SINGLE_BUFFER (for benchmarks comparing): one of each and a second barrier before refilling it.
+#if SINGLE_BUFFER
+const HALVES = 1u;
+#else
+const HALVES = 2u;
+#endif
+var<workgroup> As: array<vec4<f32>, HALVES * TK * SA>; // [HALVES][TK][TM/4]
+var<workgroup> Bs: array<vec4<f32>, HALVES * TK * SB>; // [HALVES][TK][TN/4]
+
+// Where vec4 v of row k lies: rows are swizzled (v XOR k mod 8). A tile of a K-contiguous operand is
+// stored by consecutive threads on consecutive k, one row apart, and rows of 32, 64 or 128 floats
+// would put all of them in one bank of workgroup memory; swizzled, 8 consecutive k hit 8 banks.
+// Rows are at least 8 vec4s long, so the XOR stays inside the row.
+fn swz(k: u32, v: u32) -> u32 { return v ^ (k & 7u); }
+
+fn storeTiles(half: u32, li: u32, ra: ptr<function, array<f32, LOADS_A>>, rb: ptr<function, array<f32, LOADS_B>>) {
+  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[half * TK * SA + t.y * SA + swz(t.y, t.x / 4u)][t.x % 4u] = (*ra)[i]; }
+  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[half * TK * SB + t.y * SB + swz(t.y, t.x / 4u)][t.x % 4u] = (*rb)[i]; }
+}
 
 // kEnd: the end of the workgroup's range of k (K unless split)
 fn loadA(m: u32, k: u32, kEnd: u32) -> f32 {
@@ -152,20 +169,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var rb: array<f32, LOADS_B>;
   for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, kBegin + t.y, kEnd); }
   for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(kBegin + t.y, col0 + t.x, kEnd); }
+  storeTiles(0u, li, &ra, &rb);
+  workgroupBarrier();
+  var half = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[t.y * SA + t.x / 4u][t.x % 4u] = ra[i]; }
-    for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[t.y * SB + t.x / 4u][t.x % 4u] = rb[i]; }
-    workgroupBarrier();
     let k1 = k0 + TK;
     if (k1 < kEnd) {
       for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, k1 + t.y, kEnd); }
       for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(k1 + t.y, col0 + t.x, kEnd); }
     }
+    let a0 = half * TK * SA;
+    let b0 = half * TK * SB;
     for (var kk = 0u; kk < TK; kk++) {
       var a: array<vec4<f32>, RA>;
       var b: array<vec4<f32>, RB>;
-      for (var i = 0u; i < RA; i++) { a[i] = As[kk * SA + lid.y + i * WY]; }
-      for (var j = 0u; j < RB; j++) { b[j] = Bs[kk * SB + lid.x + j * WX]; }
+      for (var i = 0u; i < RA; i++) { a[i] = As[a0 + kk * SA + swz(kk, lid.y + i * WY)]; }
+      for (var j = 0u; j < RB; j++) { b[j] = Bs[b0 + kk * SB + swz(kk, lid.x + j * WX)]; }
       for (var i = 0u; i < RA; i++) {
         for (var j = 0u; j < RB; j++) {
           acc[4u * i][j] = fma(vec4(a[i].x), b[j], acc[4u * i][j]);
@@ -175,7 +194,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         }
       }
     }
+#if SINGLE_BUFFER
+    workgroupBarrier(); // every thread done reading before the one buffer is refilled
+#endif
+    // the other half was last read before the previous barrier: free to fill
+    let next = (half + 1u) % HALVES;
+    if (k1 < kEnd) { storeTiles(next, li, &ra, &rb); }
     workgroupBarrier();
+    half = next;
   }
   for (var i = 0u; i < 4u * RA; i++) {
     let r = row0 + (i / 4u) * WY * 4u + lid.y * 4u + i % 4u;

@@ -29,6 +29,8 @@ export interface MatmulParams {
   offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number; offD: number;
   /** GPU tile shape; chosen from M and N when absent (the CPU reference ignores it). */
   tile?: MatmulTile;
+  /** GPU: one workgroup tile buffer instead of two taken in turn (benchmarks compare; the CPU reference ignores it). */
+  singleBuffer?: boolean;
   /**
    * Split-K: when > 1, K is cut into `splits` consecutive ranges (splitRange) and Z receives their
    * partial products, [splits][M][N] from offZ, with nothing else applied (no bias, add, act or

@@ -27,6 +27,11 @@ describe.each(backends)('kernels on %s', (_, be) => {
       expect(await against(be, 'matmul', mm(M, N, K, { transA, transB, tile, offA: 3, offB: 5, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true }), { A: 3 + M * K, B: 5 + K * N, Z: 1 + M * N, Act: M * N, Bias: 2 + N }, ['Z', 'Act'])).toBeLessThanOrEqual(tol);
     }
   });
+  test.each(['big', 'mid', 'small'] as const)('matmul tile %s with one workgroup buffer (the benchmarks\' comparison), every transposition', async (tile) => {
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      expect(await against(be, 'matmul', mm(70, 131, 45, { transA, transB, tile, singleBuffer: true }), { A: 70 * 45, B: 45 * 131, Z: 70 * 131 }, ['Z'])).toBeLessThanOrEqual(tol);
+    }
+  });
   test('matmul transA transB + offsets', async () => expect(await against(be, 'matmul', mm(9, 11, 13, { transA: true, transB: true, offA: 5, offB: 3, offZ: 2 }), { A: 5 + 117, B: 3 + 143, Z: 2 + 99 }, ['Z'])).toBeLessThanOrEqual(tol));
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('matmul + bias + add + %s', async (act) =>
     expect(await against(be, 'matmul', mm(17, 19, 23, { transB: true, act, writeAct: true, hasBias: true, hasAdd: true }), { A: 17 * 23, B: 19 * 23, Z: 17 * 19, Act: 17 * 19, Bias: 19, Add: 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));

@@ -17,6 +17,8 @@ export interface MatmulArgs<B> {
   through?: { act: Act; z: View<B>; a: View<B> };
   /** GPU tile shape, for benchmarks and tests; chosen from the shape when absent */
   tile?: MatmulTile;
+  /** GPU: one workgroup tile buffer instead of two, for benchmarks comparing */
+  singleBuffer?: boolean;
   /** K ranges summed side by side then added up (split-K), for benchmarks and tests; the backend's choice when absent */
   splits?: number;
   /** bias, add, derivative and activation in a pass of their own, for benchmarks and tests; the backend's choice when absent */
@@ -42,7 +44,7 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   const p: MatmulParams = {
     M, N, K, transA, transB, act: fused ? activation : (through?.act ?? 'identity') as Exclude<Act, 'softmax'>, writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct, aFromZ,
     mulDeriv: !!through, offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
-    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile,
+    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile, singleBuffer: o.singleBuffer,
   };
   const out = { Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf };
   const plan = be.matmulPlan?.(p);

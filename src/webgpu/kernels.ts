@@ -90,7 +90,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     flags: (p) => ({
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
       WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_SMALL: matmulTile(p) === 'small',
-      MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv, SPLIT: (p.splits ?? 1) > 1,
+      MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv, SPLIT: (p.splits ?? 1) > 1, SINGLE_BUFFER: !!p.singleBuffer,
     }),
     uniforms: matmulUniforms,
     bindings: matmulBindings,
