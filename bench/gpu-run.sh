@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The benchmark runs for a lent GPU machine (no Node there; see bench/RESULTS.md), each part
+# sized to fit one 10-minute call. Results (JSON, markdown, logs) go under $OUT.
+#
+#   here:   npx vite build --config vite.gpu.config.ts && bash ../shared/gpu/pack.sh dist/gpu/bench.mjs
+#   there:  source .gpu/setup.sh && bash bench/gpu-run.sh peers     # every suite, TF.js beside
+#           source .gpu/setup.sh && bash bench/gpu-run.sh tuning    # tiles/split-K/epilogue comparison + profile
+set -uo pipefail
+out=${OUT:-bench-out}
+mkdir -p "$out"
+part=${1:-}
+shift || true
+# further options (e.g. --quick, to try the script on a machine without a GPU) go to every run
+bench() { node .gpu/app/bench.mjs "$@" "${extra[@]}"; }
+extra=("$@")
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu --format=csv > "$out/gpu-$part.csv" 2>&1
+case "$part" in
+  peers)
+    bench --backends webgpu,tfjs-webgpu --json "$out/peers.json" --markdown "$out/peers.md" --svg "$out/peers.svg" > "$out/peers.log" 2>&1
+    echo "peers: exit $?"
+    tail -n 40 "$out/peers.md"
+    ;;
+  tuning)
+    bench --suite tiles --backends webgpu --json "$out/tiles.json" --markdown "$out/tiles.md" > "$out/tiles.log" 2>&1
+    echo "tiles: exit $?"
+    bench --profile > "$out/profile.log" 2>&1
+    echo "profile: exit $?"
+    cut -d'|' -f3,5,6 "$out/tiles.md"
+    grep -v '^ *$' "$out/profile.log" | head -n 60
+    ;;
+  *)
+    echo "usage: bash bench/gpu-run.sh peers|tuning" >&2
+    exit 2
+    ;;
+esac
