@@ -50,7 +50,8 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   const plan = be.matmulPlan?.(p);
   const splits = o.splits ?? plan?.splits ?? 1;
   const separate = (o.separateEpilogue ?? plan?.separateEpilogue ?? false) && (p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv);
-  if (splits > 1 || separate) {
+  // two passes need a workspace of splits·M·N floats: where one buffer cannot hold it, one pass
+  if ((splits > 1 || separate) && splits * M * N <= be.bufferLimit.floats) {
     // the partial products (or the one product) read A where it is (no aliasing: they write only
     // the workspace), then the reduction writes Z and Act as the one-pass product would
     const part = be.workspace(splits * M * N);
