@@ -14,8 +14,9 @@
 // buffer, and WebGPU forbids binding one buffer both read-only and writable); A_FROM_Z reads it
 // from the Z buffer (backpropagation through time reads dz_t and writes dz_t-1 of one buffer).
 // SPLIT (split-K, for outputs too small to fill the GPU): workgroup z sums only its range of k
-// (⌈K / splits⌉ rounded up to 16) into Z[z][M][N] from offZ, and the `reduce` entry point adds the
-// partials up in order and applies bias, add, derivative and activation.
+// (⌈K / splits⌉ rounded up to 16, as splitRange in src/kernels.ts) into Z[z][M][N] from offZ, and
+// the `reduce` entry point adds the partials up in order and applies bias, add, derivative and
+// activation. With one range, `reduce` is the epilogue as a pass of its own (the large tiles').
 struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct: u32, offBias: u32, offAdd: u32, offD: u32, splits: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 #if A_FROM_ACT
