@@ -14,16 +14,17 @@ import { BACKENDS, runBench, SUITES } from './suite.js';
 import { tfjsPeer } from './tfjsSetup.js';
 
 
-async function contender(name: string): Promise<Contender> {
+async function contender(name: string, tune: boolean): Promise<Contender> {
   if (name.startsWith('tfjs-')) return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
-  return miyaContender(await createBackend(name as 'webgpu' | 'cpu', { notice: (m) => process.stderr.write(m + '\n') }));
+  const say = (m: string) => process.stderr.write(m + '\n');
+  return miyaContender(await createBackend(name as 'webgpu' | 'cpu', { notice: say }), true, tune ? say : undefined);
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     suite: { type: 'string', default: 'all' }, backends: { type: 'string', default: 'webgpu,cpu' },
     quick: { type: 'boolean', default: false }, json: { type: 'string' }, markdown: { type: 'string' }, svg: { type: 'string' },
-    reps: { type: 'string' }, profile: { type: 'boolean', default: false }, soak: { type: 'string' },
+    reps: { type: 'string' }, profile: { type: 'boolean', default: false }, soak: { type: 'string' }, tune: { type: 'boolean', default: false },
   });
   if (values.soak !== undefined) return soakCommand(positiveInt('--soak', values.soak)!, values.backends!.split(','));
   if (values.profile) {
@@ -38,7 +39,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const n of names) if (!(BACKENDS as readonly string[]).includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
   const reps = values.reps === undefined ? undefined : Number(values.reps);
   if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new SpecError('--reps', `expected a positive integer, got "${values.reps}"`);
-  const { results, devices } = await runBench(names.map((n) => () => contender(n)), { suite: values.suite!, quick: values.quick!, reps }, (l) => process.stdout.write(l + '\n'));
+  const { results, devices } = await runBench(names.map((n) => () => contender(n, values.tune!)), { suite: values.suite!, quick: values.quick!, reps }, (l) => process.stdout.write(l + '\n'));
   const up = speedups(results);
   if (up.size > 0) {
     process.stdout.write('speed-up over TF.js on the same kind of device:\n');

@@ -21,6 +21,8 @@ export interface TimedMatmul extends Timed {
 export interface TimedStep extends Timed {
   /** The loss of the first step run. */
   firstLoss(): Promise<number>;
+  /** Work before the first step (tuning), and a note on it for the report. */
+  prepare?(): Promise<string | undefined>;
   /** Bytes on the device by kind (parameters, optimizer, activations, …) after the steps run so far, where known (Miya's own backends). */
   memory?(): Record<string, number>;
 }

@@ -5,6 +5,7 @@
 #   here:   npx vite build --config vite.gpu.config.ts && bash ../shared/gpu/pack.sh dist/gpu/bench.mjs
 #   there:  source .gpu/setup.sh && bash bench/gpu-run.sh peers     # every suite, TF.js beside
 #           source .gpu/setup.sh && bash bench/gpu-run.sh tuning    # tiles/split-K/epilogue comparison + profile
+#           source .gpu/setup.sh && bash bench/gpu-run.sh tuned     # the mlp and rnn suites with --tune
 set -uo pipefail
 out=${OUT:-bench-out}
 mkdir -p "$out"
@@ -28,8 +29,15 @@ case "$part" in
     cut -d'|' -f3,5,6 "$out/tiles.md"
     grep -v '^ *$' "$out/profile.log" | head -n 60
     ;;
+  tuned)
+    for s in mlp rnn; do
+      bench --suite $s --backends webgpu --tune --json "$out/tuned-$s.json" --markdown "$out/tuned-$s.md" > "$out/tuned-$s.log" 2>&1
+      echo "tuned $s: exit $?"
+      grep -E '^tuned|ms/step' "$out/tuned-$s.log"
+    done
+    ;;
   *)
-    echo "usage: bash bench/gpu-run.sh peers|tuning" >&2
+    echo "usage: bash bench/gpu-run.sh peers|tuning|tuned" >&2
     exit 2
     ;;
 esac

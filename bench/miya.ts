@@ -15,8 +15,11 @@ const sessionConfig = (s: StepSetup, batch: number): SessionConfig => ({
   model: s.c.spec.model, loss: s.c.spec.loss, optimizer: s.c.spec.optimizer, batchSize: batch, seed: s.c.spec.seed!, historySize: 1,
 });
 
-/** `ownsBackend`: dispose the backend with the contender (the CLI's); false where it is shared (the page's). */
-export function miyaContender<B>(be: Backend<B>, ownsBackend = true): Contender {
+/**
+ * `ownsBackend`: dispose the backend with the contender (the CLI's); false where it is shared (the
+ * page's). `tune`: tune each step case's products before timing it, telling `tune` each choice.
+ */
+export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (line: string) => void): Contender {
   return {
     name: be.name, device: be.device, fast: be.name !== 'cpu', miya: true,
     matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul {
@@ -50,6 +53,11 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true): Contender 
           return Object.fromEntries(Object.entries(use).map(([k, floats]) => [k, floats * bytes]));
         },
         run: () => session.step(session.batches[0], 0),
+        prepare: async () => {
+          if (!tune || !be.tuneProducts) return undefined;
+          const n = await be.tuneProducts(session.productsOfStep(), tune);
+          return `tuned (${n} products timed)`;
+        },
         sync: () => settle(be),
         firstLoss: async () => (await session.readLosses(0, 1))[0],
         dispose: () => session.dispose(),

@@ -90,6 +90,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
   if (!(e < 1e-4)) throw new Error(`${c.name} on ${who.name}: loss on ${v} samples ${got}, float64 reference ${want}`);
   const step = who.step(setup(c));
   try {
+    const note = await step.prepare?.();
     step.run();
     await step.sync();
     const first = await step.firstLoss();
@@ -97,7 +98,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     const ms = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
     return {
       suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, gflops: c.flopsPerStep / ms / 1e6,
-      validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}`,
+      validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
       ...(step.memory ? { memory: step.memory() } : {}),
     };
   } finally {

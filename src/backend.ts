@@ -19,6 +19,12 @@ export interface Backend<B = unknown> {
   /** How this backend runs a product (split-K, a separate epilogue pass); absent: one pass. */
   matmulPlan?(p: MatmulParams): MatmulPlan;
   /**
+   * Times the variants of these products (as matmulPlan was asked about them) that cannot change
+   * a result's bits, and keeps the fastest for each (webgpu: see webgpu/tune.ts); `log` is told
+   * each choice in words. Returns how many products were tuned.
+   */
+  tuneProducts?(products: MatmulParams[], log?: (line: string) => void): Promise<number>;
+  /**
    * A scratch buffer of at least `length` floats that the backend keeps between calls (split-K
    * partial products); what it holds lasts from one kernel to the next, not across steps.
    */

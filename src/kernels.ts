@@ -43,7 +43,11 @@ export interface MatmulParams {
  * add, derivative and activation are applied in a pass of their own (matmul_reduce, which also
  * adds the ranges up) instead of at the end of the product's.
  */
-export interface MatmulPlan { splits: number; separateEpilogue: boolean }
+export interface MatmulPlan {
+  splits: number; separateEpilogue: boolean;
+  /** GPU tile shape and workgroup buffering, where a tuning chose them (else the shape's) */
+  tile?: MatmulTile; singleBuffer?: boolean;
+}
 /** The k range [k0, k1) of split s of K: ranges of ⌈K / splits⌉ rounded up to a multiple of 16. */
 export function splitRange(K: number, splits: number, s: number): [number, number] {
   const chunk = Math.ceil(K / splits / 16) * 16;

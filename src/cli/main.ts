@@ -2,14 +2,14 @@
 import { RunError, SpecError } from '../errors.js';
 
 const USAGE = `usage:
-  miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
+  miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json] [--tune]
              [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
   miya export CHECKPOINT --pytorch DIR
   miya import FILE.safetensors --out SPEC.json [--spec SPEC.json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
   miya verify [--backend webgpu|cpu] [--random N] [--browser]
   miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
-             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]
+             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile] [--tune]
   miya bench --soak N [--backends webgpu,cpu]`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {

@@ -16,7 +16,7 @@ const DEFAULT_CHECKPOINT_EVERY = 100;
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, json: { type: 'boolean', default: false },
-    checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
+    checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' }, tune: { type: 'boolean', default: false },
   });
   const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const steps = positiveInt('--steps', values.steps);
@@ -35,7 +35,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const onSigint = () => interrupt.abort();
   process.once('SIGINT', onSigint);
   const result = await runSpec(raw, {
-    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume, signal: interrupt.signal,
+    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume, signal: interrupt.signal, tune: values.tune,
     checkpoint: values.checkpoint ? checkpointToFile(values.checkpoint, every ?? DEFAULT_CHECKPOINT_EVERY) : undefined,
     onProgress: values.json ? undefined : (p) => {
       const fields = {

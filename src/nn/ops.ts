@@ -41,13 +41,14 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   if (through && (fused || o.bias || o.add || through.act === 'softmax')) throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias, add or an activation`);
   // f' needs a = f(z), except square's, which needs z
   const d = through && (through.act === 'square' ? through.z : through.a);
-  const p: MatmulParams = {
+  const p0: MatmulParams = {
     M, N, K, transA, transB, act: fused ? activation : (through?.act ?? 'identity') as Exclude<Act, 'softmax'>, writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct, aFromZ,
     mulDeriv: !!through, offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
     offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile, singleBuffer: o.singleBuffer,
   };
   const out = { Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf };
-  const plan = be.matmulPlan?.(p);
+  const plan = be.matmulPlan?.(p0);
+  const p: MatmulParams = { ...p0, tile: o.tile ?? plan?.tile, singleBuffer: o.singleBuffer ?? plan?.singleBuffer };
   const splits = o.splits ?? plan?.splits ?? 1;
   const separate = (o.separateEpilogue ?? plan?.separateEpilogue ?? false) && (p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv);
   // two passes need a workspace of splits·M·N floats: where one buffer cannot hold it, one pass

@@ -24,6 +24,11 @@ export interface RunOptions {
   checkpoint?: CheckpointOptions;
   /** Stops after the step in progress (the result then has fewer losses than steps asked for). */
   signal?: AbortSignal;
+  /**
+   * Before training, time each product's variants on this device and keep the fastest (webgpu;
+   * as PyTorch's cudnn.benchmark). The variants sum in the same order: the result does not change.
+   */
+  tune?: boolean;
   /** Called after each step is recorded (tests use it to inject faults). */
   afterStep?: (step: number, be: Backend) => Promise<void> | void;
 }
@@ -53,6 +58,8 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
       if (resume.checkpoint.dtype === 'F64' && be.name !== 'cpu') opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
       trainer.restore(resume.checkpoint);
     }
+    if (opts.tune && be.tuneProducts) await trainer.tune(opts.notice);
+    else if (opts.tune) opts.notice?.(`tune: nothing to tune on the ${be.name} backend`);
     const afterStep = async (step: number) => {
       await saver?.afterStep(step);
       await opts.afterStep?.(step, be);

@@ -4,7 +4,7 @@
 // on the device; a batch is gathered from them through an index list (`setOrder`), so shuffling
 // an epoch uploads n indices and nothing else.
 import type { Backend, View } from '../backend.js';
-import type { LossKind } from '../kernels.js';
+import type { LossKind, MatmulParams } from '../kernels.js';
 import { initialParams } from '../nn/init.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Network } from '../nn/network.js';
@@ -98,6 +98,29 @@ export class Session<B> {
     if (update) this.opt.step(net.paramBuf, net.gradBuf);
     this.be.copy(this.loss.buf, 0, this.history, slot % this.cfg.historySize, 1);
     this.be.submit();
+  }
+
+  /**
+   * The products (matmuls) one training step runs, as the backend is asked to plan them: a step
+   * on the first batch is recorded without its loss bookkeeping or update, so that nothing it
+   * leaves (activations, gradients) outlives the next real step.
+   */
+  productsOfStep(): MatmulParams[] {
+    const be = this.be, plan = be.matmulPlan;
+    if (!plan) return [];
+    const seen: MatmulParams[] = [];
+    be.matmulPlan = (p) => { seen.push(p); return plan.call(be, p); };
+    try {
+      const b = this.batches[0], net = this.net, loss = this.cfg.loss;
+      const { x, y } = this.gather(b);
+      net.forward(x, b.size);
+      lossGrad(be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
+      net.backward(x, b.size, loss);
+      be.submit();
+    } finally {
+      be.matmulPlan = plan;
+    }
+    return seen;
   }
 
   /** Forward pass only, for evaluation: returns the batch loss (recorded in slot) . */

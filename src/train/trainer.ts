@@ -62,6 +62,14 @@ export class Trainer<B> {
     this.shuffle = spec.shuffle ?? false;
   }
 
+  /**
+   * Times the bit-neutral variants of each product a step runs and keeps the fastest, on backends
+   * that have such variants (webgpu); returns how many products were tuned.
+   */
+  async tune(log?: (line: string) => void): Promise<number> {
+    return this.be.tuneProducts ? this.be.tuneProducts(this.session.productsOfStep(), log) : 0;
+  }
+
   get batchesPerEpoch(): number { return this.session.batches.length; }
   get epochs(): number { return Math.ceil(this.steps / this.batchesPerEpoch); }
 

@@ -2,7 +2,7 @@ import type { Backend } from '../backend.js';
 import { DeviceLostError } from '../errors.js';
 import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan } from '../kernels.js';
 import type { GpuContext } from './device.js';
-import { matmulPlan } from './kernels.js';
+import { choiceText, productKey, type TunedChoice, tunedPlan, tuneProducts } from './tune.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
 import { type KernelTime, KernelTimer } from './timer.js';
 
@@ -25,8 +25,16 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   lost = false;
   private timer?: KernelTimer;
   private scratch?: GpuBuf;
-  /** How each product runs (kernels.ts); a test may replace it to split small products too. */
-  matmulPlan: (p: MatmulParams) => MatmulPlan = matmulPlan;
+  /** Variants chosen by tuneProducts, by product (tune.ts); none of them changes a result's bits. */
+  readonly tuned = new Map<string, TunedChoice>();
+  /** How each product runs (kernels.ts, tune.ts); a test may replace it to split small products too. */
+  matmulPlan: (p: MatmulParams) => MatmulPlan = (p) => tunedPlan(p, this.tuned.get(productKey(p)));
+
+  async tuneProducts(products: MatmulParams[], log?: (line: string) => void): Promise<number> {
+    const done = await tuneProducts(this, products, (t) => log?.(
+      `tuned ${t.product}: ${choiceText(t.choice)}, ${t.ms.toFixed(3)} ms (untuned ${t.untunedMs.toFixed(3)} ms)`));
+    return done.length;
+  }
   /** Command buffers submitted so far (a training step is one). */
   submissions = 0;
 

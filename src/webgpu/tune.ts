@@ -1,0 +1,129 @@
+// Tuning (opt-in, as PyTorch's cudnn.benchmark): each distinct product a training step runs is
+// timed on this device in every bit-neutral variant (tile shape, one or two workgroup buffers,
+// the epilogue at the product's end or in a pass of its own) and the fastest is kept for the rest
+// of the process. None of these changes the order of any sum, so a tuned run ends with the bits
+// an untuned one ends with; split-K, which does change it, stays a function of the shape.
+import { type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
+import { matmul, type MatmulArgs } from '../nn/ops.js';
+import type { WebGpuBackend } from './backend.js';
+import type { GpuBuf } from './runner.js';
+import { MATMUL_TILES, matmulPlan, matmulTile } from './kernels.js';
+
+/** The variant of a product a tuning chose. */
+export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean }
+
+export interface TunedProduct {
+  product: string;
+  choice: TunedChoice;
+  /** ms per launch of the choice, and of what the shape alone would have chosen */
+  ms: number; untunedMs: number;
+}
+
+const hasEpilogue = (p: MatmulParams) => p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv;
+
+/** A product in words, and the key its tuned choice is kept under: shape, transpositions, epilogue. */
+export function productKey(p: MatmulParams): string {
+  const ep = [p.hasBias && '+bias', p.hasAdd && '+add', p.writeAct && `→${p.act}`, p.mulDeriv && `⊙${p.act}′`].filter(Boolean).join('');
+  return `${p.M}×${p.N} from ${p.K}${p.transA ? ' Aᵀ' : ''}${p.transB ? ' Bᵀ' : ''}${ep ? ' ' + ep : ''}`;
+}
+
+/** The plan for a product: its shape's, with a tuned choice's tile, buffering and epilogue placement when there is one. */
+export function tunedPlan(p: MatmulParams, tuned?: TunedChoice): MatmulPlan {
+  const plan = matmulPlan(p);
+  return tuned ? { ...plan, tile: tuned.tile, singleBuffer: tuned.singleBuffer, separateEpilogue: tuned.separateEpilogue } : plan;
+}
+
+function candidates(p: MatmulParams): TunedChoice[] {
+  const out: TunedChoice[] = [];
+  for (const tile of Object.keys(MATMUL_TILES) as MatmulTile[]) {
+    const t = MATMUL_TILES[tile];
+    // a tile more than twice the output both ways would leave most of its threads idle
+    if (p.M * 2 < 4 * t.RA * t.WY && p.N * 2 < 4 * t.RB * t.WX && tile !== 'small') continue;
+    for (const singleBuffer of [false, true]) {
+      for (const separateEpilogue of hasEpilogue(p) ? [false, true] : [false]) out.push({ tile, singleBuffer, separateEpilogue });
+    }
+  }
+  return out;
+}
+
+const filled = (be: WebGpuBackend, n: number, label: string, seed: number): GpuBuf => {
+  const b = be.buffer(Math.max(1, n), label);
+  be.write(b, Float64Array.from({ length: Math.max(1, n) }, (_v, i) => Math.sin(seed + i * 0.37) * 0.5));
+  return b;
+};
+
+/** Milliseconds per launch of `run`: launches queued and waited for once, the median of 3. */
+async function timeLaunches(be: WebGpuBackend, run: () => void): Promise<number> {
+  run();
+  await be.sync();
+  let t = performance.now();
+  run();
+  await be.sync();
+  const once = Math.max(performance.now() - t, 1e-3);
+  const n = Math.max(1, Math.min(200, Math.round(10 / once))); // ~10 ms a repetition
+  const reps: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    t = performance.now();
+    for (let i = 0; i < n; i++) run();
+    await be.sync();
+    reps.push((performance.now() - t) / n);
+  }
+  return reps.sort((a, b) => a - b)[1];
+}
+
+/** Times every candidate of one product on fresh buffers; returns them fastest first with their ms. */
+async function timeProduct(be: WebGpuBackend, p: MatmulParams): Promise<[TunedChoice | undefined, number][]> {
+  const { M, N, K } = p;
+  const bufs = {
+    a: filled(be, M * K, 'tune.a', 1), b: filled(be, K * N, 'tune.b', 2), z: filled(be, M * N, 'tune.z', 3),
+    act: filled(be, M * N, 'tune.act', 4), bias: filled(be, N, 'tune.bias', 5), add: filled(be, M * N, 'tune.add', 6), d: filled(be, M * N, 'tune.d', 7),
+  };
+  const v = (buf: GpuBuf, rows: number, cols: number) => ({ buf, off: 0, rows, cols });
+  const args: MatmulArgs<GpuBuf> = {
+    z: v(bufs.z, M, N), a: p.transA ? v(bufs.a, K, M) : v(bufs.a, M, K), b: p.transB ? v(bufs.b, N, K) : v(bufs.b, K, N),
+    transA: p.transA, transB: p.transB,
+    ...(p.hasBias ? { bias: v(bufs.bias, 1, N) } : {}), ...(p.hasAdd ? { add: v(bufs.add, M, N) } : {}),
+    ...(p.writeAct ? { activation: p.act, act: v(bufs.act, M, N) } : {}),
+    ...(p.mulDeriv ? { through: { act: p.act, z: v(bufs.d, M, N), a: v(bufs.d, M, N) } } : {}),
+  };
+  const splits = matmulPlan(p).splits;
+  try {
+    const timed: [TunedChoice | undefined, number][] = [[undefined, await timeLaunches(be, () => { matmul(be, args); be.submit(); })]];
+    for (const c of candidates(p)) {
+      timed.push([c, await timeLaunches(be, () => { matmul(be, { ...args, ...c, splits }); be.submit(); })]);
+    }
+    return timed.sort((x, y) => x[1] - y[1]);
+  } finally {
+    for (const b of Object.values(bufs)) be.free(b);
+  }
+}
+
+/**
+ * Tunes the products in `products` (as a step plans them: see Session.rehearse) that have no
+ * choice yet, and keeps each choice in the backend; `log` is told each one as it is made.
+ */
+export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], log?: (t: TunedProduct) => void): Promise<TunedProduct[]> {
+  const out: TunedProduct[] = [];
+  const seen = new Set<string>();
+  for (const p of products) {
+    const key = productKey(p);
+    if (seen.has(key) || be.tuned.has(key)) continue;
+    seen.add(key);
+    const timed = await timeProduct(be, p);
+    const untunedMs = timed.find(([c]) => !c)![1];
+    // the fastest candidate; the shape's own choice where that is fastest
+    const [best, ms] = timed[0];
+    const own = matmulPlan(p);
+    const choice = best ?? { tile: matmulTile(p), singleBuffer: false, separateEpilogue: own.separateEpilogue && hasEpilogue(p) };
+    be.tuned.set(key, choice);
+    const t = { product: key, choice, ms, untunedMs };
+    out.push(t);
+    log?.(t);
+  }
+  return out;
+}
+
+/** A tuned choice in words, e.g. "big tile, 2 buffers, epilogue apart". */
+export function choiceText(c: TunedChoice): string {
+  return `${c.tile} tile, ${c.singleBuffer ? '1 buffer' : '2 buffers'}, epilogue ${c.separateEpilogue ? 'apart' : 'fused'}`;
+}
