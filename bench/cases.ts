@@ -1,7 +1,7 @@
 // The benchmark cases: matmul shapes and training-step models, full and --quick sizes.
 import type { RunSpec } from '../src/spec/types.js';
 
-import type { MatmulTile } from '../src/kernels.js';
+import { MATMUL_TILE_NAMES, type MatmulTile } from '../src/kernels.js';
 
 export interface MatmulCase {
   suite: 'matmul' | 'tiles'; name: string; M: number; N: number; K: number;
@@ -52,7 +52,7 @@ function rnnCase(inputs: number, hidden: number, T: number, batch: number): Step
 // pass with its bias and sigmoid at the end of the product or in a pass of their own.
 function tileCases(n: number): MatmulCase[] {
   const out: MatmulCase[] = [];
-  for (const tile of ['big', 'mid', 'small'] as const) {
+  for (const tile of MATMUL_TILE_NAMES) {
     for (const [transA, transB, how] of [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true, false, 'Aᵀ·B']] as const) {
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile}`, M: n, N: n, K: n, transA, transB, tile });
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile} 1 buffer`, M: n, N: n, K: n, transA, transB, tile, singleBuffer: true });

@@ -1,6 +1,7 @@
 // What the harness needs from anything it times (a Miya backend or a TensorFlow.js peer): a
 // matmul and a training step it can enqueue many times and then wait for, and the numbers to
 // validate them against the float64 reference before timing.
+import type { MatmulTile } from '../src/kernels.js';
 import type { ParamTensor } from '../src/nn/network.js';
 import type { Dataset } from '../src/train/session.js';
 import type { MatmulCase, StepCase } from './cases.js';
@@ -10,6 +11,8 @@ export interface Timed {
   run(): void;
   /** Waits for everything enqueued. */
   sync(): Promise<void>;
+  /** Work before the first run (tuning), and a note on it for the report. */
+  prepare?(): Promise<string | undefined>;
   dispose(): void;
 }
 
@@ -21,8 +24,6 @@ export interface TimedMatmul extends Timed {
 export interface TimedStep extends Timed {
   /** The loss of the first step run. */
   firstLoss(): Promise<number>;
-  /** Work before the first step (tuning), and a note on it for the report. */
-  prepare?(): Promise<string | undefined>;
   /** Bytes on the device by kind (parameters, optimizer, activations, …) after the steps run so far, where known (Miya's own backends). */
   memory?(): Record<string, number>;
 }
@@ -36,6 +37,8 @@ export interface Contender {
   fast: boolean;
   /** One of Miya's own backends (not a peer). */
   miya: boolean;
+  /** The matmul tile shapes it can run, where some need more workgroup memory than a device has. */
+  tiles?: readonly MatmulTile[];
   matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul;
   step(s: StepSetup): TimedStep;
   /** The loss of one forward pass on the given (small) data with the initial parameters. */

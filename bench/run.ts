@@ -45,6 +45,7 @@ async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise
   const a = random(c.M * c.K, 1), b = random(c.K * c.N, 2);
   const mm = who.matmul(c, a, b);
   try {
+    const note = await mm.prepare?.();
     mm.run();
     await mm.sync();
     // float64 spot check of the first rows: every column, the full sum over k
@@ -60,7 +61,7 @@ async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise
     const err = normRelError(got, ref);
     if (!(err < 1e-4)) throw new Error(`matmul ${c.name} on ${who.name}: wrong result (relative error ${err})`);
     const ms = await time(mm, who.fast ? 200 : 20, reps);
-    return { suite: c.suite, case: c.name, backend: who.name, device: who.device, ms, gflops: (2 * c.M * c.N * c.K) / ms / 1e6, validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}` };
+    return { suite: c.suite, case: c.name, backend: who.name, device: who.device, ms, gflops: (2 * c.M * c.N * c.K) / ms / 1e6, validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}${note ? '; ' + note : ''}` };
   } finally {
     mm.dispose();
   }

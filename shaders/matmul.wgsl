@@ -44,6 +44,8 @@ struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct:
 // constants: the driver then sees fixed loop bounds and keeps every array in registers.
 #if TILE_BIG
 const WX = 16u; const WY = 16u; const RA = 2u; const RB = 2u; const TK = 8u;
+#elif TILE_BIG16
+const WX = 16u; const WY = 16u; const RA = 2u; const RB = 2u; const TK = 16u;
 #elif TILE_SMALL
 const WX = 8u; const WY = 8u; const RA = 1u; const RB = 1u; const TK = 16u;
 #else
@@ -57,7 +59,8 @@ const LOADS_B = TN * TK / THREADS;
 const SA = TM / 4u; // vec4s per row of As
 const SB = TN / 4u;
 // Two of each, taken in turn: the next K-slice is stored into one while the other is multiplied,
-// so that one barrier a slice suffices (2 × 8 KiB for the big tile: WebGPU's 16 KiB minimum).
+// so that one barrier a slice suffices (2 × 8 KiB for the big tile: WebGPU's 16 KiB minimum;
+// 2 × 16 KiB for big16, on devices that allow a workgroup 32 KiB).
 // SINGLE_BUFFER (for benchmarks comparing): one of each and a second barrier before refilling it.
 #if SINGLE_BUFFER
 const HALVES = 1u;

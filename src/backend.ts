@@ -1,4 +1,4 @@
-import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan } from './kernels.js';
+import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan, MatmulTile } from './kernels.js';
 
 /**
  * What nn/ needs of a device: flat float buffers and the kernels of src/kernels.ts.
@@ -16,6 +16,8 @@ export interface Backend<B = unknown> {
   read(buf: B, offset: number, length: number): Promise<Float64Array>;
   copy(src: B, srcOffset: number, dst: B, dstOffset: number, length: number): void;
   run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<B>[K]): void;
+  /** The GPU tile shapes this device can run (its workgroup memory); absent: all (the cpu ignores them). */
+  matmulTiles?(): readonly MatmulTile[];
   /** How this backend runs a product (split-K, a separate epilogue pass); absent: one pass. */
   matmulPlan?(p: MatmulParams): MatmulPlan;
   /**

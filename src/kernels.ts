@@ -53,7 +53,9 @@ export function splitRange(K: number, splits: number, s: number): [number, numbe
   const chunk = Math.ceil(K / splits / 16) * 16;
   return [Math.min(K, s * chunk), Math.min(K, (s + 1) * chunk)];
 }
-export type MatmulTile = 'big' | 'mid' | 'small';
+/** GPU tile shapes (webgpu/kernels.ts): 128×128 (K-slices of 8, or of 16 where a workgroup may have 32 KiB), 64×64, 32×32. */
+export const MATMUL_TILE_NAMES = ['big', 'big16', 'mid', 'small'] as const;
+export type MatmulTile = (typeof MATMUL_TILE_NAMES)[number];
 /** Row-wise or element-wise activation work on [rows][cols] matrices. */
 export interface EltParams {
   rows: number; cols: number; act: Act;

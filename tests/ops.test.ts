@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { type Backend, view } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
-import type { KernelParams } from '../src/kernels.js';
+import { type KernelParams, MATMUL_TILE_NAMES } from '../src/kernels.js';
 import { matmul } from '../src/nn/ops.js';
 import { normRelError } from '../src/verify/compare.js';
 import { kernelError as against, matmulParams as mm, seededNumbers as rand } from '../src/verify/kernelChecks.js';
@@ -21,13 +21,13 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'matmul', mm(M, N, K), { A: M * K, B: K * N, Z: M * N }, ['Z'])).toBeLessThanOrEqual(tol));
   test('matmul transA', async () => expect(await against(be, 'matmul', mm(33, 20, 70, { transA: true }), { A: 70 * 33, B: 70 * 20, Z: 33 * 20 }, ['Z'])).toBeLessThanOrEqual(tol));
   test('matmul transB', async () => expect(await against(be, 'matmul', mm(20, 33, 70, { transB: true }), { A: 20 * 70, B: 33 * 70, Z: 20 * 33 }, ['Z'])).toBeLessThanOrEqual(tol));
-  test.each(['big', 'mid', 'small'] as const)('matmul tile %s, every transposition, odd sizes', async (tile) => {
+  test.each(MATMUL_TILE_NAMES)('matmul tile %s, every transposition, odd sizes', async (tile) => {
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
       const [M, N, K] = [131, 67, 37];
       expect(await against(be, 'matmul', mm(M, N, K, { transA, transB, tile, offA: 3, offB: 5, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true }), { A: 3 + M * K, B: 5 + K * N, Z: 1 + M * N, Act: M * N, Bias: 2 + N }, ['Z', 'Act'])).toBeLessThanOrEqual(tol);
     }
   });
-  test.each(['big', 'mid', 'small'] as const)('matmul tile %s with one workgroup buffer (the benchmarks\' comparison), every transposition', async (tile) => {
+  test.each(MATMUL_TILE_NAMES)('matmul tile %s with one workgroup buffer (the benchmarks\' comparison), every transposition', async (tile) => {
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
       expect(await against(be, 'matmul', mm(70, 131, 45, { transA, transB, tile, singleBuffer: true }), { A: 70 * 45, B: 45 * 131, Z: 70 * 131 }, ['Z'])).toBeLessThanOrEqual(tol);
     }
@@ -36,7 +36,7 @@ describe.each(backends)('kernels on %s', (_, be) => {
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('matmul + bias + add + %s', async (act) =>
     expect(await against(be, 'matmul', mm(17, 19, 23, { transB: true, act, writeAct: true, hasBias: true, hasAdd: true }), { A: 17 * 23, B: 19 * 23, Z: 17 * 19, Act: 17 * 19, Bias: 19, Add: 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
   test.each(['sigmoid', 'tanh', 'relu', 'square'] as const)('matmul ⊙ %s′ (backpropagation through it, fused), every tile', async (act) => {
-    for (const tile of ['big', 'mid', 'small'] as const) {
+    for (const tile of MATMUL_TILE_NAMES) {
       expect(await against(be, 'matmul', mm(21, 18, 11, { act, mulDeriv: true, offD: 4, offZ: 2, tile }), { A: 21 * 11, B: 11 * 18, Z: 2 + 21 * 18, D: 4 + 21 * 18 }, ['Z'])).toBeLessThanOrEqual(tol);
     }
   });
@@ -44,7 +44,7 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'matmul', mm(4, 6, 6, { act: 'tanh', mulDeriv: true, aFromZ: true, offA: 24, offZ: 0, offD: 3 }), { B: 36, Z: 48, D: 3 + 24 }, ['Z'])).toBeLessThanOrEqual(tol));
   test('matmul reading A from the Act buffer (RNN step)', async () =>
     expect(await against(be, 'matmul', mm(4, 6, 6, { transB: true, act: 'tanh', writeAct: true, aFromAct: true, offA: 0, offAct: 24 }), { B: 36, Z: 24, Act: 48 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
-  test.each(['big', 'mid', 'small'] as const)('matmul split-K partial products, tile %s, every transposition, ranges of 16 and a short last one', async (tile) => {
+  test.each(MATMUL_TILE_NAMES)('matmul split-K partial products, tile %s, every transposition, ranges of 16 and a short last one', async (tile) => {
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
       const [M, N, K, S] = [37, 70, 83, 4]; // ranges of 32: 32, 32, 19 and an empty fourth
       expect(await against(be, 'matmul', mm(M, N, K, { transA, transB, tile, splits: S, offA: 2, offB: 3, offZ: 5 }), { A: 2 + M * K, B: 3 + K * N, Z: 5 + S * M * N }, ['Z'])).toBeLessThanOrEqual(tol);

@@ -9,6 +9,7 @@ test('verify on webgpu has a row for each tile × transposition, each fused back
   const rows = (await verifyAll(be, { random: 0 })).filter((r) => r.check === 'kernel');
   expect(rows.map((r) => r.tensor.split(',')[0])).toEqual([
     'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile',
+    'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile',
     'matmul mid tile', 'matmul mid tile', 'matmul mid tile', 'matmul mid tile',
     'matmul small tile', 'matmul small tile', 'matmul small tile', 'matmul small tile',
     'matmul split-K: 3 partial products of A·Bᵀ', 'matmul_reduce: 3 partials + add → tanh (a split RNN step)',

@@ -65,6 +65,20 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   if (activation === 'softmax') softmaxRows(be, o.z, o.act!, M, N);
 }
 
+/** The products `record` asks the backend to plan while it records them (the work itself is done as usual). */
+export function productsOf<B>(be: Backend<B>, record: () => void): MatmulParams[] {
+  const plan = be.matmulPlan;
+  if (!plan) { record(); return []; }
+  const seen: MatmulParams[] = [];
+  be.matmulPlan = (p) => { seen.push(p); return plan.call(be, p); };
+  try {
+    record();
+  } finally {
+    be.matmulPlan = plan;
+  }
+  return seen;
+}
+
 function softmaxRows<B>(be: Backend<B>, z: View<B>, a: View<B>, rows: number, cols: number): void {
   be.run('softmax_rows', { rows, cols, act: 'softmax', offZ: z.off, offA: a.off, offDA: 0, offDZ: 0 }, { Z: z.buf, A: a.buf });
 }

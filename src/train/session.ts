@@ -8,7 +8,7 @@ import type { LossKind, MatmulParams } from '../kernels.js';
 import { initialParams } from '../nn/init.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Network } from '../nn/network.js';
-import { LOSS_PARTS, lossGrad, lossValue } from '../nn/ops.js';
+import { LOSS_PARTS, lossGrad, lossValue, productsOf } from '../nn/ops.js';
 import { Rnn } from '../nn/rnn.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
 import type { ModelSpec, OptimizerSpec } from '../spec/types.js';
@@ -106,21 +106,14 @@ export class Session<B> {
    * leaves (activations, gradients) outlives the next real step.
    */
   productsOfStep(): MatmulParams[] {
-    const be = this.be, plan = be.matmulPlan;
-    if (!plan) return [];
-    const seen: MatmulParams[] = [];
-    be.matmulPlan = (p) => { seen.push(p); return plan.call(be, p); };
-    try {
+    return productsOf(this.be, () => {
       const b = this.batches[0], net = this.net, loss = this.cfg.loss;
       const { x, y } = this.gather(b);
       net.forward(x, b.size);
-      lossGrad(be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
+      lossGrad(this.be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
       net.backward(x, b.size, loss);
-      be.submit();
-    } finally {
-      be.matmulPlan = plan;
-    }
-    return seen;
+      this.be.submit();
+    });
   }
 
   /** Forward pass only, for evaluation: returns the batch loss (recorded in slot) . */

@@ -3,7 +3,7 @@
 // epilogues, split-K) at odd sizes that leave partial tiles, which small networks never reach.
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/backend.js';
-import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulTile } from '../kernels.js';
+import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams } from '../kernels.js';
 import { normRelError } from './compare.js';
 
 /** n numbers in (−1, 1), or (0.1, 1.1) when positive, from a Park–Miller sequence. */
@@ -57,7 +57,7 @@ const TRANSPOSITIONS = [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true,
 export async function kernelChecks(be: Backend): Promise<KernelCheck[]> {
   const out: KernelCheck[] = [];
   const [M, N, K] = [131, 67, 37];
-  for (const tile of ['big', 'mid', 'small'] as MatmulTile[]) {
+  for (const tile of be.matmulTiles?.() ?? MATMUL_TILE_NAMES) {
     for (const [transA, transB, how] of TRANSPOSITIONS) {
       const p = matmulParams(M, N, K, { transA, transB, tile, offA: 3, offB: 5, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true });
       out.push({ name: `matmul ${tile} tile, ${how} + bias → tanh, ${M}×${N} from ${K}`,

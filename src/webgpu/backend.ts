@@ -1,6 +1,7 @@
 import type { Backend } from '../backend.js';
 import { DeviceLostError } from '../errors.js';
-import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan } from '../kernels.js';
+import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
+import { tileBytes } from './kernels.js';
 import type { GpuContext } from './device.js';
 import { choiceText, productKey, type TunedChoice, tunedPlan, tuneProducts } from './tune.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
@@ -25,6 +26,10 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   lost = false;
   private timer?: KernelTimer;
   private scratch?: GpuBuf;
+  matmulTiles(): readonly MatmulTile[] {
+    return MATMUL_TILE_NAMES.filter((t) => tileBytes(t) <= this.gpu.limits.maxComputeWorkgroupStorageSize);
+  }
+
   /** Variants chosen by tuneProducts, by product (tune.ts); none of them changes a result's bits. */
   readonly tuned = new Map<string, TunedChoice>();
   /** How each product runs (kernels.ts, tune.ts); a test may replace it to split small products too. */

@@ -81,6 +81,8 @@ export async function openGpu(allowSoftware: boolean): Promise<GpuContext | unde
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
       maxStorageBuffersPerShaderStage: Math.min(8, l.maxStorageBuffersPerShaderStage),
+      // the big16 matmul tile double-buffers 32 KiB where the device allows it
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
     },
   });
   return { device, adapter, description: describeAdapter(adapter) + (software ? ' (software)' : ''), software };

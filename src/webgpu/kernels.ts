@@ -37,9 +37,15 @@ export function grid1d(n: number, size: number): [number, number, number] {
 // read); smaller ones take smaller tiles so that there are enough workgroups to fill the GPU.
 export const MATMUL_TILES: Record<MatmulTile, { WX: number; WY: number; RA: number; RB: number; TK: number }> = {
   big: { WX: 16, WY: 16, RA: 2, RB: 2, TK: 8 },
+  big16: { WX: 16, WY: 16, RA: 2, RB: 2, TK: 16 }, // half the barriers, twice the workgroup memory: for tuning
   mid: { WX: 16, WY: 16, RA: 1, RB: 1, TK: 16 },
   small: { WX: 8, WY: 8, RA: 1, RB: 1, TK: 16 },
 };
+/** Workgroup memory of a tile: its two operand slices, once or twice (double-buffered). */
+export function tileBytes(tile: MatmulTile, singleBuffer = false): number {
+  const t = MATMUL_TILES[tile];
+  return (singleBuffer ? 1 : 2) * t.TK * 4 * (t.RA * t.WY + t.RB * t.WX) * 4;
+}
 export function matmulTile(p: MatmulParams): MatmulTile {
   if (p.tile) return p.tile;
   const outputs = p.M * p.N;
@@ -55,7 +61,7 @@ const SPLIT_MIN_K = 512, SPLIT_MIN_RANGE = 256, SPLIT_MAX = 16, SPLIT_MIN_MACS =
 /** How many K ranges the webgpu backend cuts a product into (1: none). The same shape, the same answer. */
 export function matmulSplits(p: MatmulParams): number {
   const tile = matmulTile(p);
-  if (tile === 'big' || p.K < SPLIT_MIN_K || p.M * p.N * p.K < SPLIT_MIN_MACS) return 1;
+  if (tile === 'big' || tile === 'big16' || p.K < SPLIT_MIN_K || p.M * p.N * p.K < SPLIT_MIN_MACS) return 1;
   const t = MATMUL_TILES[tile], { TM, TN } = tileExtent(p);
   const threads = Math.ceil(p.M / TM) * Math.ceil(p.N / TN) * t.WX * t.WY;
   return Math.max(1, Math.min(SPLIT_MAX, Math.floor(p.K / SPLIT_MIN_RANGE), Math.ceil(SPLIT_THREADS / threads)));
@@ -89,7 +95,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     files: ['activation', 'matmul'], entry: 'main',
     flags: (p) => ({
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
-      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_SMALL: matmulTile(p) === 'small',
+      WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_BIG16: matmulTile(p) === 'big16', TILE_SMALL: matmulTile(p) === 'small',
       MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv, SPLIT: (p.splits ?? 1) > 1, SINGLE_BUFFER: !!p.singleBuffer,
     }),
     uniforms: matmulUniforms,

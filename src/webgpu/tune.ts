@@ -33,9 +33,9 @@ export function tunedPlan(p: MatmulParams, tuned?: TunedChoice): MatmulPlan {
   return tuned ? { ...plan, tile: tuned.tile, singleBuffer: tuned.singleBuffer, separateEpilogue: tuned.separateEpilogue } : plan;
 }
 
-function candidates(p: MatmulParams): TunedChoice[] {
+function candidates(p: MatmulParams, tiles: readonly MatmulTile[]): TunedChoice[] {
   const out: TunedChoice[] = [];
-  for (const tile of Object.keys(MATMUL_TILES) as MatmulTile[]) {
+  for (const tile of tiles) {
     const t = MATMUL_TILES[tile];
     // a tile more than twice the output both ways would leave most of its threads idle
     if (p.M * 2 < 4 * t.RA * t.WY && p.N * 2 < 4 * t.RB * t.WX && tile !== 'small') continue;
@@ -89,7 +89,7 @@ async function timeProduct(be: WebGpuBackend, p: MatmulParams): Promise<[TunedCh
   const splits = matmulPlan(p).splits;
   try {
     const timed: [TunedChoice | undefined, number][] = [[undefined, await timeLaunches(be, () => { matmul(be, args); be.submit(); })]];
-    for (const c of candidates(p)) {
+    for (const c of candidates(p, be.matmulTiles())) {
       timed.push([c, await timeLaunches(be, () => { matmul(be, { ...args, ...c, splits }); be.submit(); })]);
     }
     return timed.sort((x, y) => x[1] - y[1]);
