@@ -52,7 +52,7 @@ const filled = (be: WebGpuBackend, n: number, label: string, seed: number): GpuB
   return b;
 };
 
-/** Milliseconds per launch of `run`: launches queued and waited for once, the median of 3. */
+/** Milliseconds per launch of `run` (which records without submitting): launches recorded, submitted and waited for once, the median of 3. */
 async function timeLaunches(be: WebGpuBackend, run: () => void): Promise<number> {
   run();
   await be.sync();
@@ -88,10 +88,8 @@ async function timeProduct(be: WebGpuBackend, p: MatmulParams): Promise<[TunedCh
   };
   const splits = matmulPlan(p).splits;
   try {
-    const timed: [TunedChoice | undefined, number][] = [[undefined, await timeLaunches(be, () => { matmul(be, args); be.submit(); })]];
-    for (const c of candidates(p, be.matmulTiles())) {
-      timed.push([c, await timeLaunches(be, () => { matmul(be, { ...args, ...c, splits }); be.submit(); })]);
-    }
+    const timed: [TunedChoice | undefined, number][] = [[undefined, await timeLaunches(be, () => matmul(be, args))]];
+    for (const c of candidates(p, be.matmulTiles())) timed.push([c, await timeLaunches(be, () => matmul(be, { ...args, ...c, splits }))]);
     return timed.sort((x, y) => x[1] - y[1]);
   } finally {
     for (const b of Object.values(bufs)) be.free(b);
