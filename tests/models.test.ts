@@ -7,6 +7,8 @@ import { TOLERANCE } from '../src/verify/compare.js';
 import { gradientCheck } from '../src/verify/gradCheck.js';
 import { describeSpec, randomSpec } from '../src/verify/randomSpecs.js';
 import { compareWithReference } from '../src/verify/verify.js';
+import type { Backend } from '../src/backend.js';
+import { createBackend } from '../src/backends.js';
 import { WebGpuBackend } from '../src/webgpu/backend.js';
 import { presentBackends, webgpuBackend } from './backends.js';
 
@@ -104,6 +106,24 @@ test('webgpu with its products cut along K (split-K) still matches the reference
     expect([...new Set(cuts)].sort()).toEqual([36, 40, 44, 48]);
     expect(JSON.stringify(await runSpec(wide.rnn, { backend: be }))).toBe(JSON.stringify(await runSpec(wide.rnn, { backend: be })));
   });
+});
+
+test('a step whose products need an ever larger workspace is still one submission', async () => {
+  if (!(await webgpuBackend())) return expect(process.env.CI).toBeFalsy();
+  const be = (await createBackend('webgpu')) as unknown as WebGpuBackend; // a fresh one: no workspace yet
+  const sizes: number[] = [];
+  be.matmulPlan = (p) => { sizes.push(p.M * p.N); return { splits: 1, separateEpilogue: true }; };
+  try {
+    // a narrow first layer: the second layer's product needs a larger workspace than the first's
+    const model = { ...wide.mlp.model, layers: [{ units: 12, activation: 'tanh' }, { units: 48, activation: 'sigmoid' }, { units: 3, activation: 'identity' }] };
+    await runSpec({ ...wide.mlp, model, steps: 3 }, { backend: be as unknown as Backend });
+    // so the workspace grew within the first step; the old one went without submitting it early
+    expect(sizes.slice(0, 3)).toEqual([6 * 12, 6 * 48, 6 * 3]);
+    expect(be.submissions).toBe(3);
+    expect([...be.inventory().values()].map((v) => v.label)).toEqual(['workspace']);
+  } finally {
+    be.dispose();
+  }
 });
 
 test('webgpu with every epilogue in a pass of its own still matches the reference', async () => {

@@ -26,6 +26,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   lost = false;
   private timer?: KernelTimer;
   private scratch?: GpuBuf;
+  private retired: GpuBuf[] = [];
   matmulTiles(): readonly MatmulTile[] {
     return MATMUL_TILE_NAMES.filter((t) => tileBytes(t) <= this.gpu.limits.maxComputeWorkgroupStorageSize);
   }
@@ -103,7 +104,9 @@ export class WebGpuBackend implements Backend<GpuBuf> {
 
   workspace(length: number): GpuBuf {
     if (!this.scratch || this.scratch.length < length) {
-      if (this.scratch) this.free(this.scratch); // submits the work recorded so far, which may read it
+      // the work recorded so far may use the old one: it goes when that work is submitted, so that
+      // growing the workspace mid-step does not split the step's submission
+      if (this.scratch) this.retired.push(this.scratch);
       this.scratch = this.buffer(length, 'workspace');
     }
     return this.scratch;
@@ -183,6 +186,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
       this.submissions++;
     }
     this.encoder = undefined;
+    for (const b of this.retired.splice(0)) this.free(b);
   }
 
   private endPass(): void {
