@@ -38,6 +38,9 @@ export interface MatmulParams {
    */
   splits?: number;
 }
+/** Whether a product applies anything after its sum (bias, add, activation or derivative). */
+export const hasEpilogue = (p: MatmulParams): boolean => p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv;
+
 /**
  * How a backend runs one product: summed in `splits` ranges of K side by side, and whether bias,
  * add, derivative and activation are applied in a pass of their own (matmul_reduce, which also

@@ -1,6 +1,6 @@
 // Thin helpers that turn views into kernel calls, so that layers read like the math.
 import type { Backend, View } from '../backend.js';
-import type { Act, LossKind, MatmulParams, MatmulTile } from '../kernels.js';
+import { type Act, hasEpilogue, type LossKind, type MatmulParams, type MatmulTile } from '../kernels.js';
 
 export interface MatmulArgs<B> {
   /** where Z = op(a)·op(b) (+ bias) (+ add) goes, [M][N] */
@@ -50,7 +50,7 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   const plan = be.matmulPlan?.(p0);
   const p: MatmulParams = { ...p0, tile: o.tile ?? plan?.tile, singleBuffer: o.singleBuffer ?? plan?.singleBuffer };
   const splits = o.splits ?? plan?.splits ?? 1;
-  const separate = (o.separateEpilogue ?? plan?.separateEpilogue ?? false) && (p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv);
+  const separate = (o.separateEpilogue ?? plan?.separateEpilogue ?? false) && hasEpilogue(p);
   // two passes need a workspace of splits·M·N floats: where one buffer cannot hold it, one pass
   if ((splits > 1 || separate) && splits * M * N <= be.bufferLimit.floats) {
     // the partial products (or the one product) read A where it is (no aliasing: they write only

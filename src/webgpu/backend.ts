@@ -27,6 +27,8 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   private timer?: KernelTimer;
   private scratch?: GpuBuf;
   private retired: GpuBuf[] = [];
+
+  /** The tile shapes whose double-buffered workgroup memory this device allows. */
   matmulTiles(): readonly MatmulTile[] {
     return MATMUL_TILE_NAMES.filter((t) => tileBytes(t) <= this.gpu.limits.maxComputeWorkgroupStorageSize);
   }
@@ -34,7 +36,9 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   /** Variants chosen by tuneProducts, by product (tune.ts); none of them changes a result's bits. */
   readonly tuned = new Map<string, TunedChoice>();
   /** How each product runs (kernels.ts, tune.ts); a test may replace it to split small products too. */
-  matmulPlan: (p: MatmulParams) => MatmulPlan = (p) => tunedPlan(p, this.tuned.get(productKey(p)));
+  matmulPlan: (p: MatmulParams) => MatmulPlan = (p) =>
+    // every product of every step asks: no key is built unless something was tuned
+    tunedPlan(p, this.tuned.size > 0 ? this.tuned.get(productKey(p)) : undefined);
 
   async tuneProducts(products: MatmulParams[], log?: (line: string) => void): Promise<number> {
     const done = await tuneProducts(this, products, (t) => log?.(

@@ -1,7 +1,7 @@
 // Every GPU kernel described as data: its shader files, entry point, compile-time flags, the
 // uniform fields (in WGSL struct order), the bindings and the dispatch size. The runner
 // (runner.ts) is the only code that turns these into pipelines and dispatches.
-import type { Act, KernelName, KernelParams, LossKind, MatmulParams, MatmulPlan, MatmulTile, OptKind } from '../kernels.js';
+import { type Act, hasEpilogue, type KernelName, type KernelParams, type LossKind, type MatmulParams, type MatmulPlan, type MatmulTile, type OptKind } from '../kernels.js';
 import type { ShaderFile } from './shaders.js';
 
 export interface KernelSpec<K extends KernelName> {
@@ -41,10 +41,15 @@ export const MATMUL_TILES: Record<MatmulTile, { WX: number; WY: number; RA: numb
   mid: { WX: 16, WY: 16, RA: 1, RB: 1, TK: 16 },
   small: { WX: 8, WY: 8, RA: 1, RB: 1, TK: 16 },
 };
-/** Workgroup memory of a tile: its two operand slices, once or twice (double-buffered). */
-export function tileBytes(tile: MatmulTile, singleBuffer = false): number {
+/** The outputs a tile covers: TM rows × TN columns. */
+export function tileShape(tile: MatmulTile): { TM: number; TN: number } {
   const t = MATMUL_TILES[tile];
-  return (singleBuffer ? 1 : 2) * t.TK * 4 * (t.RA * t.WY + t.RB * t.WX) * 4;
+  return { TM: 4 * t.RA * t.WY, TN: 4 * t.RB * t.WX };
+}
+/** Workgroup memory of a tile: its two operand slices (TK × TM and TK × TN floats), once or twice (double-buffered). */
+export function tileBytes(tile: MatmulTile, singleBuffer = false): number {
+  const { TM, TN } = tileShape(tile);
+  return (singleBuffer ? 1 : 2) * MATMUL_TILES[tile].TK * (TM + TN) * 4;
 }
 export function matmulTile(p: MatmulParams): MatmulTile {
   if (p.tile) return p.tile;
@@ -75,10 +80,7 @@ export function matmulSplits(p: MatmulParams): number {
 export function matmulPlan(p: MatmulParams): MatmulPlan {
   return { splits: matmulSplits(p), separateEpilogue: matmulTile(p) !== 'small' };
 }
-const tileExtent = (p: MatmulParams) => {
-  const t = MATMUL_TILES[matmulTile(p)];
-  return { TM: 4 * t.RA * t.WY, TN: 4 * t.RB * t.WX };
-};
+const tileExtent = (p: MatmulParams) => tileShape(matmulTile(p));
 
 const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u32'] as const);
 const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut', 'offPart', 'parts'].map((u) => [u, 'u32'] as const);
@@ -96,7 +98,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     flags: (p) => ({
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
       WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_BIG16: matmulTile(p) === 'big16', TILE_SMALL: matmulTile(p) === 'small',
-      MUL_DERIV: p.mulDeriv, EPILOGUE: p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv, SPLIT: (p.splits ?? 1) > 1, SINGLE_BUFFER: !!p.singleBuffer,
+      MUL_DERIV: p.mulDeriv, EPILOGUE: hasEpilogue(p), SPLIT: (p.splits ?? 1) > 1, SINGLE_BUFFER: !!p.singleBuffer,
     }),
     uniforms: matmulUniforms,
     bindings: matmulBindings,

@@ -3,11 +3,11 @@
 // the epilogue at the product's end or in a pass of its own) and the fastest is kept for the rest
 // of the process. None of these changes the order of any sum, so a tuned run ends with the bits
 // an untuned one ends with; split-K, which does change it, stays a function of the shape.
-import { type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
+import { hasEpilogue, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
 import { matmul, type MatmulArgs } from '../nn/ops.js';
 import type { WebGpuBackend } from './backend.js';
 import type { GpuBuf } from './runner.js';
-import { MATMUL_TILES, matmulPlan, matmulTile } from './kernels.js';
+import { matmulPlan, matmulTile, tileShape } from './kernels.js';
 
 /** The variant of a product a tuning chose. */
 export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean }
@@ -19,7 +19,6 @@ export interface TunedProduct {
   ms: number; untunedMs: number;
 }
 
-const hasEpilogue = (p: MatmulParams) => p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv;
 
 /** A product in words, and the key its tuned choice is kept under: shape, transpositions, epilogue. */
 export function productKey(p: MatmulParams): string {
@@ -36,9 +35,9 @@ export function tunedPlan(p: MatmulParams, tuned?: TunedChoice): MatmulPlan {
 function candidates(p: MatmulParams, tiles: readonly MatmulTile[]): TunedChoice[] {
   const out: TunedChoice[] = [];
   for (const tile of tiles) {
-    const t = MATMUL_TILES[tile];
+    const { TM, TN } = tileShape(tile);
     // a tile more than twice the output both ways would leave most of its threads idle
-    if (p.M * 2 < 4 * t.RA * t.WY && p.N * 2 < 4 * t.RB * t.WX && tile !== 'small') continue;
+    if (p.M * 2 < TM && p.N * 2 < TN && tile !== 'small') continue;
     for (const singleBuffer of [false, true]) {
       for (const separateEpilogue of hasEpilogue(p) ? [false, true] : [false]) out.push({ tile, singleBuffer, separateEpilogue });
     }
