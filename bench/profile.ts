@@ -10,7 +10,7 @@ import { benchCases, type StepCase } from './cases.js';
 import { caseData } from './data.js';
 
 /** What profileSteps needs of a backend: the webgpu one, with its optional kernel timing. */
-type Profiled<B> = Backend<B> & { sync(): Promise<void>; canTimeKernels?: boolean; startTiming?(): void; stopTiming?(): Promise<KernelTime[]> };
+type Profiled<B> = Backend<B> & { sync(): Promise<void>; dispatches?: number; canTimeKernels?: boolean; startTiming?(): void; stopTiming?(): Promise<KernelTime[]> };
 
 /** Kernel times summed per variant, largest first: [variant, launches, total ms]. */
 export function byVariant(times: KernelTime[]): [string, number, number][] {
@@ -20,6 +20,17 @@ export function byVariant(times: KernelTime[]): [string, number, number][] {
     sums.set(t.kernel, [n + 1, ms + t.ms]);
   }
   return [...sums].map(([k, [n, ms]]): [string, number, number] => [k, n, ms]).sort((a, b) => b[2] - a[2]);
+}
+
+/** The host's time to record one step (nothing submitted while it is timed), per step and per dispatch. */
+async function recordingTime<B>(be: Profiled<B>, record: () => void): Promise<string> {
+  record();
+  await be.sync();
+  const n = 10, d0 = be.dispatches!, t0 = performance.now();
+  for (let i = 0; i < n; i++) record();
+  const ms = (performance.now() - t0) / n, per = (be.dispatches! - d0) / n;
+  await be.sync();
+  return `host: recording a step takes ${ms.toFixed(3)} ms for ${per} dispatches (${((1000 * ms) / per).toFixed(1)} µs each)`;
 }
 
 export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: string) => void): Promise<void> {
@@ -39,6 +50,7 @@ export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: 
       ['+ update', () => s.opt.step(net.paramBuf, net.gradBuf)],
     ];
     out(`profile ${c.suite} ${c.name}:`);
+    if (be.dispatches !== undefined) out(`  ${await recordingTime(be, () => { for (const [, f] of stages) f(); })}`);
     let before = 0;
     for (let k = 1; k <= stages.length; k++) {
       const run = () => { for (const [, f] of stages.slice(0, k)) f(); be.submit(); };

@@ -3,6 +3,10 @@
 import type { BenchResult } from './run.js';
 
 const timeOf = (r: BenchResult) => (r.ms ?? r.msPerStep)!;
+/** "1.234 ms" for a matmul, "1.234 ms/step" for a training step. */
+export const timeText = (r: BenchResult): string => `${timeOf(r).toFixed(3)} ms${r.msPerStep !== undefined ? '/step' : ''}`;
+/** The host's part of a launch (recording and submitting), "0.123 ms". */
+export const hostText = (r: BenchResult): string => (r.hostMs !== undefined ? `${r.hostMs.toFixed(3)} ms` : '');
 const PEER: Record<string, string> = { webgpu: 'tfjs-webgpu', cpu: 'tfjs-cpu' };
 
 export function speedups(results: BenchResult[]): Map<BenchResult, number> {
@@ -26,11 +30,10 @@ export function memoryText(r: BenchResult): string {
 
 export function markdownTable(results: BenchResult[]): string {
   const up = speedups(results);
-  const lines = ['| suite | case | backend | time | GFLOP/s | vs TF.js | memory | validation |', '|---|---|---|---:|---:|---:|---|---|'];
+  const lines = ['| suite | case | backend | time | host | GFLOP/s | vs TF.js | memory | validation |', '|---|---|---|---:|---:|---:|---:|---|---|'];
   for (const r of results) {
-    const t = r.ms !== undefined ? `${r.ms.toFixed(3)} ms` : `${r.msPerStep!.toFixed(3)} ms/step`;
     const s = up.get(r);
-    lines.push(`| ${r.suite} | ${r.case} | ${r.backend} | ${t} | ${r.gflops.toFixed(1)} | ${s ? s.toFixed(1) + '×' : ''} | ${memoryText(r)} | ${r.validation} |`);
+    lines.push(`| ${r.suite} | ${r.case} | ${r.backend} | ${timeText(r)} | ${hostText(r)} | ${r.gflops.toFixed(1)} | ${s ? s.toFixed(1) + '×' : ''} | ${memoryText(r)} | ${r.validation} |`);
   }
   return lines.join('\n') + '\n';
 }

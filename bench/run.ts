@@ -12,18 +12,22 @@ import { miyaContender } from './miya.js';
 export interface BenchResult {
   suite: string; case: string; backend: string; device: string;
   ms?: number; msPerStep?: number; gflops: number; validation: string;
+  /**
+   * Host time of one launch: recording and submitting it, without waiting for it (the median
+   * repetition's). On a GPU it overlaps the device's work; it bounds the time of small steps.
+   */
+  hostMs?: number;
   /** A training step's device memory in bytes, by kind (Miya's backends). */
   memory?: Record<string, number>;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /**
- * The median time of one launch. Each repetition enqueues many launches and waits once, so that
- * per-launch overheads overlap as in training and the wait's own latency is spread thin: about
- * 300 ms of work per repetition, at most `most` launches, judged from one launch after a warm-up.
+ * The median time of one launch, and the host's share of it (recording and submitting, before the
+ * wait). Each repetition enqueues many launches and waits once, so that per-launch overheads
+ * overlap as in training and the wait's own latency is spread thin: about 300 ms of work per
+ * repetition, at most `most` launches, judged from one launch after a warm-up.
  */
-async function time(t: Timed, most: number, reps: number): Promise<number> {
+async function time(t: Timed, most: number, reps: number): Promise<{ ms: number; hostMs: number }> {
   t.run();
   await t.sync();
   const t0 = performance.now();
@@ -31,14 +35,16 @@ async function time(t: Timed, most: number, reps: number): Promise<number> {
   await t.sync();
   const once = performance.now() - t0;
   const launches = Math.max(1, Math.min(most, Math.round(300 / Math.max(once, 1e-3))));
-  const times: number[] = [];
+  const times: [number, number][] = [];
   for (let r = 0; r < reps; r++) {
     const t1 = performance.now();
     for (let i = 0; i < launches; i++) t.run();
+    const host = performance.now() - t1;
     await t.sync();
-    times.push((performance.now() - t1) / launches);
+    times.push([(performance.now() - t1) / launches, host / launches]);
   }
-  return median(times);
+  const [ms, hostMs] = times.sort((a, b) => a[0] - b[0])[Math.floor(times.length / 2)];
+  return { ms, hostMs };
 }
 
 async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise<BenchResult> {
@@ -60,8 +66,8 @@ async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise
     }
     const err = normRelError(got, ref);
     if (!(err < 1e-4)) throw new Error(`matmul ${c.name} on ${who.name}: wrong result (relative error ${err})`);
-    const ms = await time(mm, who.fast ? 200 : 20, reps);
-    return { suite: c.suite, case: c.name, backend: who.name, device: who.device, ms, gflops: (2 * c.M * c.N * c.K) / ms / 1e6, validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}${note ? '; ' + note : ''}` };
+    const { ms, hostMs } = await time(mm, who.fast ? 200 : 20, reps);
+    return { suite: c.suite, case: c.name, backend: who.name, device: who.device, ms, hostMs, gflops: (2 * c.M * c.N * c.K) / ms / 1e6, validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}${note ? '; ' + note : ''}` };
   } finally {
     mm.dispose();
   }
@@ -96,9 +102,9 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     await step.sync();
     const first = await step.firstLoss();
     if (!Number.isFinite(first)) throw new Error(`${c.name} on ${who.name}: first training loss is ${first}`);
-    const ms = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
+    const { ms, hostMs } = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
     return {
-      suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, gflops: c.flopsPerStep / ms / 1e6,
+      suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, hostMs, gflops: c.flopsPerStep / ms / 1e6,
       validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
       ...(step.memory ? { memory: step.memory() } : {}),
     };

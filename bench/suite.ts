@@ -2,7 +2,7 @@
 // cases on each contender in turn (validated, then timed), one line of text per result.
 import { benchCases } from './cases.js';
 import type { Contender } from './contender.js';
-import { memoryText } from './report.js';
+import { hostText, memoryText, timeText } from './report.js';
 import { type BenchResult, runCase } from './run.js';
 
 export const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'small', 'all'] as const;
@@ -13,9 +13,8 @@ export interface BenchRun { results: BenchResult[]; devices: Record<string, stri
 
 /** One result as a line of the text report. */
 export function resultLine(r: BenchResult): string {
-  const t = (r.ms ?? r.msPerStep)!.toFixed(3).padStart(10);
   const mem = r.memory ? `\n  ${''.padEnd(35)} memory ${memoryText(r)}` : '';
-  return `  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${t} ms${r.msPerStep !== undefined ? '/step' : ''}  ${r.gflops.toFixed(1).padStart(9)} GFLOP/s  (${r.validation})${mem}`;
+  return `  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${timeText(r).padStart(15)}  host ${hostText(r).padStart(9)}  ${r.gflops.toFixed(1).padStart(9)} GFLOP/s  (${r.validation})${mem}`;
 }
 
 /** `contenders` are made one at a time and disposed after their cases. */

@@ -4,7 +4,7 @@
 import { type BenchRun, BACKENDS, runBench } from '../bench/suite.js';
 import type { Contender } from '../bench/contender.js';
 import { miyaContender } from '../bench/miya.js';
-import { markdownTable, memoryText, speedups } from '../bench/report.js';
+import { hostText, markdownTable, memoryText, speedups, timeText } from '../bench/report.js';
 import type { BenchResult } from '../bench/run.js';
 import { CpuBackend } from '../src/index.js';
 import { el, select, webgpu } from './backend.js';
@@ -41,12 +41,11 @@ export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<B
     const up = speedups(results);
     table.innerHTML = '';
     const head = el('tr');
-    for (const h of ['suite', 'case', 'backend', 'time', 'GFLOP/s', 'vs TF.js', 'memory', 'validation']) head.append(el('th', h));
+    for (const h of ['suite', 'case', 'backend', 'time', 'host', 'GFLOP/s', 'vs TF.js', 'memory', 'validation']) head.append(el('th', h));
     table.append(head);
     for (const r of results) {
       const tr = el('tr');
-      const time = r.ms !== undefined ? `${r.ms.toFixed(3)} ms` : `${r.msPerStep!.toFixed(3)} ms/step`;
-      for (const [t, c] of [[r.suite, 'name'], [r.case, 'name'], [r.backend, 'name'], [time, ''], [r.gflops.toFixed(1), ''], [up.has(r) ? `${up.get(r)!.toFixed(1)}×` : '', ''], [memoryText(r), 'name'], [r.validation, 'name']]) tr.append(el('td', t, c));
+      for (const [t, c] of [[r.suite, 'name'], [r.case, 'name'], [r.backend, 'name'], [timeText(r), ''], [hostText(r), ''], [r.gflops.toFixed(1), ''], [up.has(r) ? `${up.get(r)!.toFixed(1)}×` : '', ''], [memoryText(r), 'name'], [r.validation, 'name']]) tr.append(el('td', t, c));
       table.append(tr);
     }
   }

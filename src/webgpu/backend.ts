@@ -47,6 +47,8 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   }
   /** Command buffers submitted so far (a training step is one). */
   submissions = 0;
+  /** Kernel launches recorded so far. */
+  dispatches = 0;
 
   constructor(ctx: GpuContext) {
     this.gpu = ctx.device;
@@ -117,6 +119,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   }
 
   run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<GpuBuf>[K]): void {
+    this.dispatches++;
     this.encoder ??= this.gpu.createCommandEncoder();
     if (this.timer) {
       // profiling: a pass of its own, stamped at its start and end
@@ -171,6 +174,8 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.live.delete(buf);
   }
   liveBuffers(): number { return this.live.size; }
+  /** Dispatches prepared so far (uniform buffer + bind group each), which a step reuses rather than adds to. */
+  preparedDispatches(): number { return this.runner.size; }
   inventory(): Map<GpuBuf, { label: string; floats: number }> {
     return new Map([...this.live].map((b) => [b, { label: b.label, floats: b.length }]));
   }
