@@ -26,7 +26,7 @@ case "$part" in
     echo "tiles: exit $?"
     bench --profile > "$out/profile.log" 2>&1
     echo "profile: exit $?"
-    cut -d'|' -f3,5,6 "$out/tiles.md"
+    cut -d'|' -f3,5,7 "$out/tiles.md"
     grep -v '^ *$' "$out/profile.log" | head -n 60
     ;;
   tuned)
