@@ -27,6 +27,18 @@ async function nodeCreate(): Promise<Create> {
 }
 
 /**
+ * Linux: whether the machine has a GPU device node (a hardware Vulkan driver needs one: /dev/dri
+ * for Mesa's and AMD's, /dev/nvidiactl for NVIDIA's, /dev/dxg under WSL). Without one, asking the
+ * drivers only makes the Vulkan loader print "Failed to detect any valid GPUs" as an error.
+ */
+async function mayHaveGpu(): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  const fs = 'node:fs';
+  const { existsSync } = await import(/* @vite-ignore */ fs);
+  return ['/dev/dri', '/dev/nvidiactl', '/dev/dxg'].some((d) => existsSync(d));
+}
+
+/**
  * Node: the hardware adapter Dawn finds (Mesa's llvmpipe is left out: it is software and lacks
  * what Dawn needs); failing that, and if allowed, SwiftShader. Each Dawn instance reads the
  * Vulkan driver settings anew, so the second try sees VK_ICD_FILENAMES.
@@ -36,7 +48,7 @@ async function nodeAdapter(allowSoftware: boolean): Promise<GPUAdapter | undefin
   const env = process.env;
   const userChoice = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
   if (!userChoice) env.VK_LOADER_DRIVERS_DISABLE ??= '*lvp*';
-  const adapter = await instance(create).requestAdapter({ powerPreference: 'high-performance' });
+  const adapter = userChoice || await mayHaveGpu() ? await instance(create).requestAdapter({ powerPreference: 'high-performance' }) : null;
   if (adapter || userChoice || !allowSoftware) return adapter ?? undefined;
   env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   return (await instance(create).requestAdapter()) ?? undefined;
