@@ -10,6 +10,8 @@ export interface MatmulCase {
   tile?: MatmulTile;
   /** One workgroup tile buffer instead of two (the `tiles` suite compares). */
   singleBuffer?: boolean;
+  /** Operands read as vec4s (the `tiles` suite compares; its sizes are multiples of 4). */
+  vec4?: boolean;
   /** A fixed number of K ranges (split-K; 1: none), also for the `tiles` suite. */
   splits?: number;
   /** The epilogue in a pass of its own (true) or at the end of the product (false), also for the `tiles` suite. */
@@ -48,7 +50,7 @@ function rnnCase(inputs: number, hidden: number, T: number, batch: number): Step
 
 // Miya's tile shapes against each other at one large size, in the three transpositions a
 // training step uses (forward x·Wᵀ, backward dZ·W, gradient dZᵀ·x), with double-buffered
-// workgroup tiles (the default) and with one buffer, and a dense layer's forward
+// workgroup tiles (the default), with one buffer and with vec4 reads, and a dense layer's forward
 // pass with its bias and sigmoid at the end of the product or in a pass of their own.
 function tileCases(n: number): MatmulCase[] {
   const out: MatmulCase[] = [];
@@ -56,6 +58,7 @@ function tileCases(n: number): MatmulCase[] {
     for (const [transA, transB, how] of [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true, false, 'Aᵀ·B']] as const) {
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile}`, M: n, N: n, K: n, transA, transB, tile });
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile} 1 buffer`, M: n, N: n, K: n, transA, transB, tile, singleBuffer: true });
+      out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile} vec4`, M: n, N: n, K: n, transA, transB, tile, vec4: true });
     }
     for (const separateEpilogue of [false, true]) {
       out.push({ suite: 'tiles', name: `${n}³ A·Bᵀ+bias→sigmoid ${tile}${separateEpilogue ? ' apart' : ' fused'}`, M: n, N: n, K: n, transB: true, tile, epilogue: true, separateEpilogue });

@@ -26,7 +26,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
       const A = be.buffer(a.length, 'A'), Bm = be.buffer(b.length, 'B'), Z = be.buffer(c.M * c.N, 'Z');
       const Act = be.buffer(c.epilogue ? c.M * c.N : 1, 'Act'), Bias = be.buffer(c.N, 'bias');
       be.write(A, a); be.write(Bm, b); be.write(Bias, new Float64Array(c.N));
-      const fixed = c.tile || c.singleBuffer !== undefined || c.separateEpilogue !== undefined;
+      const fixed = c.tile || c.singleBuffer !== undefined || c.separateEpilogue !== undefined || c.vec4 !== undefined;
       const timed: TimedMatmul = {
         // a case that names its variant (the tiles suite) is not tuned
         prepare: async () => {
@@ -36,7 +36,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
         },
         run() {
           matmul(be, {
-            z: { buf: Z, off: 0, rows: c.M, cols: c.N }, transA: c.transA, transB: c.transB, tile: c.tile, singleBuffer: c.singleBuffer, splits: c.splits, separateEpilogue: c.separateEpilogue,
+            z: { buf: Z, off: 0, rows: c.M, cols: c.N }, transA: c.transA, transB: c.transB, tile: c.tile, singleBuffer: c.singleBuffer, vec4: c.vec4, splits: c.splits, separateEpilogue: c.separateEpilogue,
             a: { buf: A, off: 0, rows: c.transA ? c.K : c.M, cols: c.transA ? c.M : c.K },
             b: { buf: Bm, off: 0, rows: c.transB ? c.N : c.K, cols: c.transB ? c.K : c.N },
             ...(c.epilogue ? { bias: { buf: Bias, off: 0, rows: 1, cols: c.N }, activation: 'sigmoid', act: { buf: Act, off: 0, rows: c.M, cols: c.N } } : {}),

@@ -30,7 +30,7 @@ export async function runBench(contenders: (() => Promise<Contender>)[], o: Benc
     try {
       for (const c of cases) {
         // the CPU contenders take minutes on the large cases: they run them only in --quick sizes or when small
-        if ('M' in c && (c.tile || c.singleBuffer || c.splits || c.separateEpilogue !== undefined) && !who.miya) continue;
+        if ('M' in c && (c.tile || c.singleBuffer || c.vec4 || c.splits || c.separateEpilogue !== undefined) && !who.miya) continue;
         if ('M' in c && c.tile && who.tiles && !who.tiles.includes(c.tile)) continue; // more workgroup memory than the device has
         if (!who.fast && c.suite !== 'small' && !o.quick && ('M' in c ? c.M * c.N * c.K > 2 ** 30 : c.flopsPerStep > 5e9)) continue;
         const r = await runCase(who, c, o.reps ?? (!who.fast || o.quick ? 1 : 5));

@@ -13,6 +13,9 @@
 // A_FROM_ACT reads op(A) from the Act buffer (an RNN step reads h_t and writes h_t+1 of one
 // buffer, and WebGPU forbids binding one buffer both read-only and writable); A_FROM_Z reads it
 // from the Z buffer (backpropagation through time reads dz_t and writes dz_t-1 of one buffer).
+// VEC4 (where offA, offB and both operands' contiguous dimensions are multiples of 4, and A is
+// its own buffer): the tiles are fetched from global memory as vec4s, four times fewer loads and
+// bounds checks; the same numbers reach workgroup memory, so the sums and their bits are the same.
 // SPLIT (split-K, for outputs too small to fill the GPU): workgroup z sums only its range of k
 // (⌈K / splits⌉ rounded up to 16, as splitRange in src/kernels.ts) into Z[z][M][N] from offZ, and
 // the `reduce` entry point adds the partials up in order and applies bias, add, derivative and
@@ -21,10 +24,16 @@ struct Params { M: u32, N: u32, K: u32, offA: u32, offB: u32, offZ: u32, offAct:
 @group(0) @binding(0) var<uniform> p: Params;
 #if A_FROM_ACT
 #elif A_FROM_Z
+#elif VEC4
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
 #else
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 #endif
+#if VEC4
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+#else
 @group(0) @binding(2) var<storage, read> B: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> Z: array<f32>;
 #if WRITE_ACT
 @group(0) @binding(4) var<storage, read_write> Act: array<f32>;
@@ -76,9 +85,92 @@ var<workgroup> Bs: array<vec4<f32>, HALVES * TK * SB>; // [HALVES][TK][TN/4]
 // Rows are at least 8 vec4s long, so the XOR stays inside the row.
 fn swz(k: u32, v: u32) -> u32 { return v ^ (k & 7u); }
 
-fn storeTiles(half: u32, li: u32, ra: ptr<function, array<f32, LOADS_A>>, rb: ptr<function, array<f32, LOADS_B>>) {
-  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[half * TK * SA + t.y * SA + swz(t.y, t.x / 4u)][t.x % 4u] = (*ra)[i]; }
-  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[half * TK * SB + t.y * SB + swz(t.y, t.x / 4u)][t.x % 4u] = (*rb)[i]; }
+#if VEC4
+// A thread's share of the next K-slice, in registers between its fetch and its store.
+alias RegsA = array<vec4<f32>, LOADS_A / 4u>;
+alias RegsB = array<vec4<f32>, LOADS_B / 4u>;
+
+// vec4 g of the A (or B) tile: 4 consecutive elements along the operand's contiguous dimension,
+// consecutive threads on consecutive vec4s. (m or n, k) of its first element.
+fn tileA(g: u32) -> vec2u {
+#if TRANS_A
+  return vec2u(4u * (g % (TM / 4u)), g / (TM / 4u));
+#else
+  return vec2u(g / (TK / 4u), 4u * (g % (TK / 4u)));
+#endif
+}
+
+fn tileB(g: u32) -> vec2u {
+#if TRANS_B
+  return vec2u(g / (TK / 4u), 4u * (g % (TK / 4u)));
+#else
+  return vec2u(4u * (g % (TN / 4u)), g / (TN / 4u));
+#endif
+}
+
+// The vec4 is wholly inside the operand or wholly outside (dimensions and ranges are multiples of 4).
+fn loadA(m: u32, k: u32, kEnd: u32) -> vec4<f32> {
+  if (m >= p.M || k >= kEnd) { return vec4(0.0); }
+#if TRANS_A
+  return A[(p.offA + k * p.M + m) / 4u];
+#else
+  return A[(p.offA + m * p.K + k) / 4u];
+#endif
+}
+
+fn loadB(k: u32, n: u32, kEnd: u32) -> vec4<f32> {
+  if (k >= kEnd || n >= p.N) { return vec4(0.0); }
+#if TRANS_B
+  return B[(p.offB + n * p.K + k) / 4u];
+#else
+  return B[(p.offB + k * p.N + n) / 4u];
+#endif
+}
+
+fn fetchTiles(li: u32, row0: u32, col0: u32, k0: u32, kEnd: u32, ra: ptr<function, RegsA>, rb: ptr<function, RegsB>) {
+  for (var i = 0u; i < LOADS_A / 4u; i++) { let t = tileA(li + i * THREADS); (*ra)[i] = loadA(row0 + t.x, k0 + t.y, kEnd); }
+  for (var i = 0u; i < LOADS_B / 4u; i++) { let t = tileB(li + i * THREADS); (*rb)[i] = loadB(k0 + t.y, col0 + t.x, kEnd); }
+}
+
+// A vec4 along m (or n) is one vec4 of a tile row; one along k is one element of four rows.
+fn storeTiles(half: u32, li: u32, ra: ptr<function, RegsA>, rb: ptr<function, RegsB>) {
+  for (var i = 0u; i < LOADS_A / 4u; i++) {
+    let t = tileA(li + i * THREADS);
+#if TRANS_A
+    As[half * TK * SA + t.y * SA + swz(t.y, t.x / 4u)] = (*ra)[i];
+#else
+    for (var j = 0u; j < 4u; j++) { As[half * TK * SA + (t.y + j) * SA + swz(t.y + j, t.x / 4u)][t.x % 4u] = (*ra)[i][j]; }
+#endif
+  }
+  for (var i = 0u; i < LOADS_B / 4u; i++) {
+    let t = tileB(li + i * THREADS);
+#if TRANS_B
+    for (var j = 0u; j < 4u; j++) { Bs[half * TK * SB + (t.y + j) * SB + swz(t.y + j, t.x / 4u)][t.x % 4u] = (*rb)[i][j]; }
+#else
+    Bs[half * TK * SB + t.y * SB + swz(t.y, t.x / 4u)] = (*rb)[i];
+#endif
+  }
+}
+#else
+alias RegsA = array<f32, LOADS_A>;
+alias RegsB = array<f32, LOADS_B>;
+
+// Element e of the A (or B) tile, numbered so that consecutive threads read consecutive addresses
+// of global memory: along K when the matrix is stored with K contiguous, else along M (or N).
+fn tileA(e: u32) -> vec2u {
+#if TRANS_A
+  return vec2u(e % TM, e / TM); // (m, k)
+#else
+  return vec2u(e / TK, e % TK);
+#endif
+}
+
+fn tileB(e: u32) -> vec2u {
+#if TRANS_B
+  return vec2u(e / TK, e % TK); // (n, k)
+#else
+  return vec2u(e % TN, e / TN);
+#endif
 }
 
 // kEnd: the end of the workgroup's range of k (K unless split)
@@ -107,23 +199,16 @@ fn loadB(k: u32, n: u32, kEnd: u32) -> f32 {
 #endif
 }
 
-// Element e of the A (or B) tile, numbered so that consecutive threads read consecutive addresses
-// of global memory: along K when the matrix is stored with K contiguous, else along M (or N).
-fn tileA(e: u32) -> vec2u {
-#if TRANS_A
-  return vec2u(e % TM, e / TM); // (m, k)
-#else
-  return vec2u(e / TK, e % TK);
-#endif
+fn fetchTiles(li: u32, row0: u32, col0: u32, k0: u32, kEnd: u32, ra: ptr<function, RegsA>, rb: ptr<function, RegsB>) {
+  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); (*ra)[i] = loadA(row0 + t.x, k0 + t.y, kEnd); }
+  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); (*rb)[i] = loadB(k0 + t.y, col0 + t.x, kEnd); }
 }
 
-fn tileB(e: u32) -> vec2u {
-#if TRANS_B
-  return vec2u(e / TK, e % TK); // (n, k)
-#else
-  return vec2u(e % TN, e / TN);
-#endif
+fn storeTiles(half: u32, li: u32, ra: ptr<function, RegsA>, rb: ptr<function, RegsB>) {
+  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); As[half * TK * SA + t.y * SA + swz(t.y, t.x / 4u)][t.x % 4u] = (*ra)[i]; }
+  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); Bs[half * TK * SB + t.y * SB + swz(t.y, t.x / 4u)][t.x % 4u] = (*rb)[i]; }
 }
+#endif
 
 // Bias, Add and the activation are applied in a second pass over the thread's own outputs,
 // re-read from Z: folding them into the store of the accumulators made the compiler spill the
@@ -169,19 +254,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let offZ = p.offZ;
 #endif
   var acc: array<array<vec4<f32>, RB>, 4u * RA>; // [row][column block] of 4 columns
-  var ra: array<f32, LOADS_A>;
-  var rb: array<f32, LOADS_B>;
-  for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, kBegin + t.y, kEnd); }
-  for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(kBegin + t.y, col0 + t.x, kEnd); }
+  var ra: RegsA;
+  var rb: RegsB;
+  fetchTiles(li, row0, col0, kBegin, kEnd, &ra, &rb);
   storeTiles(0u, li, &ra, &rb);
   workgroupBarrier();
   var half = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
     let k1 = k0 + TK;
-    if (k1 < kEnd) {
-      for (var i = 0u; i < LOADS_A; i++) { let t = tileA(li + i * THREADS); ra[i] = loadA(row0 + t.x, k1 + t.y, kEnd); }
-      for (var i = 0u; i < LOADS_B; i++) { let t = tileB(li + i * THREADS); rb[i] = loadB(k1 + t.y, col0 + t.x, kEnd); }
-    }
+    if (k1 < kEnd) { fetchTiles(li, row0, col0, k1, kEnd, &ra, &rb); }
     let a0 = half * TK * SA;
     let b0 = half * TK * SB;
     for (var kk = 0u; kk < TK; kk++) {

@@ -31,6 +31,8 @@ export interface MatmulParams {
   tile?: MatmulTile;
   /** GPU: one workgroup tile buffer instead of two taken in turn (benchmarks compare; the CPU reference ignores it). */
   singleBuffer?: boolean;
+  /** GPU: operands fetched from global memory as vec4s where vec4Aligned allows (the same sums; the CPU reference ignores it). */
+  vec4?: boolean;
   /**
    * Split-K: when > 1, K is cut into `splits` consecutive ranges (splitRange) and Z receives their
    * partial products, [splits][M][N] from offZ, with nothing else applied (no bias, add, act or
@@ -38,6 +40,13 @@ export interface MatmulParams {
    */
   splits?: number;
 }
+/**
+ * Whether a product's operands can be read as vec4s: A is its own buffer, both offsets and both
+ * contiguous dimensions (K of a row-major A, M of a transposed one; N of a row-major B, K of a
+ * transposed one) are multiples of 4, so that every vec4 is wholly inside or wholly outside.
+ */
+export const vec4Aligned = (p: MatmulParams): boolean => !p.aFromAct && !p.aFromZ && p.offA % 4 === 0 && p.offB % 4 === 0 &&
+  (p.transA ? p.M : p.K) % 4 === 0 && (p.transB ? p.K : p.N) % 4 === 0;
 /** Whether a product applies anything after its sum (bias, add, activation or derivative). */
 export const hasEpilogue = (p: MatmulParams): boolean => p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv;
 
@@ -48,8 +57,8 @@ export const hasEpilogue = (p: MatmulParams): boolean => p.hasBias || p.hasAdd |
  */
 export interface MatmulPlan {
   splits: number; separateEpilogue: boolean;
-  /** GPU tile shape and workgroup buffering, where a tuning chose them (else the shape's) */
-  tile?: MatmulTile; singleBuffer?: boolean;
+  /** GPU tile shape, workgroup buffering and vec4 reads, where a tuning chose them (else the shape's) */
+  tile?: MatmulTile; singleBuffer?: boolean; vec4?: boolean;
 }
 /** The k range [k0, k1) of split s of K: ranges of ⌈K / splits⌉ rounded up to a multiple of 16. */
 export function splitRange(K: number, splits: number, s: number): [number, number] {

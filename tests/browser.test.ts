@@ -36,7 +36,7 @@ test('the playground finds WebGPU, and verify passes in the page on it', async (
   expect(r.failed).toBe(0);
   expect(r.passed).toBeGreaterThan(40);
   expect(new Set(r.rows.map((x) => x.check)).size).toBeGreaterThanOrEqual(10); // 5 worked examples, the kernels, 4 random networks
-  expect(r.rows.filter((x) => x.check === 'kernel')).toHaveLength(18); // 4 tiles × (3 transpositions + fused backward), split-K, reduce
+  expect(r.rows.filter((x) => x.check === 'kernel')).toHaveLength(22); // 4 tiles × (3 transpositions + vec4 reads + fused backward), split-K, reduce
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);

@@ -50,6 +50,30 @@ describe.each(backends)('kernels on %s', (_, be) => {
       expect(await against(be, 'matmul', mm(M, N, K, { transA, transB, tile, splits: S, offA: 2, offB: 3, offZ: 5 }), { A: 2 + M * K, B: 3 + K * N, Z: 5 + S * M * N }, ['Z'])).toBeLessThanOrEqual(tol);
     }
   });
+  test.each(MATMUL_TILE_NAMES)('matmul tile %s reading its operands as vec4s: every transposition with partial tiles, the scalar reads\' bits (what tuning relies on), splits, an unaligned call', async (tile) => {
+    const [M, N, K] = [132, 68, 36];
+    const sizes = { A: 4 + M * K, B: 8 + K * N, Z: 1 + M * N, Act: M * N, Bias: 2 + N };
+    const A = rand(sizes.A, 11), B = rand(sizes.B, 12), Bias = rand(sizes.Bias, 13);
+    const product = async (p: KernelParams['matmul']) => {
+      const bufs = { A: be.buffer(sizes.A, 'A'), B: be.buffer(sizes.B, 'B'), Z: be.buffer(sizes.Z, 'Z'), Act: be.buffer(sizes.Act, 'Act'), Bias: be.buffer(sizes.Bias, 'Bias') };
+      be.write(bufs.A, A); be.write(bufs.B, B); be.write(bufs.Bias, Bias);
+      be.run('matmul', p, bufs);
+      const out = [...await be.read(bufs.Z, 0, sizes.Z), ...await be.read(bufs.Act, 0, sizes.Act)];
+      for (const b of Object.values(bufs)) be.free(b);
+      return out;
+    };
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const p = mm(M, N, K, { transA, transB, tile, offA: 4, offB: 8, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true });
+      expect(await against(be, 'matmul', { ...p, vec4: true }, sizes, ['Z', 'Act'], [], { A, B, Bias })).toBeLessThanOrEqual(tol);
+      expect(await product({ ...p, vec4: true }), `${transA} ${transB}`).toEqual(await product(p));
+    }
+    // split-K ranges (of 48) start on multiples of 4: the RNN step's A·Bᵀ and the input weights' Aᵀ·B
+    for (const [transA, transB] of [[false, true], [true, false]]) {
+      expect(await against(be, 'matmul', mm(M, N, 100, { transA, transB, tile, vec4: true, splits: 3 }), { A: M * 100, B: 100 * N, Z: 3 * M * N }, ['Z'])).toBeLessThanOrEqual(tol);
+    }
+    // offA 3: vec4 asked for but impossible, so the scalar reads
+    expect(await against(be, 'matmul', mm(M, N, K, { tile, vec4: true, offA: 3, hasBias: true, offBias: 2, act: 'tanh', writeAct: true }), { A: 3 + M * K, B: K * N, Z: M * N, Act: M * N, Bias: 2 + N }, ['Z', 'Act'])).toBeLessThanOrEqual(tol);
+  });
   test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('matmul_reduce: 3 partials + bias + add, %s written beside', async (act) =>
     expect(await against(be, 'matmul_reduce', mm(17, 19, 23, { splits: 3, act, writeAct: true, hasBias: true, hasAdd: true, offZ: 1, offAct: 2, offBias: 3, offAdd: 4 }), { Part: 3 * 17 * 19, Z: 1 + 17 * 19, Act: 2 + 17 * 19, Bias: 3 + 19, Add: 4 + 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
   test('matmul_reduce ⊙ tanh′ (a BPTT step split)', async () =>

@@ -28,14 +28,14 @@ async function gpu(): Promise<WebGpuBackend | undefined> {
   return be as unknown as WebGpuBackend | undefined;
 }
 
-test.each(Object.entries(specs))('%s: every tile, buffering and epilogue placement gives the untuned run\'s bits', async (_, spec) => {
+test.each(Object.entries(specs))('%s: every tile, buffering, vec4 reads and epilogue placement gives the untuned run\'s bits', async (_, spec) => {
   const be = await gpu();
   if (!be) return;
   const plain = JSON.stringify(await runSpec(spec, { backend: be }));
   const real = be.matmulPlan;
   const choices: TunedChoice[] = [
-    { tile: 'big', singleBuffer: false, separateEpilogue: true }, { tile: 'mid', singleBuffer: true, separateEpilogue: false },
-    { tile: 'small', singleBuffer: true, separateEpilogue: true }, { tile: 'big', singleBuffer: true, separateEpilogue: false },
+    { tile: 'big', singleBuffer: false, separateEpilogue: true, vec4: true }, { tile: 'mid', singleBuffer: true, separateEpilogue: false, vec4: false },
+    { tile: 'small', singleBuffer: true, separateEpilogue: true, vec4: false }, { tile: 'big', singleBuffer: true, separateEpilogue: false, vec4: false },
   ];
   try {
     for (const choice of choices) {
@@ -59,7 +59,7 @@ test('runSpec with tune times each distinct product once, says what it chose, an
     // forward: input projection, step, head; backward: head weights, dzy·Wy, BPTT step, dWx, dWh
     expect(lines).toHaveLength(8);
     expect(be.tuned.size).toBe(8);
-    for (const l of lines) expect(l).toMatch(/^tuned \d+×\d+ from \d+.*: (big|mid|small) tile, [12] buffers?, epilogue (fused|apart), [\d.]+ ms \(untuned [\d.]+ ms\)$/);
+    for (const l of lines) expect(l).toMatch(/^tuned \d+×\d+ from \d+.*: (big|mid|small) tile, [12] buffers?, (vec4 reads, )?epilogue (fused|apart), [\d.]+ ms \(untuned [\d.]+ ms\)$/);
     // tuned already: a second run times nothing
     lines.length = 0;
     await runSpec(specs.rnn, { backend: be, tune: true, notice: (m) => lines.push(m) });

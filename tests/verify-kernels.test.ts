@@ -3,15 +3,15 @@ import { expect, test } from 'vitest';
 import { verifyAll } from '../src/verify/verify.js';
 import { webgpuBackend } from './backends.js';
 
-test('verify on webgpu has a row for each tile × transposition, each fused backward and split-K, all within tolerance', async () => {
+test('verify on webgpu has a row for each tile × transposition, vec4 reads, each fused backward and split-K, all within tolerance', async () => {
   const be = await webgpuBackend();
   if (!be) return expect(process.env.CI).toBeFalsy();
   const rows = (await verifyAll(be, { random: 0 })).filter((r) => r.check === 'kernel');
   expect(rows.map((r) => r.tensor.split(',')[0])).toEqual([
-    'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile',
-    'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile',
-    'matmul mid tile', 'matmul mid tile', 'matmul mid tile', 'matmul mid tile',
-    'matmul small tile', 'matmul small tile', 'matmul small tile', 'matmul small tile',
+    'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile',
+    'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile', 'matmul big16 tile',
+    'matmul mid tile', 'matmul mid tile', 'matmul mid tile', 'matmul mid tile', 'matmul mid tile',
+    'matmul small tile', 'matmul small tile', 'matmul small tile', 'matmul small tile', 'matmul small tile',
     'matmul split-K: 3 partial products of A·Bᵀ', 'matmul_reduce: 3 partials + add → tanh (a split RNN step)',
   ]);
   for (const r of rows) expect(r.error, r.tensor).toBeLessThanOrEqual(1e-5);

@@ -19,6 +19,8 @@ export interface MatmulArgs<B> {
   tile?: MatmulTile;
   /** GPU: one workgroup tile buffer instead of two, for benchmarks comparing */
   singleBuffer?: boolean;
+  /** GPU: operands read as vec4s where aligned, for benchmarks comparing; the backend's choice when absent */
+  vec4?: boolean;
   /** K ranges summed side by side then added up (split-K), for benchmarks and tests; the backend's choice when absent */
   splits?: number;
   /** bias, add, derivative and activation in a pass of their own, for benchmarks and tests; the backend's choice when absent */
@@ -44,11 +46,11 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   const p0: MatmulParams = {
     M, N, K, transA, transB, act: fused ? activation : (through?.act ?? 'identity') as Exclude<Act, 'softmax'>, writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct, aFromZ,
     mulDeriv: !!through, offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
-    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile, singleBuffer: o.singleBuffer,
+    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile, singleBuffer: o.singleBuffer, vec4: o.vec4,
   };
   const out = { Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf };
   const plan = be.matmulPlan?.(p0);
-  const p: MatmulParams = { ...p0, tile: o.tile ?? plan?.tile, singleBuffer: o.singleBuffer ?? plan?.singleBuffer };
+  const p: MatmulParams = { ...p0, tile: o.tile ?? plan?.tile, singleBuffer: o.singleBuffer ?? plan?.singleBuffer, vec4: o.vec4 ?? plan?.vec4 };
   const splits = o.splits ?? plan?.splits ?? 1;
   const separate = (o.separateEpilogue ?? plan?.separateEpilogue ?? false) && hasEpilogue(p);
   // two passes need a workspace of splits·M·N floats: where one buffer cannot hold it, one pass

@@ -63,6 +63,11 @@ export async function kernelChecks(be: Backend): Promise<KernelCheck[]> {
       out.push({ name: `matmul ${tile} tile, ${how} + bias → tanh, ${M}×${N} from ${K}`,
         error: await kernelError(be, 'matmul', p, { A: 3 + M * K, B: 5 + K * N, Z: 1 + M * N, Act: M * N, Bias: 2 + N }, ['Z', 'Act']) });
     }
+    // vec4 reads need multiples of 4: one more row and column of partial tiles, a dense layer's A·Bᵀ
+    const [M4, N4, K4] = [M + 1, N + 1, K - 1];
+    const v = matmulParams(M4, N4, K4, { transB: true, tile, vec4: true, offA: 4, offB: 8, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true });
+    out.push({ name: `matmul ${tile} tile, A·Bᵀ read as vec4s + bias → tanh, ${M4}×${N4} from ${K4}`,
+      error: await kernelError(be, 'matmul', v, { A: 4 + M4 * K4, B: 8 + K4 * N4, Z: 1 + M4 * N4, Act: M4 * N4, Bias: 2 + N4 }, ['Z', 'Act']) });
     const d = matmulParams(M, N, K, { tile, act: 'sigmoid', mulDeriv: true, offD: 4 });
     out.push({ name: `matmul ${tile} tile, A·B ⊙ sigmoid′ (fused backward), ${M}×${N} from ${K}`,
       error: await kernelError(be, 'matmul', d, { A: M * K, B: K * N, Z: M * N, D: 4 + M * N }, ['Z'], ['D']) });

@@ -1,7 +1,7 @@
 // Every GPU kernel described as data: its shader files, entry point, compile-time flags, the
 // uniform fields (in WGSL struct order), the bindings and the dispatch size. The runner
 // (runner.ts) is the only code that turns these into pipelines and dispatches.
-import { type Act, hasEpilogue, type KernelName, type KernelParams, type LossKind, type MatmulParams, type MatmulPlan, type MatmulTile, type OptKind } from '../kernels.js';
+import { type Act, hasEpilogue, type KernelName, type KernelParams, type LossKind, type MatmulParams, type MatmulPlan, type MatmulTile, type OptKind, vec4Aligned } from '../kernels.js';
 import type { ShaderFile } from './shaders.js';
 
 export interface KernelSpec<K extends KernelName> {
@@ -99,6 +99,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
       ...actFlags(p.act), TRANS_A: p.transA, TRANS_B: p.transB, HAS_BIAS: p.hasBias, HAS_ADD: p.hasAdd,
       WRITE_ACT: p.writeAct, A_FROM_ACT: p.aFromAct, A_FROM_Z: p.aFromZ, TILE_BIG: matmulTile(p) === 'big', TILE_BIG16: matmulTile(p) === 'big16', TILE_SMALL: matmulTile(p) === 'small',
       MUL_DERIV: p.mulDeriv, EPILOGUE: hasEpilogue(p), SPLIT: (p.splits ?? 1) > 1, SINGLE_BUFFER: !!p.singleBuffer,
+      VEC4: !!p.vec4 && vec4Aligned(p), // asked for and possible: else the scalar reads
     }),
     uniforms: matmulUniforms,
     bindings: matmulBindings,

@@ -1,16 +1,17 @@
 // Tuning (opt-in, as PyTorch's cudnn.benchmark): each distinct product a training step runs is
 // timed on this device in every bit-neutral variant (tile shape, one or two workgroup buffers,
-// the epilogue at the product's end or in a pass of its own) and the fastest is kept for the rest
+// scalar or vec4 reads of the operands, the epilogue at the product's end or in a pass of its
+// own) and the fastest is kept for the rest
 // of the process. None of these changes the order of any sum, so a tuned run ends with the bits
 // an untuned one ends with; split-K, which does change it, stays a function of the shape.
-import { hasEpilogue, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
+import { hasEpilogue, type MatmulParams, type MatmulPlan, type MatmulTile, vec4Aligned } from '../kernels.js';
 import { matmul, type MatmulArgs } from '../nn/ops.js';
 import type { WebGpuBackend } from './backend.js';
 import type { GpuBuf } from './runner.js';
 import { matmulPlan, matmulTile, tileShape } from './kernels.js';
 
 /** The variant of a product a tuning chose. */
-export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean }
+export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean; vec4: boolean }
 
 export interface TunedProduct {
   product: string;
@@ -29,17 +30,20 @@ export function productKey(p: MatmulParams): string {
 /** The plan for a product: its shape's, with a tuned choice's tile, buffering and epilogue placement when there is one. */
 export function tunedPlan(p: MatmulParams, tuned?: TunedChoice): MatmulPlan {
   const plan = matmulPlan(p);
-  return tuned ? { ...plan, tile: tuned.tile, singleBuffer: tuned.singleBuffer, separateEpilogue: tuned.separateEpilogue } : plan;
+  return tuned ? { ...plan, tile: tuned.tile, singleBuffer: tuned.singleBuffer, separateEpilogue: tuned.separateEpilogue, vec4: tuned.vec4 } : plan;
 }
 
 function candidates(p: MatmulParams, tiles: readonly MatmulTile[]): TunedChoice[] {
   const out: TunedChoice[] = [];
+  // vec4 reads where the shape allows them (a call whose offsets do not falls back to scalar
+  // reads), with two workgroup buffers only: they are about global loads, not workgroup memory
+  const vec4s = vec4Aligned({ ...p, offA: 0, offB: 0, aFromAct: false, aFromZ: false }) ? [false, true] : [false];
   for (const tile of tiles) {
     const { TM, TN } = tileShape(tile);
     // a tile more than twice the output both ways would leave most of its threads idle
     if (p.M * 2 < TM && p.N * 2 < TN && tile !== 'small') continue;
-    for (const singleBuffer of [false, true]) {
-      for (const separateEpilogue of hasEpilogue(p) ? [false, true] : [false]) out.push({ tile, singleBuffer, separateEpilogue });
+    for (const [singleBuffer, vec4] of [[true, false], ...vec4s.map((v) => [false, v])]) {
+      for (const separateEpilogue of hasEpilogue(p) ? [false, true] : [false]) out.push({ tile, singleBuffer, separateEpilogue, vec4 });
     }
   }
   return out;
@@ -111,7 +115,7 @@ export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], 
     // the fastest candidate; the shape's own choice where that is fastest
     const [best, ms] = timed[0];
     const own = matmulPlan(p);
-    const choice = best ?? { tile: matmulTile(p), singleBuffer: false, separateEpilogue: own.separateEpilogue && hasEpilogue(p) };
+    const choice = best ?? { tile: matmulTile(p), singleBuffer: false, separateEpilogue: own.separateEpilogue && hasEpilogue(p), vec4: !!own.vec4 };
     be.tuned.set(key, choice);
     const t = { product: key, choice, ms, untunedMs };
     out.push(t);
@@ -120,7 +124,7 @@ export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], 
   return out;
 }
 
-/** A tuned choice in words, e.g. "big tile, 2 buffers, epilogue apart". */
+/** A tuned choice in words, e.g. "big tile, 2 buffers, vec4 reads, epilogue apart". */
 export function choiceText(c: TunedChoice): string {
-  return `${c.tile} tile, ${c.singleBuffer ? '1 buffer' : '2 buffers'}, epilogue ${c.separateEpilogue ? 'apart' : 'fused'}`;
+  return `${c.tile} tile, ${c.singleBuffer ? '1 buffer' : '2 buffers'}, ${c.vec4 ? 'vec4 reads, ' : ''}epilogue ${c.separateEpilogue ? 'apart' : 'fused'}`;
 }
