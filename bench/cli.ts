@@ -57,8 +57,8 @@ async function soakCommand(steps: number, names: string[]): Promise<number> {
     if (name !== 'webgpu' && name !== 'cpu') throw new SpecError('--backends', `--soak runs on Miya's own backends (webgpu, cpu), got "${name}"`);
     const be = await createBackend(name, { notice: (m) => process.stderr.write(m + '\n') });
     const r = await soak(be, steps);
-    process.stdout.write(`${name} (${be.device}): ${steps} steps, final loss ${r.finalLoss}\n  step   live buffers   heap used   rss\n`);
-    for (const x of r.samples) process.stdout.write(`  ${String(x.step).padStart(6)} ${String(x.liveBuffers).padStart(13)} ${mib(x.heapUsed).padStart(11)} ${mib(x.rss).padStart(11)}\n`);
+    process.stdout.write(`${name} (${be.device}): ${steps} steps, final loss ${r.finalLoss}\n  step   live buffers   dispatches   heap used   rss\n`);
+    for (const x of r.samples) process.stdout.write(`  ${String(x.step).padStart(6)} ${String(x.liveBuffers).padStart(13)} ${String(x.dispatches).padStart(12)} ${mib(x.heapUsed).padStart(11)} ${mib(x.rss).padStart(11)}\n`);
     process.stdout.write(`  live buffers before ${r.liveBefore}, after dispose ${r.liveAfterDispose}\n`);
     be.dispose();
   }

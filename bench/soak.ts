@@ -1,6 +1,6 @@
 // A long run for leaks: `steps` training steps of a small MLP on one backend, sampling every
-// 1,000 steps the live buffer count and Node's heap and RSS. tests/soak.test.ts holds it to
-// constant memory; `miya bench --soak 10000` prints the samples.
+// 1,000 steps the live buffer count, the prepared dispatches and Node's heap and RSS.
+// tests/soak.test.ts holds it to constant memory; `miya bench --soak 10000` prints the samples.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Backend } from '../src/backend.js';
@@ -8,7 +8,11 @@ import { loadDataset } from '../src/data/load.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { Trainer } from '../src/train/trainer.js';
 
-export interface SoakSample { step: number; liveBuffers: number; heapUsed: number; rss: number }
+export interface SoakSample {
+  step: number; liveBuffers: number; heapUsed: number; rss: number;
+  /** dispatches the GPU backend has prepared (uniform buffer + bind group each); 0 on the cpu backend */
+  dispatches: number;
+}
 export interface SoakResult { samples: SoakSample[]; losses: Float64Array; finalLoss: number; liveBefore: number; liveAfterDispose: number }
 
 const soakSpec = () => validateSpec({
@@ -39,7 +43,7 @@ export async function soak(be: Backend, steps: number): Promise<SoakResult> {
       if (step % 1000 !== 0) return;
       gc();
       const m = process.memoryUsage();
-      samples.push({ step, liveBuffers: be.liveBuffers(), heapUsed: m.heapUsed, rss: m.rss });
+      samples.push({ step, liveBuffers: be.liveBuffers(), heapUsed: m.heapUsed, rss: m.rss, dispatches: be.preparedDispatches?.() ?? 0 });
     },
   });
   trainer.dispose();

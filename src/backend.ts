@@ -36,6 +36,8 @@ export interface Backend<B = unknown> {
   free(buf: B): void;
   /** Number of live buffers (for leak tests). */
   liveBuffers(): number;
+  /** GPU backends: dispatches prepared so far, each with its uniform buffer and bind group (for leak tests). */
+  preparedDispatches?(): number;
   /** Every live buffer with its label and length in floats (for memory accounting). */
   inventory(): Map<B, { label: string; floats: number }>;
   dispose(): void;
