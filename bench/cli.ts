@@ -1,6 +1,6 @@
-// miya bench [--suite matmul|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
-//            [--json FILE] [--markdown FILE] [--svg FILE]
-// miya bench --soak N [--backends webgpu]: N steps, live buffers and memory every 1,000 steps
+// miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
+//            [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile] [--tune]
+// miya bench --soak N [--backends webgpu,cpu]: N steps, live buffers, prepared dispatches and memory every 1,000 steps
 import { writeFile } from 'node:fs/promises';
 import { parse, positiveInt } from '../src/cli/args.js';
 import { createBackend } from '../src/backends.js';
