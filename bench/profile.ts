@@ -1,10 +1,10 @@
-// Where a training step's time goes: the step is timed cumulatively in stages (forward; + loss;
-// + loss gradient and backward; + optimizer update), each stage queued many times and waited for
-// once, so that the difference between stages is the cost of the stage added. Where the device
+// Where a training step's time goes: the step is timed cumulatively in stages (forward; + the
+// loss and its gradient, one pass; + backward; + optimizer update), each stage queued many times
+// and waited for once, so that the difference between stages is the cost of the stage added. Where the device
 // has timestamp queries, one whole step is then timed kernel by kernel (GPU time, per variant).
 import type { Backend } from '../src/backend.js';
 import type { KernelTime } from '../src/webgpu/timer.js';
-import { LOSS_PARTS, lossGrad, lossValue } from '../src/nn/ops.js';
+import { LOSS_PARTS, lossValueAndGrad } from '../src/nn/ops.js';
 import { Session } from '../src/train/session.js';
 import { benchCases, type StepCase } from './cases.js';
 import { caseData } from './data.js';
@@ -44,8 +44,7 @@ export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: 
     const lossParts = { buf: be.buffer(LOSS_PARTS, 'loss parts'), off: 0, rows: 1, cols: LOSS_PARTS };
     const stages: [string, () => void][] = [
       ['forward', () => { s.gather(b); net.forward(x, b.size); }],
-      ['+ loss value', () => lossValue(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut, lossParts)],
-      ['+ loss gradient', () => lossGrad(be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size))],
+      ['+ loss, gradient', () => lossValueAndGrad(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut, lossParts, net.lossGradTarget(loss, b.size))],
       ['+ backward', () => net.backward(x, b.size, loss)],
       ['+ update', () => s.opt.step(net.paramBuf, net.gradBuf)],
     ];

@@ -6,7 +6,9 @@
 // order: loss_partial's workgroup w sums the rows of part w (rows [w·R, (w+1)·R), R = ⌈rows /
 // parts⌉; element-strided for the mse forms, so that reads are coalesced, row-strided for
 // crossEntropy) and a tree in workgroup memory adds its 256 threads' sums into Part[w];
-// loss_value, one workgroup, adds the parts the same way and normalises.
+// loss_value, one workgroup, adds the parts the same way and normalises. WITH_GRAD: loss_partial
+// also writes the gradient (loss_grad's, by the same functions, so the same bits) to Out while it
+// reads P and Y: a training step's loss and gradient take one pass over them, not two.
 struct Params { rows: u32, cols: u32, offP: u32, offY: u32, offOut: u32, offPart: u32, parts: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> P: array<f32>;
@@ -17,16 +19,39 @@ struct Params { rows: u32, cols: u32, offP: u32, offY: u32, offOut: u32, offPart
 var<workgroup> partial: array<f32, 256>;
 
 #if LOSS_CE
-fn row_loss(r: u32) -> f32 {
+// Row r's largest logit m and Σ_c exp(P − m): what both its loss and its gradient start from.
+fn row_max_sum(r: u32) -> vec2<f32> {
   let b = r * p.cols;
   var m = P[p.offP + b];
   for (var c = 1u; c < p.cols; c++) { m = max(m, P[p.offP + b + c]); }
   var e = 0.0;
   for (var c = 0u; c < p.cols; c++) { e += exp(P[p.offP + b + c] - m); }
-  let lse = m + log(e);
+  return vec2(m, e);
+}
+
+// dLoss/dP of row r: (softmax(P_r) − Y_r) / rows
+fn ce_grad_row(r: u32, me: vec2<f32>) {
+  let b = r * p.cols;
+  for (var c = 0u; c < p.cols; c++) {
+    Out[p.offOut + b + c] = (exp(P[p.offP + b + c] - me.x) / me.y - Y[p.offY + b + c]) / f32(p.rows);
+  }
+}
+
+fn row_loss(r: u32, me: vec2<f32>) -> f32 {
+  let b = r * p.cols;
+  let lse = me.x + log(me.y);
   var s = 0.0;
   for (var c = 0u; c < p.cols; c++) { s += Y[p.offY + b + c] * (lse - P[p.offP + b + c]); }
   return s;
+}
+#else
+// dLoss/dP of element i, whose difference P − Y is d
+fn mse_grad(i: u32, d: f32) {
+#if LOSS_HALF_MSE
+  Out[p.offOut + i] = d / f32(p.rows * p.cols);
+#else
+  Out[p.offOut + i] = 2.0 * d / f32(p.rows * p.cols);
+#endif
 }
 #endif
 
@@ -47,11 +72,20 @@ fn loss_partial(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) 
   let r1 = min(p.rows, r0 + per);
   var s = 0.0;
 #if LOSS_CE
-  for (var r = r0 + t; r < r1; r += 256u) { s += row_loss(r); }
+  for (var r = r0 + t; r < r1; r += 256u) {
+    let me = row_max_sum(r);
+    s += row_loss(r, me);
+#if WITH_GRAD
+    ce_grad_row(r, me);
+#endif
+  }
 #else
   for (var i = r0 * p.cols + t; i < r1 * p.cols; i += 256u) {
     let d = P[p.offP + i] - Y[p.offY + i];
     s += d * d;
+#if WITH_GRAD
+    mse_grad(i, d);
+#endif
   }
 #endif
   tree_sum(t, s);
@@ -80,21 +114,9 @@ fn loss_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let i = gid.x + gid.y * nwg.x * 256u;
 #if LOSS_CE
   if (i >= p.rows) { return; }
-  let b = i * p.cols;
-  var m = P[p.offP + b];
-  for (var c = 1u; c < p.cols; c++) { m = max(m, P[p.offP + b + c]); }
-  var e = 0.0;
-  for (var c = 0u; c < p.cols; c++) { e += exp(P[p.offP + b + c] - m); }
-  for (var c = 0u; c < p.cols; c++) {
-    Out[p.offOut + b + c] = (exp(P[p.offP + b + c] - m) / e - Y[p.offY + b + c]) / f32(p.rows);
-  }
+  ce_grad_row(i, row_max_sum(i));
 #else
   if (i >= p.rows * p.cols) { return; }
-  let d = P[p.offP + i] - Y[p.offY + i];
-#if LOSS_HALF_MSE
-  Out[p.offOut + i] = d / f32(p.rows * p.cols);
-#else
-  Out[p.offOut + i] = 2.0 * d / f32(p.rows * p.cols);
-#endif
+  mse_grad(i, P[p.offP + i] - Y[p.offY + i]);
 #endif
 }

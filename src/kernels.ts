@@ -78,7 +78,11 @@ export interface EltParams {
  * partial sums over consecutive row ranges into Part; `loss_value`: their sum, normalised, into
  * Out), or its gradient (`loss_grad`, which ignores offPart and parts).
  */
-export interface LossParams { rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number; offPart: number; parts: number }
+export interface LossParams {
+  rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number; offPart: number; parts: number;
+  /** loss_partial: also write the gradient (loss_grad's) to Out at offOut, in the same pass over P and Y */
+  withGrad?: boolean;
+}
 /** Out[t][r][i] = In[Idx[offIdx + r]][t][i]: a mini-batch gathered from resident samples. */
 export interface GatherParams { rows: number; steps: number; features: number; offIdx: number; offIn: number; offOut: number }
 export interface ColSumParams { rows: number; cols: number; offM: number; offOut: number }
@@ -110,7 +114,7 @@ export interface KernelBuffers<B> {
   act_backward: { Z: B; A: B; dA: B; dZ: B };
   softmax_rows: { Z: B; A: B };
   softmax_backward: { A: B; dA: B; dZ: B };
-  loss_partial: { P: B; Y: B; Part: B };
+  loss_partial: { P: B; Y: B; Part: B; Out?: B };
   loss_value: { Part: B; Out: B };
   loss_grad: { P: B; Y: B; Out: B };
   col_sum: { M: B; Out: B };

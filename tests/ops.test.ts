@@ -100,6 +100,22 @@ describe.each(backends)('kernels on %s', (_, be) => {
   test('softmax_backward', async () => expect(await against(be, 'softmax_backward', elt(5, 7, 'softmax'), { A: 35, dA: 35, dZ: 35 }, ['dZ'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s (rows split into parts, the last one short)', async (l) =>
     expect(await against(be, 'loss_partial', loss(300, 6, l, 7), { P: 1800, Y: 1800, Part: 7 }, ['Part'], ['Y'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s with the gradient written in the same pass', async (l) =>
+    expect(await against(be, 'loss_partial', { ...loss(300, 6, l, 7), offOut: 2, withGrad: true }, { P: 1800, Y: 1800, Part: 7, Out: 2 + 1800 }, ['Part', 'Out'], ['Y'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s with the gradient gives loss_grad\'s bits', async (l) => {
+    const [rows, cols] = [70, 9];
+    const P = be.buffer(rows * cols, 'P'), Y = be.buffer(rows * cols, 'Y'), Part = be.buffer(3, 'Part'), G = be.buffer(rows * cols, 'G');
+    be.write(P, rand(rows * cols, 21)); be.write(Y, rand(rows * cols, 22).map(Math.abs));
+    try {
+      be.run('loss_grad', loss(rows, cols, l), { P, Y, Out: G });
+      const apart = await be.read(G, 0, rows * cols);
+      be.write(G, new Float64Array(rows * cols));
+      be.run('loss_partial', { ...loss(rows, cols, l, 3), withGrad: true }, { P, Y, Part, Out: G });
+      expect(await be.read(G, 0, rows * cols)).toEqual(apart);
+    } finally {
+      for (const b of [P, Y, Part, G]) be.free(b);
+    }
+  });
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_value %s', async (l) =>
     expect(await against(be, 'loss_value', loss(300, 6, l, 257), { Part: 257, Out: 1 }, ['Out'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_grad %s', async (l) =>

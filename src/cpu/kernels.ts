@@ -149,7 +149,7 @@ export const lossPartRows = (rows: number, parts: number, w: number): [number, n
 };
 
 // Part[w] = Σ over the rows of part w of the row losses: Σ_c (P − Y)² (mse forms) or
-// Σ_c Y·(logsumexp(P) − P) (crossEntropy on logits)
+// Σ_c Y·(logsumexp(P) − P) (crossEntropy on logits); withGrad: loss_grad's Out as well
 export function loss_partial(p: LossParams, b: KernelBuffers<F>['loss_partial']): void {
   for (let w = 0; w < p.parts; w++) {
     const [r0, r1] = lossPartRows(p.rows, p.parts, w);
@@ -165,6 +165,7 @@ export function loss_partial(p: LossParams, b: KernelBuffers<F>['loss_partial'])
     }
     b.Part[p.offPart + w] = s;
   }
+  if (p.withGrad) loss_grad(p, { P: b.P, Y: b.Y, Out: b.Out! });
 }
 
 // Out[0] = the loss: Σ_w Part[w] over rows·cols (mse), half that (halfMse) or over rows (crossEntropy)

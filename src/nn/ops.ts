@@ -101,12 +101,22 @@ export function colSum<B>(be: Backend<B>, m: View<B>, rows: number, out: View<B>
 /** Partial sums of the loss a batch is split into (one workgroup each on the GPU); at most this many. */
 export const LOSS_PARTS = 256;
 
+// about 2048 elements a part (8 per thread), so that a small batch is not spread thin
+const lossParts = (rows: number, cols: number) => Math.max(1, Math.min(LOSS_PARTS, rows, Math.ceil((rows * cols) / 2048)));
+
 /** The loss of a batch into `out`, through LOSS_PARTS partial sums in `parts`. */
 export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>): void {
-  // about 2048 elements a part (8 per thread), so that a small batch is not spread thin
-  const n = Math.max(1, Math.min(LOSS_PARTS, rows, Math.ceil((rows * p.cols) / 2048)));
+  const n = lossParts(rows, p.cols);
   const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n };
   be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
+  be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
+}
+
+/** lossValue and lossGrad in one: the partial sums pass writes the gradient into `grad` as it reads P and Y (a training step's way). */
+export function lossValueAndGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>, grad: View<B>): void {
+  const n = lossParts(rows, p.cols);
+  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n };
+  be.run('loss_partial', { ...lp, offOut: grad.off, withGrad: true }, { P: p.buf, Y: y.buf, Part: parts.buf, Out: grad.buf });
   be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }
 

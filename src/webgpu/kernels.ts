@@ -130,8 +130,9 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     workgroups: (p) => grid1d(p.rows, 64),
   },
   loss_partial: {
-    files: ['loss'], entry: 'loss_partial', flags: (p) => lossFlags(p.loss),
-    uniforms: lossU as KernelSpec<'loss_partial'>['uniforms'], bindings: { P: 1, Y: 2, Part: 4 },
+    files: ['loss'], entry: 'loss_partial', flags: (p) => ({ ...lossFlags(p.loss), WITH_GRAD: !!p.withGrad }),
+    uniforms: lossU as KernelSpec<'loss_partial'>['uniforms'], bindings: { P: 1, Y: 2, Out: 3, Part: 4 },
+    used: (p) => ['P', 'Y', 'Part', ...(p.withGrad ? ['Out'] : [])],
     workgroups: (p) => [p.parts, 1, 1],
   },
   loss_value: {
