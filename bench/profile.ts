@@ -4,7 +4,7 @@
 // has timestamp queries, one whole step is then timed kernel by kernel (GPU time, per variant).
 import type { Backend } from '../src/backend.js';
 import type { KernelTime } from '../src/webgpu/timer.js';
-import { LOSS_PARTS, lossValueAndGrad } from '../src/nn/ops.js';
+import { LOSS_PARTS, lossValue } from '../src/nn/ops.js';
 import { Session } from '../src/train/session.js';
 import { benchCases, type StepCase } from './cases.js';
 import { caseData } from './data.js';
@@ -44,7 +44,7 @@ export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: 
     const lossParts = { buf: be.buffer(LOSS_PARTS, 'loss parts'), off: 0, rows: 1, cols: LOSS_PARTS };
     const stages: [string, () => void][] = [
       ['forward', () => { s.gather(b); net.forward(x, b.size); }],
-      ['+ loss, gradient', () => lossValueAndGrad(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut, lossParts, net.lossGradTarget(loss, b.size))],
+      ['+ loss, gradient', () => lossValue(be, loss, b.size, net.lossInput(loss, b.size), y, lossOut, lossParts, net.lossGradTarget(loss, b.size))],
       ['+ backward', () => net.backward(x, b.size, loss)],
       ['+ update', () => s.opt.step(net.paramBuf, net.gradBuf)],
     ];

@@ -104,19 +104,15 @@ export const LOSS_PARTS = 256;
 // about 2048 elements a part (8 per thread), so that a small batch is not spread thin
 const lossParts = (rows: number, cols: number) => Math.max(1, Math.min(LOSS_PARTS, rows, Math.ceil((rows * cols) / 2048)));
 
-/** The loss of a batch into `out`, through LOSS_PARTS partial sums in `parts`. */
-export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>): void {
+/**
+ * The loss of a batch into `out`, through LOSS_PARTS partial sums in `parts`; with `grad`, the
+ * partial sums pass also writes the loss's gradient there as it reads P and Y (a training step's way).
+ */
+export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>, grad?: View<B>): void {
   const n = lossParts(rows, p.cols);
   const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n };
-  be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
-  be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
-}
-
-/** lossValue and lossGrad in one: the partial sums pass writes the gradient into `grad` as it reads P and Y (a training step's way). */
-export function lossValueAndGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>, grad: View<B>): void {
-  const n = lossParts(rows, p.cols);
-  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n };
-  be.run('loss_partial', { ...lp, offOut: grad.off, withGrad: true }, { P: p.buf, Y: y.buf, Part: parts.buf, Out: grad.buf });
+  if (grad) be.run('loss_partial', { ...lp, offOut: grad.off, withGrad: true }, { P: p.buf, Y: y.buf, Part: parts.buf, Out: grad.buf });
+  else be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
   be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }
 

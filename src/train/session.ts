@@ -8,7 +8,7 @@ import type { LossKind, MatmulParams } from '../kernels.js';
 import { initialParams } from '../nn/init.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Network } from '../nn/network.js';
-import { LOSS_PARTS, lossGrad, lossValue, lossValueAndGrad, productsOf } from '../nn/ops.js';
+import { LOSS_PARTS, lossGrad, lossValue, productsOf } from '../nn/ops.js';
 import { Rnn } from '../nn/rnn.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
 import type { ModelSpec, OptimizerSpec } from '../spec/types.js';
@@ -92,7 +92,7 @@ export class Session<B> {
     const net = this.net, loss = this.cfg.loss;
     net.forward(x, b.size);
     const p = net.lossInput(loss, b.size);
-    lossValueAndGrad(this.be, loss, b.size, p, y, this.loss, this.lossParts, net.lossGradTarget(loss, b.size));
+    lossValue(this.be, loss, b.size, p, y, this.loss, this.lossParts, net.lossGradTarget(loss, b.size));
     net.backward(x, b.size, loss);
     if (update) this.opt.step(net.paramBuf, net.gradBuf);
     this.be.copy(this.loss.buf, 0, this.history, slot % this.cfg.historySize, 1);
