@@ -1,10 +1,12 @@
 // miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
-//            [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile] [--tune]
+//            [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile] [--tune [--tune-cache FILE|off]]
 // miya bench --soak N [--backends webgpu,cpu]: N steps, live buffers, prepared dispatches and memory every 1,000 steps
 import { writeFile } from 'node:fs/promises';
 import { parse, positiveInt } from '../src/cli/args.js';
 import { createBackend } from '../src/backends.js';
 import { SpecError } from '../src/errors.js';
+import { tuneStoreOption } from '../src/cli/tuneCacheFile.js';
+import type { TuneStore } from '../src/webgpu/tuneCache.js';
 import type { Contender } from './contender.js';
 import { miyaContender } from './miya.js';
 import { profileSteps } from './profile.js';
@@ -14,10 +16,10 @@ import { BACKENDS, runBench, SUITES } from './suite.js';
 import { tfjsPeer } from './tfjsSetup.js';
 
 
-async function contender(name: string, tune: boolean): Promise<Contender> {
+async function contender(name: string, tune: boolean, tuneStore?: TuneStore): Promise<Contender> {
   if (name.startsWith('tfjs-')) return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
   const say = (m: string) => process.stderr.write(m + '\n');
-  return miyaContender(await createBackend(name as 'webgpu' | 'cpu', { notice: say }), true, tune ? say : undefined);
+  return miyaContender(await createBackend(name as 'webgpu' | 'cpu', { notice: say }), true, tune ? say : undefined, tuneStore);
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
@@ -25,7 +27,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
     suite: { type: 'string', default: 'all' }, backends: { type: 'string', default: 'webgpu,cpu' },
     quick: { type: 'boolean', default: false }, json: { type: 'string' }, markdown: { type: 'string' }, svg: { type: 'string' },
     reps: { type: 'string' }, profile: { type: 'boolean', default: false }, soak: { type: 'string' }, tune: { type: 'boolean', default: false },
+    'tune-cache': { type: 'string' },
   });
+  const tuneStore = tuneStoreOption(values.tune!, values['tune-cache']);
   if (values.soak !== undefined) return soakCommand(positiveInt('--soak', values.soak)!, values.backends!.split(','));
   if (values.profile) {
     const be = await createBackend('webgpu', { notice: (m) => process.stderr.write(m + '\n') });
@@ -39,7 +43,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   for (const n of names) if (!(BACKENDS as readonly string[]).includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
   const reps = values.reps === undefined ? undefined : Number(values.reps);
   if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new SpecError('--reps', `expected a positive integer, got "${values.reps}"`);
-  const { results, devices } = await runBench(names.map((n) => () => contender(n, values.tune!)), { suite: values.suite!, quick: values.quick!, reps }, (l) => process.stdout.write(l + '\n'));
+  const { results, devices } = await runBench(names.map((n) => () => contender(n, values.tune!, tuneStore)), { suite: values.suite!, quick: values.quick!, reps }, (l) => process.stdout.write(l + '\n'));
   const up = speedups(results);
   if (up.size > 0) {
     process.stdout.write('speed-up over TF.js on the same kind of device:\n');

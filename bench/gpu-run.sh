@@ -6,6 +6,7 @@
 #   there:  source .gpu/setup.sh && bash bench/gpu-run.sh peers     # every suite, TF.js beside
 #           source .gpu/setup.sh && bash bench/gpu-run.sh tuning    # tiles/split-K/epilogue comparison + profile
 #           source .gpu/setup.sh && bash bench/gpu-run.sh tuned     # the mlp and rnn suites with --tune
+#                                                                     (their choices kept in $OUT/tuning.json)
 set -uo pipefail
 out=${OUT:-bench-out}
 mkdir -p "$out"
@@ -31,7 +32,7 @@ case "$part" in
     ;;
   tuned)
     for s in mlp rnn; do
-      bench --suite $s --backends webgpu --tune --json "$out/tuned-$s.json" --markdown "$out/tuned-$s.md" > "$out/tuned-$s.log" 2>&1
+      bench --suite $s --backends webgpu --tune --tune-cache "$out/tuning.json" --json "$out/tuned-$s.json" --markdown "$out/tuned-$s.md" > "$out/tuned-$s.log" 2>&1
       echo "tuned $s: exit $?"
       grep -E '^tuned|ms/step' "$out/tuned-$s.log"
     done

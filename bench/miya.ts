@@ -3,6 +3,7 @@ import type { Backend } from '../src/backend.js';
 import { matmul, productsOf } from '../src/nn/ops.js';
 import { memorySince } from '../src/train/memory.js';
 import { Session, type SessionConfig } from '../src/train/session.js';
+import type { TuneStore } from '../src/webgpu/tuneCache.js';
 import type { Contender, StepSetup, TimedMatmul, TimedStep } from './contender.js';
 import type { MatmulCase } from './cases.js';
 
@@ -17,9 +18,10 @@ const sessionConfig = (s: StepSetup, batch: number): SessionConfig => ({
 
 /**
  * `ownsBackend`: dispose the backend with the contender (the CLI's); false where it is shared (the
- * page's). `tune`: tune each step case's products before timing it, telling `tune` each choice.
+ * page's). `tune`: tune each step case's products before timing it, telling `tune` each choice,
+ * with the choices kept in `tuneStore` (if given) used and added to.
  */
-export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (line: string) => void): Contender {
+export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (line: string) => void, tuneStore?: TuneStore): Contender {
   return {
     name: be.name, device: be.device, fast: be.name !== 'cpu', miya: true, tiles: be.matmulTiles?.(),
     matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul {
@@ -31,7 +33,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
         // a case that names its variant (the tiles suite) is not tuned
         prepare: async () => {
           if (!tune || !be.tuneProducts || fixed) return undefined;
-          await be.tuneProducts(productsOf(be, () => timed.run()), tune);
+          await be.tuneProducts(productsOf(be, () => timed.run()), tune, tuneStore);
           return 'tuned';
         },
         run() {
@@ -63,7 +65,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
         run: () => session.step(session.batches[0], 0),
         prepare: async () => {
           if (!tune || !be.tuneProducts) return undefined;
-          await be.tuneProducts(session.productsOfStep(), tune);
+          await be.tuneProducts(session.productsOfStep(), tune, tuneStore);
           return 'tuned';
         },
         sync: () => settle(be),

@@ -1,4 +1,5 @@
 import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan, MatmulTile } from './kernels.js';
+import type { TuneStore } from './webgpu/tuneCache.js';
 
 /**
  * What nn/ needs of a device: flat float buffers and the kernels of src/kernels.ts.
@@ -23,9 +24,10 @@ export interface Backend<B = unknown> {
   /**
    * Times the variants of these products (as matmulPlan was asked about them) that cannot change
    * a result's bits, and keeps the fastest for each (webgpu: see webgpu/tune.ts); `log` is told
-   * each choice in words. Returns how many products were tuned.
+   * each choice in words. With a store, choices kept there for this device are used, and new
+   * ones added. Returns how many products were timed.
    */
-  tuneProducts?(products: MatmulParams[], log?: (line: string) => void): Promise<number>;
+  tuneProducts?(products: MatmulParams[], log?: (line: string) => void, store?: TuneStore): Promise<number>;
   /**
    * A scratch buffer of at least `length` floats that the backend keeps between calls (split-K
    * partial products); what it holds lasts from one kernel to the next, not across steps.

@@ -2,14 +2,15 @@
 import { RunError, SpecError } from '../errors.js';
 
 const USAGE = `usage:
-  miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json] [--tune]
+  miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json] [--tune [--tune-cache FILE|off]]
              [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
   miya export CHECKPOINT --pytorch DIR
   miya import FILE.safetensors --out SPEC.json [--spec SPEC.json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
   miya verify [--backend webgpu|cpu] [--random N] [--browser]
   miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
-             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile] [--tune]
+             [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]
+             [--tune [--tune-cache FILE|off]]
   miya bench --soak N [--backends webgpu,cpu]`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {

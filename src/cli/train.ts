@@ -1,4 +1,4 @@
-// miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json]
+// miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json] [--tune [--tune-cache FILE|off]]
 //                       [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
 // With --resume the spec may be left out: the checkpoint carries its own.
 import { SingleBar } from 'cli-progress';
@@ -9,6 +9,7 @@ import { runSpec } from '../train/runSpec.js';
 import { parse, positiveInt } from './args.js';
 import { checkpointToFile, readCheckpointFile } from './checkpointFile.js';
 import { readSpecFile } from './specFile.js';
+import { tuneStoreOption } from './tuneCacheFile.js';
 
 /** Checkpoint every this many steps unless told (and always after the last step). */
 const DEFAULT_CHECKPOINT_EVERY = 100;
@@ -17,11 +18,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, json: { type: 'boolean', default: false },
     checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' }, tune: { type: 'boolean', default: false },
+    'tune-cache': { type: 'string' },
   });
   const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const steps = positiveInt('--steps', values.steps);
   const every = positiveInt('--checkpoint-every', values['checkpoint-every']);
   if (every !== undefined && !values.checkpoint) throw new SpecError('--checkpoint-every', 'expected --checkpoint FILE beside it');
+  const tuneStore = tuneStoreOption(values.tune, values['tune-cache']);
   const resume = values.resume === undefined ? undefined : { checkpoint: await readCheckpointFile(values.resume), from: values.resume };
   const raw = positionals[0] === undefined && resume ? undefined : await readSpecFile(positionals[0]);
   const bar = values.json ? undefined : new SingleBar({
@@ -35,7 +38,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const onSigint = () => interrupt.abort();
   process.once('SIGINT', onSigint);
   const result = await runSpec(raw, {
-    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume, signal: interrupt.signal, tune: values.tune,
+    backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume, signal: interrupt.signal, tune: values.tune, tuneStore,
     checkpoint: values.checkpoint ? checkpointToFile(values.checkpoint, every ?? DEFAULT_CHECKPOINT_EVERY) : undefined,
     onProgress: values.json ? undefined : (p) => {
       const fields = {

@@ -4,6 +4,7 @@ import { type BackendName, createBackend } from '../backends.js';
 import { loadDataset } from '../data/load.js';
 import { RunError, SpecError } from '../errors.js';
 import { type Checkpoint, requireResumable } from '../io/checkpoint.js';
+import type { TuneStore } from '../webgpu/tuneCache.js';
 import { validateSpec } from '../spec/validate.js';
 import { guardFinite, type ParamsJson, shapeParams } from './result.js';
 import { type CheckpointOptions, Checkpointer } from './checkpointing.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
    * as PyTorch's cudnn.benchmark). The variants sum in the same order: the result does not change.
    */
   tune?: boolean;
+  /** With `tune`: where tuned choices are kept between runs, per GPU (webgpu/tuneCache.ts). */
+  tuneStore?: TuneStore;
   /** Called after each step is recorded (tests use it to inject faults). */
   afterStep?: (step: number, be: Backend) => Promise<void> | void;
 }
@@ -58,7 +61,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
       if (resume.checkpoint.dtype === 'F64' && be.name !== 'cpu') opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
       trainer.restore(resume.checkpoint);
     }
-    if (opts.tune && be.tuneProducts) await trainer.tune(opts.notice);
+    if (opts.tune && be.tuneProducts) await trainer.tune(opts.notice, opts.tuneStore);
     else if (opts.tune) opts.notice?.(`tune: nothing to tune on the ${be.name} backend`);
     const afterStep = async (step: number) => {
       await saver?.afterStep(step);

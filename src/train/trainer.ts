@@ -2,6 +2,7 @@
 // seed and the epoch number alone, so that a run resumed at any step takes the same batches),
 // the loss read back asynchronously every few steps (the device is never waited on per step),
 // a NaN or Inf loss stopped and named at once, and the held-out set evaluated after each epoch.
+import type { TuneStore } from '../webgpu/tuneCache.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Backend } from '../backend.js';
@@ -64,10 +65,11 @@ export class Trainer<B> {
 
   /**
    * Times the bit-neutral variants of each product a step runs and keeps the fastest, on backends
-   * that have such variants (webgpu); returns how many products were tuned.
+   * that have such variants (webgpu), using and adding to the choices kept in `store`; returns
+   * how many products were timed.
    */
-  async tune(log?: (line: string) => void): Promise<number> {
-    return this.be.tuneProducts ? this.be.tuneProducts(this.session.productsOfStep(), log) : 0;
+  async tune(log?: (line: string) => void, store?: TuneStore): Promise<number> {
+    return this.be.tuneProducts ? this.be.tuneProducts(this.session.productsOfStep(), log, store) : 0;
   }
 
   get batchesPerEpoch(): number { return this.session.batches.length; }

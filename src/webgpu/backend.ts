@@ -3,7 +3,8 @@ import { DeviceLostError } from '../errors.js';
 import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
 import { tileBytes } from './kernels.js';
 import type { GpuContext } from './device.js';
-import { choiceText, productKey, type TunedChoice, tunedPlan, tuneProducts } from './tune.js';
+import { choiceText, productKey, type TimedChoice, tunedPlan, tuneProducts } from './tune.js';
+import { loadChoices, saveChoices, tuneDeviceKey, type TuneStore } from './tuneCache.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
 import { type KernelTime, KernelTimer } from './timer.js';
 
@@ -15,6 +16,8 @@ import { type KernelTime, KernelTimer } from './timer.js';
 export class WebGpuBackend implements Backend<GpuBuf> {
   readonly name = 'webgpu' as const;
   readonly device: string;
+  /** The adapter as it describes itself (the tuning cache's key). */
+  readonly adapterInfo: GPUAdapterInfo;
   readonly gpu: GPUDevice;
   readonly bufferLimit: { floats: number; what: string };
   private runner: KernelRunner;
@@ -34,15 +37,36 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   }
 
   /** Variants chosen by tuneProducts, by product (tune.ts); none of them changes a result's bits. */
-  readonly tuned = new Map<string, TunedChoice>();
+  readonly tuned = new Map<string, TimedChoice>();
   /** How each product runs (kernels.ts, tune.ts); a test may replace it to split small products too. */
   matmulPlan: (p: MatmulParams) => MatmulPlan = (p) =>
     // every product of every step asks: no key is built unless something was tuned
     tunedPlan(p, this.tuned.size > 0 ? this.tuned.get(productKey(p)) : undefined);
 
-  async tuneProducts(products: MatmulParams[], log?: (line: string) => void): Promise<number> {
-    const done = await tuneProducts(this, products, (t) => log?.(
-      `tuned ${t.product}: ${choiceText(t.choice)}, ${t.ms.toFixed(3)} ms (untuned ${t.untunedMs.toFixed(3)} ms)`));
+  /**
+   * With a store, the choices kept there for this GPU and these kernels are used as they are,
+   * and what is timed now is added to them.
+   */
+  async tuneProducts(products: MatmulParams[], log?: (line: string) => void, store?: TuneStore): Promise<number> {
+    const say = (product: string, c: TimedChoice, from = '') =>
+      log?.(`tuned ${product}: ${choiceText(c)}, ${c.ms.toFixed(3)} ms (untuned ${c.untunedMs.toFixed(3)} ms)${from}`);
+    const device = store && await tuneDeviceKey(this.adapterInfo);
+    if (store && device) {
+      const { choices, dropped } = await loadChoices(store, device, this.matmulTiles());
+      if (dropped.length) log?.(`tune: ${store.where}: left out ${dropped.length} entr${dropped.length === 1 ? 'y' : 'ies'} for this GPU that it cannot use (${dropped.join('; ')}); timing ${dropped.length === 1 ? 'it' : 'them'} again`);
+      const fresh = new Map([...choices].filter(([product]) => !this.tuned.has(product)));
+      for (const [product, c] of fresh) this.tuned.set(product, c);
+      // told in the order the step runs them, each once
+      for (const product of new Set(products.map(productKey))) {
+        const c = fresh.get(product);
+        if (c) say(product, c, `, from an earlier run (${store.where})`);
+      }
+    }
+    const done = await tuneProducts(this, products, (t) => say(t.product, this.tuned.get(t.product)!));
+    if (store && device && done.length) {
+      const kept = await saveChoices(store, device, this.matmulTiles(), new Map(done.map((t) => [t.product, this.tuned.get(t.product)!])));
+      log?.(`tune: ${kept} choice${kept === 1 ? '' : 's'} for this GPU kept in ${store.where}`);
+    }
     return done.length;
   }
   /** Command buffers submitted so far (a training step is one). */
@@ -53,6 +77,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   constructor(ctx: GpuContext) {
     this.gpu = ctx.device;
     this.device = ctx.description;
+    this.adapterInfo = ctx.adapter.info;
     this.runner = new KernelRunner(this.gpu);
     const { maxStorageBufferBindingSize: binding, maxBufferSize: size } = this.gpu.limits;
     this.bufferLimit = binding <= size

@@ -12,6 +12,8 @@ import { matmulPlan, matmulTile, tileShape } from './kernels.js';
 
 /** The variant of a product a tuning chose. */
 export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean; vec4: boolean }
+/** A choice with what it was timed at: ms per launch, and the shape's own choice's. */
+export interface TimedChoice extends TunedChoice { ms: number; untunedMs: number }
 
 export interface TunedProduct {
   product: string;
@@ -116,7 +118,7 @@ export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], 
     const [best, ms] = timed[0];
     const own = matmulPlan(p);
     const choice = best ?? { tile: matmulTile(p), singleBuffer: false, separateEpilogue: own.separateEpilogue && hasEpilogue(p), vec4: !!own.vec4 };
-    be.tuned.set(key, choice);
+    be.tuned.set(key, { ...choice, ms, untunedMs });
     const t = { product: key, choice, ms, untunedMs };
     out.push(t);
     log?.(t);

@@ -1,0 +1,38 @@
+// The tuning cache for the CLI (`--tune`): a JSON file, by default in the user's cache directory
+// ($XDG_CACHE_HOME/miya/tuning.json, else ~/.cache/miya/tuning.json), written atomically.
+import { mkdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SpecError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomicFile.js';
+import type { TuneStore } from '../webgpu/tuneCache.js';
+
+export function defaultTuneCachePath(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'miya', 'tuning.json');
+}
+
+export function tuneCacheFile(path: string): TuneStore {
+  return {
+    where: path,
+    async read() {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new SpecError(path, `cannot read the tuning cache (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+    },
+    async write(text) {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFileAtomic(path, new TextEncoder().encode(text));
+    },
+  };
+}
+
+/** `--tune-cache FILE|off` beside `--tune`: the store, or none for `off`. */
+export function tuneStoreOption(tune: boolean, value: string | undefined): TuneStore | undefined {
+  if (value !== undefined && !tune) throw new SpecError('--tune-cache', 'expected --tune beside it');
+  if (!tune || value === 'off') return undefined;
+  if (value === '') throw new SpecError('--tune-cache', 'expected a file name or "off", got ""');
+  return tuneCacheFile(value ?? defaultTuneCachePath());
+}
