@@ -112,7 +112,7 @@ test('Race: the same steps on WebGPU and CPU give the same losses', async () => 
 }, 600_000);
 
 test('Bench: the benchmark suites run in the page, validated then timed, on WebGPU, the CPU backend and TF.js, with the same table', async () => {
-  type Bench = { run(r: object): Promise<{ results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number; hostMs?: number }[]; devices: Record<string, string>; markdown: string }> };
+  type Bench = { run(r: object): Promise<{ results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number; hostMs?: number }[]; devices: Record<string, string>; markdown: string; log: string[] }> };
   const page = await h.open('/dist/web/index.html#bench');
   const bench = await page.evaluateHandle(() => (window as unknown as { playground: { bench: Bench } }).playground.bench);
   const small = await bench.evaluate((b) => b.run({ suite: 'small', quick: true, backends: ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'], reps: 1 }));
@@ -129,6 +129,18 @@ test('Bench: the benchmark suites run in the page, validated then timed, on WebG
   expect(mm.results).toHaveLength(3);
   expect(mm.results.every((r) => r.ms! > 0 && r.gflops > 0)).toBe(true);
   expect(await page.$$eval('#bench table tr', (rows) => rows.length)).toBe(4);
+  // tuned: the first run times the step's products and keeps the choices in IndexedDB; after a
+  // reload (a new page, its device and in-memory choices gone) the kept choices are used
+  const tuned = await bench.evaluate((b) => b.run({ suite: 'small', quick: true, backends: ['webgpu'], reps: 1, tune: true }));
+  expect(tuned.results[0].validation).toMatch(/; tuned$/);
+  expect(tuned.log.filter((l) => /^tuned .* ms\)$/.test(l)).length).toBeGreaterThan(0);
+  expect(tuned.log).toContain(`tune: ${tuned.log.filter((l) => l.startsWith('tuned ')).length} choices for this GPU kept in this browser's IndexedDB, key miya-tuning`);
+  await page.reload();
+  const again = await page.evaluate(() => (window as unknown as { playground: { bench: Bench } }).playground.bench.run({ suite: 'small', quick: true, backends: ['webgpu'], reps: 1, tune: true }));
+  const from = again.log.filter((l) => l.startsWith('tuned '));
+  expect(from.length).toBe(tuned.log.filter((l) => l.startsWith('tuned ')).length);
+  for (const l of from) expect(l).toMatch(/, from an earlier run \(this browser's IndexedDB, key miya-tuning\)$/);
+  expect(again.log.some((l) => l.includes('kept in'))).toBe(false);
   await page.screenshot({ path: `${SHOTS}/bench.png`, fullPage: true });
   await page.close();
   expect(h.errors).toEqual([]);

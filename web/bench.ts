@@ -1,6 +1,7 @@
 // Bench: `miya bench` in the page, so a user measures their own GPU: the same suites and cases,
 // validated against the float64 reference before they are timed, on WebGPU and the CPU backend,
-// and on TensorFlow.js (loaded only when its boxes are ticked), with the same table.
+// and on TensorFlow.js (loaded only when its boxes are ticked), with the same table. With "tune",
+// WebGPU's products are tuned first, the choices kept per GPU in this browser (tuneStore.ts).
 import { type BenchRun, BACKENDS, runBench } from '../bench/suite.js';
 import type { Contender } from '../bench/contender.js';
 import { miyaContender } from '../bench/miya.js';
@@ -8,16 +9,18 @@ import { hostText, markdownTable, memoryText, speedups, timeText } from '../benc
 import type { BenchResult } from '../bench/run.js';
 import { CpuBackend } from '../src/index.js';
 import { el, select, webgpu } from './backend.js';
+import { browserTuneStore } from './tuneStore.js';
 
-export interface BenchRequest { suite: string; quick: boolean; backends: string[]; reps?: number }
-export interface BenchPageResult extends BenchRun { markdown: string }
+export interface BenchRequest { suite: string; quick: boolean; backends: string[]; reps?: number; tune?: boolean }
+export interface BenchPageResult extends BenchRun { markdown: string; log: string[] }
 
-async function contender(name: string): Promise<Contender> {
+async function contender(name: string, tune?: (line: string) => void): Promise<Contender> {
   if (name === 'cpu') return miyaContender(new CpuBackend());
   if (name === 'webgpu') {
     const gpu = await webgpu();
     if (!gpu) throw new Error('webgpu: this browser has no WebGPU');
-    return miyaContender(gpu, false); // the page's one device, shared with the other tabs
+    // the page's one device, shared with the other tabs (which then run tuned products tuned too)
+    return miyaContender(gpu, false, tune, tune && browserTuneStore);
   }
   const { tfjsPeer } = await import('../bench/tfjsSetup.js');
   return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
@@ -26,11 +29,12 @@ async function contender(name: string): Promise<Contender> {
 export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<BenchPageResult> } {
   const suite = select([['small', 'small (worked-example steps)'], ['matmul', 'matmul'], ['mlp', 'mlp training steps'], ['rnn', 'rnn training steps'], ['all', 'all']], 'all');
   const quick = Object.assign(el('input'), { type: 'checkbox', checked: true });
+  const tune = Object.assign(el('input'), { type: 'checkbox', checked: false });
   const boxes = BACKENDS.map((b) => [b, Object.assign(el('input'), { type: 'checkbox', checked: !b.startsWith('tfjs') })] as const);
   const start = el('button', 'Run benchmark');
   const controls = el('div', '', 'controls');
   const labelled = (box: HTMLInputElement, text: string) => { const l = el('label'); l.append(box, ` ${text}`); return l; };
-  controls.append('Suite: ', suite, labelled(quick, 'quick sizes'), ' Backends:');
+  controls.append('Suite: ', suite, labelled(quick, 'quick sizes'), labelled(tune, 'tune WebGPU (kept per GPU in this browser)'), ' Backends:');
   for (const [name, box] of boxes) controls.append(labelled(box, name));
   controls.append(start);
   const stats = el('p', 'Press Run benchmark. Each case is checked against the float64 reference before it is timed.', 'stats');
@@ -53,17 +57,18 @@ export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<B
   async function run(r: BenchRequest): Promise<BenchPageResult> {
     log.textContent = '';
     markdown.textContent = '';
-    const results: BenchResult[] = [];
+    const results: BenchResult[] = [], lines: string[] = [];
+    const say = (line: string) => { lines.push(line); log.textContent += line + '\n'; };
     showTable(results);
-    stats.textContent = `Running ${r.suite}${r.quick ? ' (quick sizes)' : ''} on ${r.backends.join(', ')}…`;
-    const out = await runBench(r.backends.map((n) => () => contender(n)), { suite: r.suite, quick: r.quick, reps: r.reps },
-      (line) => { log.textContent += line + '\n'; }, (x) => { results.push(x); showTable(results); });
+    stats.textContent = `Running ${r.suite}${r.quick ? ' (quick sizes)' : ''}${r.tune ? ', tuned,' : ''} on ${r.backends.join(', ')}…`;
+    const out = await runBench(r.backends.map((n) => () => contender(n, r.tune ? say : undefined)), { suite: r.suite, quick: r.quick, reps: r.reps },
+      say, (x) => { results.push(x); showTable(results); });
     const md = markdownTable(out.results);
     markdown.textContent = md;
-    stats.textContent = `${out.results.length} cases on ${Object.entries(out.devices).map(([k, v]) => `${k} (${v})`).join(', ')}. The table as markdown is below.`;
-    return { ...out, markdown: md };
+    stats.textContent = `${out.results.length} case${out.results.length === 1 ? '' : 's'} on ${Object.entries(out.devices).map(([k, v]) => `${k} (${v})`).join(', ')}. The table as markdown is below.`;
+    return { ...out, markdown: md, log: lines };
   }
-  start.onclick = () => void run({ suite: suite.value, quick: quick.checked, backends: boxes.filter(([, b]) => b.checked).map(([n]) => n) })
+  start.onclick = () => void run({ suite: suite.value, quick: quick.checked, tune: tune.checked, backends: boxes.filter(([, b]) => b.checked).map(([n]) => n) })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
   return { run };
 }

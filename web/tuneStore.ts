@@ -1,0 +1,12 @@
+// The Bench tab's tuning cache (webgpu/tuneCache.ts): one document in this browser's IndexedDB
+// (through idb-keyval), so a product is timed once per GPU here as it is once per GPU in the CLI.
+import { get, set } from 'idb-keyval';
+import type { TuneStore } from '../src/webgpu/tuneCache.js';
+
+const KEY = 'miya-tuning';
+
+export const browserTuneStore: TuneStore = {
+  where: `this browser's IndexedDB, key ${KEY}`,
+  read: () => get<string>(KEY),
+  write: (text) => set(KEY, text),
+};
