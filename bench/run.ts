@@ -94,7 +94,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
   const want = await referenceLoss(c);
   const got = await who.validationLoss(setup(c, v));
   const e = Math.abs(got - want) / Math.abs(want);
-  if (!(e < 1e-4)) throw new Error(`${c.name} on ${who.name}: loss on ${v} samples ${got}, float64 reference ${want}`);
+  if (!(e < 1e-4)) throw new Error(`${c.name} on ${who.name}: loss on ${v} sample${v === 1 ? '' : 's'} ${got}, float64 reference ${want}`);
   const step = who.step(setup(c));
   try {
     const note = await step.prepare?.();
@@ -105,7 +105,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     const { ms, hostMs } = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
     return {
       suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, hostMs, gflops: c.flopsPerStep / ms / 1e6,
-      validation: `loss on ${v} samples vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
+      validation: `loss on ${v} sample${v === 1 ? '' : 's'} vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
       ...(step.memory ? { memory: step.memory() } : {}),
     };
   } finally {

@@ -7,6 +7,7 @@ import type { Contender } from '../bench/contender.js';
 import { miyaContender } from '../bench/miya.js';
 import { hostText, markdownTable, memoryText, speedups, timeText } from '../bench/report.js';
 import type { BenchResult } from '../bench/run.js';
+import { targetsTable } from '../bench/targets.js';
 import { CpuBackend } from '../src/index.js';
 import { el, select, webgpu } from './backend.js';
 import { browserTuneStore } from './tuneStore.js';
@@ -63,7 +64,8 @@ export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<B
     stats.textContent = `Running ${r.suite}${r.quick ? ' (quick sizes)' : ''}${r.tune ? ', tuned,' : ''} on ${r.backends.join(', ')}…`;
     const out = await runBench(r.backends.map((n) => () => contender(n, r.tune ? say : undefined)), { suite: r.suite, quick: r.quick, reps: r.reps },
       say, (x) => { results.push(x); showTable(results); });
-    const md = markdownTable(out.results);
+    const targets = targetsTable(out.results);
+    const md = markdownTable(out.results) + (targets ? `\nThe targets, set for an NVIDIA H100:\n\n${targets}` : '');
     markdown.textContent = md;
     stats.textContent = `${out.results.length} case${out.results.length === 1 ? '' : 's'} on ${Object.entries(out.devices).map(([k, v]) => `${k} (${v})`).join(', ')}. The table as markdown is below.`;
     return { ...out, markdown: md, log: lines };

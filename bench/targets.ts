@@ -1,0 +1,56 @@
+// Issue 5's targets (an NVIDIA H100, fp32, TF.js measured in the same run) checked against a
+// bench run's results: the table bench/RESULTS.md keeps, made from the results rather than by hand.
+import type { BenchResult } from './run.js';
+
+interface Target {
+  what: string;
+  suite: string;
+  cases: string[];
+  /** matmuls are judged by TFLOP/s (at least), training steps by ms per step (at most) */
+  atLeastTflops?: number;
+  atMostMs?: number;
+}
+
+export const TARGETS: readonly Target[] = [
+  { what: 'matmul 4096³ / 8192³', suite: 'matmul', cases: ['4096x4096x4096', '8192x8192x8192'], atLeastTflops: 40 },
+  { what: 'MLP step 1024-4096x3-1024, batch 1024', suite: 'mlp', cases: ['1024-4096x3-1024 b1024'], atMostMs: 10 },
+  { what: 'RNN step in 256, hidden 1024, T 64, batch 256', suite: 'rnn', cases: ['in256 h1024 T64 b256'], atMostMs: 15 },
+  { what: 'worked-example step, batch 1, 1000 queued', suite: 'small', cases: ['worked example 3-3-1, batch 1'], atMostMs: 0.3 },
+];
+
+const find = (results: BenchResult[], backend: string, suite: string, c: string) =>
+  results.find((r) => r.backend === backend && r.suite === suite && r.case === c);
+
+/** "34.6 / 32.2 TFLOP/s", "10.8 ms"; a dash where the run has no such result (TF.js not run). */
+function figures(rs: (BenchResult | undefined)[], t: Target): string {
+  if (rs.some((r) => !r)) return '—';
+  const tflops = t.atLeastTflops !== undefined;
+  return rs.map((r) => (tflops ? (r!.gflops / 1000).toFixed(1) : r!.msPerStep!.toPrecision(3))).join(' / ') + (tflops ? ' TFLOP/s' : ' ms');
+}
+
+/** "yes", or "no" with how far: the share of a throughput target reached, or how much a time target is exceeded. */
+function verdict(rs: BenchResult[], t: Target): string {
+  if (t.atLeastTflops !== undefined) {
+    const worst = Math.min(...rs.map((r) => r.gflops / 1000));
+    return worst >= t.atLeastTflops ? 'yes' : `no (${Math.floor((100 * worst) / t.atLeastTflops)} % of it)`;
+  }
+  const worst = Math.max(...rs.map((r) => r.msPerStep!));
+  return worst <= t.atMostMs! ? 'yes' : `no (${Math.ceil((100 * worst) / t.atMostMs!) - 100} % over)`;
+}
+
+/**
+ * The targets table for the cases of `results` that the targets name (none: an empty string, as
+ * for --quick sizes): TF.js WebGPU and Miya WebGPU side by side, the target, and whether it is met.
+ */
+export function targetsTable(results: BenchResult[]): string {
+  const lines: string[] = [];
+  for (const t of TARGETS) {
+    const miya = t.cases.map((c) => find(results, 'webgpu', t.suite, c));
+    if (miya.some((r) => !r)) continue;
+    const peer = t.cases.map((c) => find(results, 'tfjs-webgpu', t.suite, c));
+    const target = t.atLeastTflops !== undefined ? `≥ ${t.atLeastTflops} TFLOP/s` : `≤ ${t.atMostMs} ms`;
+    lines.push(`| ${t.what} | ${figures(peer, t)} | ${figures(miya, t)} | ${target} | ${verdict(miya as BenchResult[], t)} |`);
+  }
+  if (lines.length === 0) return '';
+  return ['| case | TF.js WebGPU (this run) | Miya WebGPU | target | met? |', '|---|---|---|---|---|', ...lines].join('\n') + '\n';
+}
