@@ -61,6 +61,9 @@ test.each([
   ['an unknown backend', ['train', 'examples/single-neuron-sgd.json', '--backend', 'tpu'], /--backend: expected one of "cpu", "webgpu", "auto", got "tpu"/],
   ['bad --steps', ['train', 'examples/single-neuron-sgd.json', '--steps', '0'], /--steps: expected an integer ≥ 1/],
   ['an unknown option', ['train', 'examples/single-neuron-sgd.json', '--fast'], /arguments: Unknown option '--fast'/],
+  // checked before a device is opened: nothing else on stderr
+  ['verify with a bad --random', ['verify', '--random', 'x'], /^miya verify: --random: expected an integer ≥ 1, got "x"\n$/],
+  ['an empty --tune-cache', ['train', 'examples/single-neuron-sgd.json', '--tune', '--tune-cache', ''], /^miya train: --tune-cache: expected a file name or "off", got ""\n$/],
 ])('bad input (%s) exits 2 with one line and no stack trace', (_, args, message) => {
   const r = miya(...args);
   expect(r.status).toBe(2);

@@ -9,11 +9,13 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     backend: { type: 'string', default: 'webgpu' }, random: { type: 'string' }, browser: { type: 'boolean', default: false },
   });
-  if (values.browser) return verifyInBrowser(positiveInt('--random', values.random) ?? 20);
+  // the options are checked before a device is opened
+  const random = positiveInt('--random', values.random) ?? 20;
+  if (values.browser) return verifyInBrowser(random);
   const name = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const be = await createBackend(name, { notice: (m) => process.stderr.write(m + '\n') });
   process.stdout.write(`miya verify on ${be.name}: ${be.device}\n`);
-  const rows = await verifyAll(be, { random: positiveInt('--random', values.random) ?? 20 });
+  const rows = await verifyAll(be, { random });
   be.dispose();
   process.stdout.write(formatRows(rows) + '\n');
   const failed = rows.filter((r) => !r.ok).length;
