@@ -3,7 +3,7 @@
 // browser library (dist/miya.js) imported by a page of our own; any console error fails the
 // suite. Screenshots of each mode go to test-results/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
@@ -110,6 +110,39 @@ test('Race: the same steps on WebGPU and CPU give the same losses', async () => 
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);
+
+test('Train: a user\'s own run spec and the CSV it names, chosen from disk, train in the page; without the CSV the page says which file is missing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'miya-own-'));
+  const rows = Array.from({ length: 40 }, (_v, i) => { const a = Math.sin(i), b = Math.cos(3 * i); return `${a},${b},${(0.5 * a - 0.25 * b).toFixed(6)}`; });
+  writeFileSync(join(dir, 'points.csv'), ['a,b,y', ...rows].join('\n') + '\n');
+  writeFileSync(join(dir, 'points.json'), JSON.stringify({
+    model: { type: 'mlp', inputSize: 2, layers: [{ units: 8, activation: 'tanh' }, { units: 1, activation: 'identity' }] },
+    loss: 'mse', optimizer: { type: 'adam', lr: 0.05 }, data: { csv: 'points.csv' }, steps: 40, seed: 1,
+  }));
+  const page = await h.open('/dist/web/index.html#train');
+  const stats = () => page.$eval('#train .stats', (e) => e.textContent ?? '');
+  const chooser = (await page.$('#train input[type=file]'))!;
+  const train = async () => {
+    await page.$$eval('#train button', (bs) => (bs.find((b) => b.textContent === 'Train') as HTMLButtonElement).click());
+    await page.waitForFunction(() => /steps in|Stopped/.test(document.querySelector('#train .stats')?.textContent ?? ''), { timeout: 120_000 });
+    return stats();
+  };
+  await chooser.uploadFile(join(dir, 'points.json'), join(dir, 'points.csv'));
+  await page.waitForFunction(() => (document.querySelector('#train select') as HTMLSelectElement).value === 'own-points');
+  expect(await stats()).toBe('Chosen: points.json with points.csv. Press Train.');
+  const done = await train();
+  const m = /^webgpu on .* · 40 steps in [\d.]+ s · loss ([\d.]+) → ([\d.]+)$/.exec(done);
+  expect(m, done).not.toBeNull();
+  expect(Number(m![2])).toBeLessThan(Number(m![1]) / 2);
+  expect(await page.$$eval('#train .digit', (d) => d.length)).toBe(0);
+  await page.screenshot({ path: `${SHOTS}/train-own-spec.png`, fullPage: true });
+
+  await chooser.uploadFile(join(dir, 'points.json'));
+  await page.waitForFunction(() => /^Chosen: points\.json\. /.test(document.querySelector('#train .stats')?.textContent ?? ''));
+  expect(await train()).toBe('Stopped: data.csv: points.csv is not among the files chosen with the spec: choose it too');
+  await page.close();
+  expect(h.errors).toEqual([]);
+}, 300_000);
 
 test('Bench: the benchmark suites run in the page, validated then timed, on WebGPU, the CPU backend and TF.js, with the same table', async () => {
   type Bench = { run(r: object): Promise<{ results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number; hostMs?: number }[]; devices: Record<string, string>; markdown: string; log: string[] }> };

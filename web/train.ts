@@ -1,5 +1,6 @@
-// Train: an MNIST MLP or the sequential-MNIST RNN on WebGPU or the CPU backend, with the loss and
-// held-out accuracy charted as training goes, and a grid of test digits with their predictions.
+// Train: an MNIST MLP, the sequential-MNIST RNN or the user's own run spec (with its CSV) on WebGPU
+// or the CPU backend, with the loss and held-out accuracy charted as training goes, and for MNIST a
+// grid of test digits with their predictions.
 // A checkpoint goes to IndexedDB every CHECKPOINT_EVERY steps and at the end; Resume continues
 // from it (bit for bit on the same backend), Download saves it as a file for the CLI, and
 // Download for PyTorch saves model.safetensors and miya_model.py as `miya export --pytorch` does.
@@ -8,11 +9,15 @@ import { backendNamed, el, select, webgpu } from './backend.js';
 import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
 import { LineChart } from './chart.js';
 import { trainingSpecs } from './examples.js';
+import { chosenFileReader, type OwnSpec, readChosenFiles } from './ownSpec.js';
 
 const CHECKPOINT_EVERY = 100;
 
 export interface TrainRun {
+  /** One of the page's models, or the name of the user's own spec (its checkpoints are kept under it). */
   model: string; backend: string; steps?: number; reportEvery?: number;
+  /** The user's own run spec, and the data files it names (by file name). */
+  spec?: unknown; files?: Record<string, string>;
   /** Continue from the model's checkpoint in IndexedDB. */
   resume?: boolean;
   checkpointEvery?: number;
@@ -49,12 +54,14 @@ export function setupTrain(root: HTMLElement): TrainMode {
   const steps = Object.assign(el('input'), { type: 'number', min: '1', placeholder: 'all epochs', style: 'width: 7em' });
   const start = el('button', 'Train'), stop = el('button', 'Stop');
   const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint'), torch = el('button', 'Download for PyTorch');
-  const controls = el('div', '', 'controls');
+  const chooser = Object.assign(el('input'), { type: 'file', multiple: true, accept: '.json,.csv', title: 'a run spec (.json) and the CSV files it names' });
+  const controls = el('div', '', 'controls'), ownControls = el('div', '', 'controls');
   controls.append('Model: ', model, 'Backend: ', backend, 'Steps: ', steps, start, stop, resume, save, torch);
+  ownControls.append('Or your own run spec (the .json and the CSV it names): ', chooser);
   const stats = el('p', 'Press Train.', 'stats');
   const saved = el('p', '', 'stats');
   const chartBox = el('div'), digits = el('div', '', 'digits');
-  root.append(controls, stats, saved, chartBox, digits);
+  root.append(controls, ownControls, stats, saved, chartBox, digits);
   const chart = new LineChart(chartBox, 'Training', 'step', [
     { label: 'training loss', color: '#2a7ab9', scale: 'loss' }, { label: 'test accuracy', color: '#e67e22', scale: 'acc' },
   ], [{ scale: 'loss', label: 'loss' }, { scale: 'acc', label: 'accuracy', side: 1 }]);
@@ -65,9 +72,12 @@ export function setupTrain(root: HTMLElement): TrainMode {
     abort = new AbortController();
     chart.clear();
     digits.replaceChildren();
-    const spec = validateSpec(trainingSpecs[r.model]);
-    stats.textContent = 'Loading MNIST…';
-    const data = await loadDataset(spec);
+    const raw = r.spec ?? trainingSpecs[r.model];
+    if (raw === undefined) throw new Error(`no model named ${r.model}`);
+    const spec = validateSpec(raw);
+    const mnist = 'dataset' in spec.data;
+    stats.textContent = mnist ? 'Loading MNIST…' : 'Loading the data…';
+    const data = await loadDataset(spec, { readText: r.files && chosenFileReader(r.files) });
     const be = await backendNamed(r.backend);
     const trainer = new Trainer(be, spec, data, r.steps);
     const saver = new Checkpointer(trainer, {
@@ -91,10 +101,13 @@ export function setupTrain(root: HTMLElement): TrainMode {
       };
       const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal: abort.signal, afterStep: saver.afterStep });
       await saver.save();
-      const test = await trainer.evaluate();
-      chart.add(trainer.step, [losses[losses.length - 1], test.accuracy]);
+      const test = data.test && await trainer.evaluate();
+      chart.add(trainer.step, [losses[losses.length - 1], test?.accuracy]);
       const seconds = (performance.now() - t0) / 1000;
-      stats.textContent = `${be.name} on ${be.device} · ${trainer.step} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} · test accuracy ${(100 * test.accuracy).toFixed(1)}% on ${test.samples} digits`;
+      stats.textContent = `${be.name} on ${be.device} · ${trainer.step} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}` +
+        (test ? ` · test accuracy ${(100 * test.accuracy).toFixed(1)}% on ${test.samples} ${mnist ? 'digits' : 'samples'}` : '');
+      const result = { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], accuracy: test?.accuracy, seconds };
+      if (!mnist) return result;
       const yhat = await trainer.predict(24);
       const t = data.test!;
       for (let i = 0; i < 24; i++) {
@@ -104,7 +117,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
         cell.append(drawDigit(t.x.subarray(i * 784, (i + 1) * 784), t.steps), el('div', `${guess}${guess === truth ? '' : ` (${truth})`}`));
         digits.append(cell);
       }
-      return { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], accuracy: test.accuracy, seconds };
+      return result;
     } finally {
       trainer.dispose();
       if (be.name === 'cpu') be.dispose();
@@ -129,7 +142,21 @@ export function setupTrain(root: HTMLElement): TrainMode {
     const files = await pytorchExport(await decodeCheckpoint(c.bytes, `the stored ${name} checkpoint`));
     return [...files].map(([file, content]) => download(typeof content === 'string' ? new TextEncoder().encode(content) : content, file));
   }
-  const go = (resumeRun: boolean) => void run({ model: model.value, backend: backend.value, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
+  // the user's own spec, once chosen, is the model select's last option, its value own-NAME (the
+  // name its checkpoints are kept and downloaded under)
+  let own: OwnSpec | undefined;
+  chooser.onchange = () => void readChosenFiles(chooser.files ?? []).then((o) => {
+    own = o;
+    let option = [...model.options].find((x) => x.dataset.own);
+    if (!option) { option = new Option(); option.dataset.own = 'yes'; }
+    Object.assign(option, { value: `own-${o.name}`, text: `your spec: ${o.name}` });
+    model.add(option);
+    model.value = option.value;
+    stats.textContent = `Chosen: ${o.name}.json${Object.keys(o.files).length ? ` with ${Object.keys(o.files).join(', ')}` : ''}. Press Train.`;
+    return showSaved(model.value);
+  }).catch((e) => { stats.textContent = `Not a run spec: ${(e as Error).message}`; });
+  const ownRun = () => (own && model.value === `own-${own.name}` ? { spec: own.spec, files: own.files } : {});
+  const go = (resumeRun: boolean) => void run({ model: model.value, ...ownRun(), backend: backend.value, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
   start.onclick = () => go(false);
   resume.onclick = () => go(true);

@@ -42,8 +42,8 @@ export function parseCsv(text: string, file: string): { header: string[]; rows: 
   return { header: header.map((h) => h.trim()), rows };
 }
 
-export async function csvDataset(ref: CsvRef, model: ModelSpec): Promise<Datasets> {
-  const { header, rows } = parseCsv(await readText(ref.csv), ref.csv);
+export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: string) => Promise<string> = readText): Promise<Datasets> {
+  const { header, rows } = parseCsv(await read(ref.csv), ref.csv);
   const col = (name: string, key: string) => {
     const i = header.indexOf(name);
     if (i < 0) throw new SpecError(`data.${key}`, `column "${name}" is not in ${ref.csv} (columns: ${header.join(', ')})`);

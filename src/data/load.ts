@@ -6,10 +6,18 @@ import { inlineDataset } from './inline.js';
 
 export interface Datasets { train: Dataset; test?: Dataset }
 
-export async function loadDataset(spec: RunSpec): Promise<Datasets> {
+export interface LoadOptions {
+  /**
+   * Reads a CSV file the spec names (default: the file system in Node, fetch in the browser); the
+   * playground passes the files a user chose beside their spec.
+   */
+  readText?: (path: string) => Promise<string>;
+}
+
+export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promise<Datasets> {
   const d = spec.data;
   const sets = 'x' in d ? { train: inlineDataset(d, spec.model) }
-    : 'csv' in d ? await (await import('./csv.js')).csvDataset(d, spec.model)
+    : 'csv' in d ? await (await import('./csv.js')).csvDataset(d, spec.model, opts.readText)
       : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;
   const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
