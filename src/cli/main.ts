@@ -4,6 +4,7 @@ import { RunError, SpecError } from '../errors.js';
 const USAGE = `usage:
   miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json] [--tune [--tune-cache FILE|off]]
              [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
+  miya predict CHECKPOINT INPUT.csv|INPUT.json [--backend cpu|webgpu|auto] [--window T] [--json]
   miya export CHECKPOINT --pytorch DIR
   miya import FILE.safetensors --out SPEC.json [--spec SPEC.json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
@@ -17,6 +18,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   train: async () => (await import('./train.js')).trainCommand,
   explain: async () => (await import('./explain.js')).explainCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,
+  predict: async () => (await import('./predict.js')).predictCommand,
   export: async () => (await import('./exportCmd.js')).exportCommand,
   import: async () => (await import('./importCmd.js')).importCommand,
   bench: async () => (await import('../../bench/cli.js')).benchCommand,

@@ -1,0 +1,41 @@
+// Predictions of a model for new inputs (TF.js's model.predict, PyTorch's model(x)): the forward
+// pass alone, in batches, on any backend. The parameters are a checkpoint's, or the spec's own
+// (its given weights, else its seeded initialisation).
+import type { Backend } from '../backend.js';
+import { RunError } from '../errors.js';
+import type { LossKind } from '../kernels.js';
+import type { ModelSpec } from '../spec/types.js';
+import { Session } from './session.js';
+
+/** Inputs flattened: x is [n][features] for an MLP, [n][steps][features] for an RNN. */
+export interface Inputs { n: number; x: Float64Array; steps: number }
+
+const PREDICT_BATCH = 1024;
+
+/**
+ * ŷ for each input, [n][outputs]. `loss` is the spec's: with crossEntropy the softmax output is
+ * what the model predicts, as in training. A NaN or Inf prediction is an error naming its sample.
+ */
+export async function predict<B>(be: Backend<B>, spec: { model: ModelSpec; loss: LossKind; seed?: number }, inputs: Inputs, params?: Float64Array): Promise<Float64Array> {
+  const m = spec.model;
+  const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  if (inputs.x.length !== inputs.n * inputs.steps * m.inputSize) {
+    throw new RangeError(`predict: ${inputs.x.length} input values are not ${inputs.n} samples of ${inputs.steps} × ${m.inputSize}`);
+  }
+  const data = { ...inputs, features: m.inputSize, outputs, y: new Float64Array(inputs.n * outputs) };
+  const batches = Math.ceil(inputs.n / PREDICT_BATCH);
+  const s = new Session(be, { model: m, loss: spec.loss, optimizer: { type: 'sgd', lr: 1 }, batchSize: PREDICT_BATCH, seed: spec.seed ?? 0, historySize: batches }, data);
+  try {
+    if (params) s.restore({ params, state: [], optimizerT: 0, losses: new Float64Array(0) });
+    const out = new Float64Array(inputs.n * outputs);
+    for (const b of s.batches) {
+      s.evaluate(b, b.index);
+      out.set(await s.readView(s.net.prediction(b.size)), b.start * outputs);
+    }
+    const bad = out.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new RunError(`prediction of sample ${Math.floor(bad / outputs) + 1} is ${Number.isNaN(out[bad]) ? 'NaN' : out[bad] > 0 ? '+Inf' : '-Inf'} (output ${bad % outputs + 1})`);
+    return out;
+  } finally {
+    s.dispose();
+  }
+}
