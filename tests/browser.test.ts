@@ -137,6 +137,9 @@ test('Train: a user\'s own run spec and the CSV it names, chosen from disk, trai
   expect(await page.$$eval('#train .digit', (d) => d.length)).toBe(0);
   await page.screenshot({ path: `${SHOTS}/train-own-spec.png`, fullPage: true });
 
+  await chooser.uploadFile(join(dir, 'points.csv'));
+  await page.waitForFunction(() => /^the files chosen/.test(document.querySelector('#train .stats')?.textContent ?? ''));
+  expect(await stats()).toBe('the files chosen: expected one .json file (the run spec), got 0');
   await chooser.uploadFile(join(dir, 'points.json'));
   await page.waitForFunction(() => /^Chosen: points\.json\. /.test(document.querySelector('#train .stats')?.textContent ?? ''));
   expect(await train()).toBe('Stopped: data.csv: points.csv is not among the files chosen with the spec: choose it too');

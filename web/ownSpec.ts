@@ -9,7 +9,7 @@ export interface OwnSpec { name: string; spec: unknown; files: Record<string, st
 export async function readChosenFiles(list: FileList | File[]): Promise<OwnSpec> {
   const chosen = Array.from(list);
   const json = chosen.filter((f) => f.name.toLowerCase().endsWith('.json'));
-  if (json.length !== 1) throw new SpecError('run spec', `expected one .json file among the files chosen, got ${json.length}`);
+  if (json.length !== 1) throw new SpecError('the files chosen', `expected one .json file (the run spec), got ${json.length}`);
   const files: Record<string, string> = {};
   for (const f of chosen) if (f !== json[0]) files[f.name] = await f.text();
   let spec: unknown;

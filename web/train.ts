@@ -154,7 +154,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
     model.value = option.value;
     stats.textContent = `Chosen: ${o.name}.json${Object.keys(o.files).length ? ` with ${Object.keys(o.files).join(', ')}` : ''}. Press Train.`;
     return showSaved(model.value);
-  }).catch((e) => { stats.textContent = `Not a run spec: ${(e as Error).message}`; });
+  }).catch((e) => { stats.textContent = (e as Error).message; });
   const ownRun = () => (own && model.value === `own-${own.name}` ? { spec: own.spec, files: own.files } : {});
   const go = (resumeRun: boolean) => void run({ model: model.value, ...ownRun(), backend: backend.value, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
