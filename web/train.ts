@@ -1,6 +1,7 @@
 // Train: an MNIST MLP, the sequential-MNIST RNN or the user's own run spec (with its CSV) on WebGPU
 // or the CPU backend, with the loss and held-out accuracy charted as training goes, and for MNIST a
 // grid of test digits with their predictions.
+// With "tune", WebGPU's products are tuned first, the choices kept per GPU in IndexedDB (tuneStore.ts).
 // A checkpoint goes to IndexedDB every CHECKPOINT_EVERY steps and at the end; Resume continues
 // from it (bit for bit on the same backend), Download saves it as a file for the CLI, and
 // Download for PyTorch saves model.safetensors and miya_model.py as `miya export --pytorch` does.
@@ -10,6 +11,7 @@ import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
 import { LineChart } from './chart.js';
 import { trainingSpecs } from './examples.js';
 import { chosenFileReader, type OwnSpec, readChosenFiles } from './ownSpec.js';
+import { browserTuneStore } from './tuneStore.js';
 
 const CHECKPOINT_EVERY = 100;
 
@@ -18,11 +20,17 @@ export interface TrainRun {
   model: string; backend: string; steps?: number; reportEvery?: number;
   /** The user's own run spec, and the data files it names (by file name). */
   spec?: unknown; files?: Record<string, string>;
+  /** WebGPU: tune the step's products first (as `miya train --tune`), the choices kept in IndexedDB. */
+  tune?: boolean;
   /** Continue from the model's checkpoint in IndexedDB. */
   resume?: boolean;
   checkpointEvery?: number;
 }
-export interface TrainResult { backend: string; device: string; steps: number; firstLoss: number; lastLoss: number; accuracy?: number; seconds: number }
+export interface TrainResult {
+  backend: string; device: string; steps: number; firstLoss: number; lastLoss: number; accuracy?: number; seconds: number;
+  /** What tuning chose (or found kept from an earlier run), a line a product. */
+  tuned: string[];
+}
 
 function drawDigit(pixels: ArrayLike<number>, rows: number): HTMLCanvasElement {
   const c = el('canvas');
@@ -53,15 +61,18 @@ export function setupTrain(root: HTMLElement): TrainMode {
   const backend = select([['webgpu', 'WebGPU'], ['cpu', 'CPU (float64)']]);
   const steps = Object.assign(el('input'), { type: 'number', min: '1', placeholder: 'all epochs', style: 'width: 7em' });
   const start = el('button', 'Train'), stop = el('button', 'Stop');
+  const tune = Object.assign(el('input'), { type: 'checkbox', checked: false, title: 'time each product\'s variants on this GPU first, as miya train --tune; the choices are kept in this browser' });
   const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint'), torch = el('button', 'Download for PyTorch');
   const chooser = Object.assign(el('input'), { type: 'file', multiple: true, accept: '.json,.csv', title: 'a run spec (.json) and the CSV files it names' });
   const controls = el('div', '', 'controls'), ownControls = el('div', '', 'controls');
-  controls.append('Model: ', model, 'Backend: ', backend, 'Steps: ', steps, start, stop, resume, save, torch);
+  const tuneLabel = el('label');
+  tuneLabel.append(tune, ' tune');
+  controls.append('Model: ', model, 'Backend: ', backend, tuneLabel, 'Steps: ', steps, start, stop, resume, save, torch);
   ownControls.append('Or your own run spec (the .json and the CSV it names): ', chooser);
   const stats = el('p', 'Press Train.', 'stats');
   const saved = el('p', '', 'stats');
-  const chartBox = el('div'), digits = el('div', '', 'digits');
-  root.append(controls, ownControls, stats, saved, chartBox, digits);
+  const chartBox = el('div'), digits = el('div', '', 'digits'), tuneLog = el('pre');
+  root.append(controls, ownControls, stats, saved, tuneLog, chartBox, digits);
   const chart = new LineChart(chartBox, 'Training', 'step', [
     { label: 'training loss', color: '#2a7ab9', scale: 'loss' }, { label: 'test accuracy', color: '#e67e22', scale: 'acc' },
   ], [{ scale: 'loss', label: 'loss' }, { scale: 'acc', label: 'accuracy', side: 1 }]);
@@ -72,6 +83,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
     abort = new AbortController();
     chart.clear();
     digits.replaceChildren();
+    tuneLog.textContent = '';
     const raw = r.spec ?? trainingSpecs[r.model];
     if (raw === undefined) throw new Error(`no model named ${r.model}`);
     const spec = validateSpec(raw);
@@ -94,6 +106,11 @@ export function setupTrain(root: HTMLElement): TrainMode {
         trainer.restore(ckpt);
         saver.lastSaved = ckpt.step;
       }
+      const tuned: string[] = [];
+      if (r.tune && be.tuneProducts) {
+        stats.textContent = 'Tuning the step\'s products on this GPU…';
+        await trainer.tune((line) => { tuned.push(line); tuneLog.textContent += line + '\n'; }, browserTuneStore);
+      }
       const show = (p: Progress) => {
         chart.add(p.step, [p.loss, p.test?.accuracy]);
         stats.textContent = `${be.name} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
@@ -106,7 +123,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
       const seconds = (performance.now() - t0) / 1000;
       stats.textContent = `${be.name} on ${be.device} · ${trainer.step} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}` +
         (test ? ` · test accuracy ${(100 * test.accuracy).toFixed(1)}% on ${test.samples} ${mnist ? 'digits' : 'samples'}` : '');
-      const result = { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], accuracy: test?.accuracy, seconds };
+      const result = { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], accuracy: test?.accuracy, seconds, tuned };
       if (!mnist) return result;
       const yhat = await trainer.predict(24);
       const t = data.test!;
@@ -156,7 +173,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
     return showSaved(model.value);
   }).catch((e) => { stats.textContent = (e as Error).message; });
   const ownRun = () => (own && model.value === `own-${own.name}` ? { spec: own.spec, files: own.files } : {});
-  const go = (resumeRun: boolean) => void run({ model: model.value, ...ownRun(), backend: backend.value, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
+  const go = (resumeRun: boolean) => void run({ model: model.value, ...ownRun(), backend: backend.value, tune: tune.checked, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
   start.onclick = () => go(false);
   resume.onclick = () => go(true);
