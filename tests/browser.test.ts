@@ -135,6 +135,12 @@ test('Train: a user\'s own run spec and the CSV it names, chosen from disk, trai
   expect(m, done).not.toBeNull();
   expect(Number(m![2])).toBeLessThan(Number(m![1]) / 2);
   expect(await page.$$eval('#train .digit', (d) => d.length)).toBe(0);
+  // the first samples' targets beside the trained model's predictions, which are near them
+  await page.waitForSelector('#train table.predictions');
+  const table = await page.$$eval('#train table.predictions tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))));
+  expect(table).toHaveLength(8);
+  for (const [sample, target, prediction] of table) expect(Math.abs(prediction - target), `sample ${sample}`).toBeLessThan(0.2);
+  expect(table[0][1]).toBeCloseTo(0.5 * Math.sin(0) - 0.25 * Math.cos(0), 3);
   await page.screenshot({ path: `${SHOTS}/train-own-spec.png`, fullPage: true });
   // tuned first (the page's Train API, as the tune box does): the same losses, the choices said and kept
   type Run = { firstLoss: number; lastLoss: number; tuned: string[] };

@@ -1,16 +1,17 @@
 // Train: an MNIST MLP, the sequential-MNIST RNN or the user's own run spec (with its CSV) on WebGPU
 // or the CPU backend, with the loss and held-out accuracy charted as training goes, and for MNIST a
-// grid of test digits with their predictions.
+// grid of test digits with their predictions (for other data, a table of targets and predictions).
 // With "tune", WebGPU's products are tuned first, the choices kept per GPU in IndexedDB (tuneStore.ts).
 // A checkpoint goes to IndexedDB every CHECKPOINT_EVERY steps and at the end; Resume continues
 // from it (bit for bit on the same backend), Download saves it as a file for the CLI, and
 // Download for PyTorch saves model.safetensors and miya_model.py as `miya export --pytorch` does.
-import { Checkpointer, decodeCheckpoint, loadDataset, type Progress, pytorchExport, requireResumable, Trainer, validateSpec } from '../src/index.js';
+import { Checkpointer, decodeCheckpoint, loadDataset, predict, type Progress, pytorchExport, requireResumable, Trainer, validateSpec } from '../src/index.js';
 import { backendNamed, el, select, webgpu } from './backend.js';
 import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
 import { LineChart } from './chart.js';
 import { trainingSpecs } from './examples.js';
 import { chosenFileReader, type OwnSpec, readChosenFiles } from './ownSpec.js';
+import { predictionsTable, SHOWN } from './predictions.js';
 import { browserTuneStore } from './tuneStore.js';
 
 const CHECKPOINT_EVERY = 100;
@@ -124,7 +125,12 @@ export function setupTrain(root: HTMLElement): TrainMode {
       stats.textContent = `${be.name} on ${be.device} · ${trainer.step} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}` +
         (test ? ` · test accuracy ${(100 * test.accuracy).toFixed(1)}% on ${test.samples} ${mnist ? 'digits' : 'samples'}` : '');
       const result = { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], accuracy: test?.accuracy, seconds, tuned };
-      if (!mnist) return result;
+      if (!mnist) {
+        const d = data.train, k = Math.min(SHOWN, d.n);
+        const yhat = await predict(be, spec, { n: k, steps: d.steps, x: d.x.subarray(0, k * d.steps * d.features) }, await trainer.session.readParams());
+        digits.append(predictionsTable(yhat, d.y, k, d.outputs));
+        return result;
+      }
       const yhat = await trainer.predict(24);
       const t = data.test!;
       for (let i = 0; i < 24; i++) {
