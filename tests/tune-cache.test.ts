@@ -140,3 +140,14 @@ test('train --tune keeps its choices in $XDG_CACHE_HOME/miya/tuning.json unless 
   expect(on.stderr).toContain(`kept in ${join(home, 'miya', 'tuning.json')}`);
   expect(parseTuneCache(readFileSync(join(home, 'miya', 'tuning.json'), 'utf8'), 'cache').version).toBe(1);
 });
+
+test('a tuning cache that cannot be written is said, and the run trains on with its choices', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'miya-tune-'));
+  writeFileSync(join(dir, 'a-file'), 'not a directory\n');
+  const file = join(dir, 'a-file', 'tuning.json');
+  const r = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'webgpu', '--tune', '--tune-cache', file, '--json');
+  if (r.stderr.includes('no WebGPU adapter')) return expect(process.env.CI).toBeFalsy();
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).toContain(`tune: could not keep the choices in ${file} (EEXIST: file already exists, mkdir '${join(dir, 'a-file')}'); they hold for this run only`);
+  expect(JSON.parse(r.stdout).losses).toEqual([576]);
+});

@@ -18,7 +18,8 @@ export function tuneCacheFile(path: string): TuneStore {
       try {
         return await readFile(path, 'utf8');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        // nothing there (yet): the first run writes it, or says why it could not
+        if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
         throw new SpecError(path, `cannot read the tuning cache (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     },

@@ -64,8 +64,13 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     }
     const done = await tuneProducts(this, products, (t) => say(t.product, this.tuned.get(t.product)!));
     if (store && device && done.length) {
-      const kept = await saveChoices(store, device, this.matmulTiles(), new Map(done.map((t) => [t.product, this.tuned.get(t.product)!])));
-      log?.(`tune: ${kept} choice${kept === 1 ? '' : 's'} for this GPU kept in ${store.where}`);
+      // a cache that cannot be written costs the next run its timing, not this run its training
+      try {
+        const kept = await saveChoices(store, device, this.matmulTiles(), new Map(done.map((t) => [t.product, this.tuned.get(t.product)!])));
+        log?.(`tune: ${kept} choice${kept === 1 ? '' : 's'} for this GPU kept in ${store.where}`);
+      } catch (e) {
+        log?.(`tune: could not keep the choices in ${store.where} (${(e as Error).message}); they hold for this run only`);
+      }
     }
     return done.length;
   }
