@@ -12,14 +12,20 @@ import { caseData } from './data.js';
 /** What profileSteps needs of a backend: the webgpu one, with its optional kernel timing. */
 type Profiled<B> = Backend<B> & { sync(): Promise<void>; dispatches?: number; canTimeKernels?: boolean; startTiming?(): void; stopTiming?(): Promise<KernelTime[]> };
 
-/** Kernel times summed per variant, largest first: [variant, launches, total ms]. */
-export function byVariant(times: KernelTime[]): [string, number, number][] {
-  const sums = new Map<string, [number, number]>();
+/** Kernel times summed per variant, largest first: [variant, launches, total ms, flops, bytes] (kernelWork.ts). */
+export function byVariant(times: KernelTime[]): [string, number, number, number, number][] {
+  const sums = new Map<string, [number, number, number, number]>();
   for (const t of times) {
-    const [n, ms] = sums.get(t.kernel) ?? [0, 0];
-    sums.set(t.kernel, [n + 1, ms + t.ms]);
+    const [n, ms, flops, bytes] = sums.get(t.kernel) ?? [0, 0, 0, 0];
+    sums.set(t.kernel, [n + 1, ms + t.ms, flops + t.work.flops, bytes + t.work.bytes]);
   }
-  return [...sums].map(([k, [n, ms]]): [string, number, number] => [k, n, ms]).sort((a, b) => b[2] - a[2]);
+  return [...sums].map(([k, [n, ms, flops, bytes]]): [string, number, number, number, number] => [k, n, ms, flops, bytes]).sort((a, b) => b[2] - a[2]);
+}
+
+/** "  123.4 GFLOP/s     56.7 GB/s" (products), "                    56.7 GB/s" (the rest): per second of `ms`. */
+export function rates(ms: number, flops: number, bytes: number): string {
+  const per = (x: number) => (ms > 0 ? x / ms / 1e6 : 0).toFixed(1).padStart(9);
+  return `${flops > 0 ? `${per(flops)} GFLOP/s` : ' '.repeat(17)} ${per(bytes)} GB/s`;
 }
 
 /** The host's time to record one step (nothing submitted while it is timed), per step and per dispatch. */
@@ -68,8 +74,9 @@ export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: 
       const times = await be.stopTiming!();
       const total = times.reduce((a, t) => a + t.ms, 0);
       out(`  GPU time per kernel variant, one step (timestamp queries, one pass per kernel): ${total.toFixed(3)} ms in ${times.length} launches`);
-      for (const [variant, n, ms] of byVariant(times)) {
-        out(`    ${ms.toFixed(3).padStart(9)} ms ${(100 * ms / Math.max(total, 1e-12)).toFixed(1).padStart(5)} %  ${String(n).padStart(4)}×  ${variant}`);
+      out('  (GFLOP/s of the products; GB/s: the bytes a launch must move, each input read and each output written once)');
+      for (const [variant, n, ms, flops, bytes] of byVariant(times)) {
+        out(`    ${ms.toFixed(3).padStart(9)} ms ${(100 * ms / Math.max(total, 1e-12)).toFixed(1).padStart(5)} %  ${String(n).padStart(4)}×  ${rates(ms, flops, bytes)}  ${variant}`);
       }
     }
     be.free(lossOut.buf);

@@ -30,7 +30,13 @@ test('one timed MLP step: every kernel stamped in order, the same loss and param
   expect(kernels[kernels.length - 1]).toBe('update');
   expect(new Set(kernels)).toEqual(new Set(['gather', 'matmul', 'loss_partial', 'loss_value', 'act_backward', 'col_sum', 'update']));
   expect(timed.times.every((t) => Number.isFinite(t.ms) && t.ms >= 0)).toBe(true);
+  // each launch carries its work: the products' flops add up to this step's 2·M·N·K over its five
+  // products (x·W1ᵀ 8×7 from 5, a1·W2ᵀ 8×3 from 7, dW2 3×7 from 8, dA1 8×7 from 3, dW1 7×5 from 8)
+  const products = timed.times.filter((t) => t.kernel.startsWith('matmul'));
+  expect(products.reduce((f, t) => f + t.work.flops, 0)).toBe(2 * (8 * 7 * 5 + 8 * 3 * 7 + 3 * 7 * 8 + 8 * 7 * 3 + 7 * 5 * 8));
+  expect(timed.times.every((t) => t.work.bytes > 0)).toBe(true);
   const rows = byVariant(timed.times);
+  expect(rows.reduce((f, r) => f + r[3], 0)).toBe(products.reduce((f, t) => f + t.work.flops, 0));
   expect(rows.reduce((n, [, k]) => n + k, 0)).toBe(timed.times.length);
   expect(rows.map(([, , ms]) => ms)).toEqual([...rows.map(([, , ms]) => ms)].sort((a, b) => b - a));
 });

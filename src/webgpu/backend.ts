@@ -1,5 +1,6 @@
 import type { Backend } from '../backend.js';
 import { DeviceLostError } from '../errors.js';
+import { kernelWork } from '../kernelWork.js';
 import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
 import { tileBytes } from './kernels.js';
 import type { GpuContext } from './device.js';
@@ -154,7 +155,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     if (this.timer) {
       // profiling: a pass of its own, stamped at its start and end
       this.endPass();
-      const pass = this.encoder.beginComputePass({ timestampWrites: this.timer.next(this.runner.variant(kernel, params)) });
+      const pass = this.encoder.beginComputePass({ timestampWrites: this.timer.next(this.runner.variant(kernel, params), kernelWork(kernel, params)) });
       this.runner.record(pass, kernel, params, buffers);
       pass.end();
       return;

@@ -2,22 +2,26 @@
 // kernel runs in its own compute pass whose start and end the GPU stamps into a query set; the
 // stamps are resolved and read back when timing stops. For profiling only: one pass per kernel
 // and the read-back cost what the fused single-pass step does not.
-export interface KernelTime { kernel: string; ms: number }
+import type { KernelWork } from '../kernelWork.js';
+
+export interface KernelTime { kernel: string; ms: number; work: KernelWork }
 
 const CAPACITY = 2048; // kernels per timing window (4096 queries, the most a query set may hold); later ones run untimed
 
 export class KernelTimer {
   private querySet: GPUQuerySet;
   private labels: string[] = [];
+  private work: KernelWork[] = [];
   constructor(private device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * CAPACITY });
   }
 
   /** The timestamp writes for the next kernel's pass, or undefined once the window is full. */
-  next(kernel: string): GPUComputePassTimestampWrites | undefined {
+  next(kernel: string, work: KernelWork): GPUComputePassTimestampWrites | undefined {
     const i = this.labels.length;
     if (i >= CAPACITY) return undefined;
     this.labels.push(kernel);
+    this.work.push(work);
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
 
@@ -35,6 +39,6 @@ export class KernelTimer {
     const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
     staging.unmap();
     for (const b of [resolved, staging, this.querySet]) b.destroy();
-    return this.labels.map((kernel, i) => ({ kernel, ms: Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6 }));
+    return this.labels.map((kernel, i) => ({ kernel, ms: Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6, work: this.work[i] }));
   }
 }
