@@ -28,7 +28,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const resume = values.resume === undefined ? undefined : { checkpoint: await readCheckpointFile(values.resume), from: values.resume };
   const raw = positionals[0] === undefined && resume ? undefined : await readSpecFile(positionals[0]);
   const bar = values.json ? undefined : new SingleBar({
-    format: 'epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | test acc {acc} | {rate} steps/s | eta {eta_formatted}',
+    format: 'epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | test {test} | {rate} steps/s | eta {eta_formatted}',
     stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, etaBuffer: 50,
   });
   let started = false;
@@ -43,7 +43,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     onProgress: values.json ? undefined : (p) => {
       const fields = {
         epoch: `${p.epoch}/${p.epochs}`, loss: p.loss.toFixed(4), rate: p.stepsPerSecond.toFixed(0),
-        acc: p.test ? `${(100 * p.test.accuracy).toFixed(1)}%` : '-',
+        test: !p.test ? '-' : p.test.accuracy !== undefined ? `acc ${(100 * p.test.accuracy).toFixed(1)}%` : `loss ${p.test.loss.toFixed(4)}`,
       };
       if (!started) { bar?.start(p.steps, 0, fields); started = true; }
       bar?.update(p.step, fields);
@@ -65,7 +65,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${result.backend} on ${result.device}: ${l.length} steps in ${secs.toFixed(2)} s\n`);
   process.stdout.write(`loss: ${l[0].toFixed(4)} (step 1) → ${l[l.length - 1].toFixed(4)} (step ${l.length})\n`);
   if (result.test) {
-    process.stdout.write(`test: accuracy ${(100 * result.test.accuracy).toFixed(2)}% on ${result.test.samples} held-out samples, loss ${result.test.loss.toFixed(4)}\n`);
+    const t = result.test;
+    process.stdout.write(`test: ${t.accuracy !== undefined ? `accuracy ${(100 * t.accuracy).toFixed(2)}% on ${t.samples} held-out samples, loss` : `loss on ${t.samples} held-out samples`} ${t.loss.toFixed(4)}\n`);
   }
   return exitCode;
 }

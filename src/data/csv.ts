@@ -1,6 +1,7 @@
 // CSV files with a header row: chosen input and target columns (default: all but the last, and
 // the last). With `window` T, samples are sliding windows of T rows (for an RNN) and the target
-// is the target columns of the row after each window.
+// is the target columns of the row after each window. With `test` N, the last N samples are held
+// out (before any shuffling, as TF.js's validationSplit holds out the last ones).
 import Papa from 'papaparse';
 import { SpecError } from '../errors.js';
 import type { CsvRef, ModelSpec } from '../spec/types.js';
@@ -62,5 +63,14 @@ export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: str
     const target = model.type === 'rnn' ? rows[s + T] : rows[s];
     targets.forEach((c, j) => { y[s * targets.length + j] = target[c]; });
   }
-  return { train: { n, x, y, steps: T, features: inputs.length, outputs: targets.length } };
+  const all = { n, x, y, steps: T, features: inputs.length, outputs: targets.length };
+  if (ref.test === undefined) return { train: all };
+  if (ref.test >= n) throw new SpecError('data.test', `expected fewer than the ${n} samples of ${ref.csv} (some must be left to train on), got ${ref.test}`);
+  return { train: samples(all, 0, n - ref.test), test: samples(all, n - ref.test, ref.test) };
+}
+
+/** Samples [from, from + count) of a dataset. */
+function samples(d: Datasets['train'], from: number, count: number): Datasets['train'] {
+  const xs = d.steps * d.features;
+  return { ...d, n: count, x: d.x.slice(from * xs, (from + count) * xs), y: d.y.slice(from * d.outputs, (from + count) * d.outputs) };
 }

@@ -21,7 +21,8 @@ export interface OptimizerSpec {
 
 export interface InlineData { x: number[][] | number[][][]; y: number[][] }
 export interface DatasetRef { dataset: 'mnist'; train?: number; test?: number; sequential?: boolean }
-export interface CsvRef { csv: string; inputs?: string[]; targets?: string[]; window?: number }
+/** `test`: the last `test` samples held out (before any shuffling, as TF.js's validationSplit takes the last ones). */
+export interface CsvRef { csv: string; inputs?: string[]; targets?: string[]; window?: number; test?: number }
 export type DataSpec = InlineData | DatasetRef | CsvRef;
 
 export interface RunSpec {

@@ -92,7 +92,8 @@ function validateData(v: unknown, model: ModelSpec): DataSpec {
     if (typeof d.csv !== 'string' || d.csv === '') fail('data.csv', 'a file path', d.csv);
     const names = (k: string) => optional(d, k, (x) => (Array.isArray(x) && x.length > 0 && x.every((s) => typeof s === 'string') ? (x as string[]) : fail(`data.${k}`, 'a non-empty array of column names', x)));
     const window = optional(d, 'window', (x) => int('data.window', x, 1));
-    return { csv: d.csv as string, inputs: names('inputs'), targets: names('targets'), window };
+    const test = optional(d, 'test', (x) => int('data.test', x, 1));
+    return { csv: d.csv as string, inputs: names('inputs'), targets: names('targets'), window, test };
   }
   if (!Array.isArray(d.x) || d.x.length === 0) fail('data.x', 'a non-empty array of samples (or data.dataset / data.csv)', d.x);
   const xs = d.x as unknown[];

@@ -38,7 +38,7 @@ export interface RunOptions {
 
 export interface RunResult {
   backend: string; device: string; losses: number[]; params: ParamsJson; grads: ParamsJson;
-  /** Only when the data has a held-out test set (MNIST): its loss and accuracy after training. */
+  /** Only when the data has a held-out test set (MNIST, or CSV with data.test): its loss, and accuracy for one-hot targets, after training. */
   test?: Evaluation;
 }
 

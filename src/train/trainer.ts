@@ -20,7 +20,8 @@ export interface Progress {
   stepsPerSecond: number; etaSeconds: number;
 }
 
-export interface Evaluation { loss: number; accuracy: number; samples: number }
+/** Held-out loss; accuracy (argmax against argmax) only where the targets are one-hot classes. */
+export interface Evaluation { loss: number; accuracy?: number; samples: number }
 
 export interface TrainOptions {
   /** Read the loss back every this many steps (default 25) and report progress. */
@@ -153,7 +154,7 @@ export class Trainer<B> {
     return this.evalSession;
   }
 
-  /** Loss and accuracy (argmax of ŷ against argmax of y) of the current parameters on held-out data. */
+  /** Loss, and for one-hot targets accuracy (argmax of ŷ against argmax of y), of the current parameters on held-out data. */
   async evaluate(test: Dataset | undefined = this.data.test): Promise<Evaluation> {
     if (!test) throw new Error('evaluate: this data set has no held-out samples');
     const e = this.evalSessionFor(test);
@@ -166,13 +167,28 @@ export class Trainer<B> {
     }
     const losses = await e.readLosses(0, e.batches.length);
     const loss = e.batches.reduce((sum, b, i) => sum + losses[i] * b.size, 0) / test.n;
-    return { loss, accuracy: correct / test.n, samples: test.n };
+    return oneHot(test.y, test.outputs) ? { loss, accuracy: correct / test.n, samples: test.n } : { loss, samples: test.n };
   }
 
   dispose(): void {
     this.session.dispose();
     this.evalSession?.dispose();
   }
+}
+
+/** Whether every row of y is a class in one-hot form (one 1, the rest 0, at least two columns): what accuracy needs. */
+export function oneHot(y: ArrayLike<number>, cols: number): boolean {
+  if (cols < 2) return false;
+  for (let r = 0; r < y.length; r += cols) {
+    let ones = 0;
+    for (let c = 0; c < cols; c++) {
+      const v = y[r + c];
+      if (v === 1) ones++;
+      else if (v !== 0) return false;
+    }
+    if (ones !== 1) return false;
+  }
+  return true;
 }
 
 /** Rows whose largest prediction is in the same column as the largest target. */
