@@ -117,7 +117,7 @@ test('Train: a user\'s own run spec and the CSV it names, chosen from disk, trai
   writeFileSync(join(dir, 'points.csv'), ['a,b,y', ...rows].join('\n') + '\n');
   writeFileSync(join(dir, 'points.json'), JSON.stringify({
     model: { type: 'mlp', inputSize: 2, layers: [{ units: 8, activation: 'tanh' }, { units: 1, activation: 'identity' }] },
-    loss: 'mse', optimizer: { type: 'adam', lr: 0.05 }, data: { csv: 'points.csv' }, steps: 40, seed: 1,
+    loss: 'mse', optimizer: { type: 'adam', lr: 0.05 }, data: { csv: 'points.csv', test: 8 }, steps: 40, seed: 1,
   }));
   const page = await h.open('/dist/web/index.html#train');
   const stats = () => page.$eval('#train .stats', (e) => e.textContent ?? '');
@@ -131,7 +131,8 @@ test('Train: a user\'s own run spec and the CSV it names, chosen from disk, trai
   await page.waitForFunction(() => (document.querySelector('#train select') as HTMLSelectElement).value === 'own-points');
   expect(await stats()).toBe('Chosen: points.json with points.csv. Press Train.');
   const done = await train();
-  const m = /^webgpu on .* · 40 steps in [\d.]+ s · loss ([\d.]+) → ([\d.]+)$/.exec(done);
+  // the last 8 rows held out: their loss, and no accuracy for a regression
+  const m = /^webgpu on .* · 40 steps in [\d.]+ s · loss ([\d.]+) → ([\d.]+) · test loss \d\.\d{4} on 8 samples$/.exec(done);
   expect(m, done).not.toBeNull();
   expect(Number(m![2])).toBeLessThan(Number(m![1]) / 2);
   expect(await page.$$eval('#train .digit', (d) => d.length)).toBe(0);

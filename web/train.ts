@@ -81,6 +81,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
   root.append(controls, ownControls, stats, saved, tuneLog, chartBox, digits);
   const chart = new LineChart(chartBox, 'Training', 'step', [
     { label: 'training loss', color: '#2a7ab9', scale: 'loss' }, { label: 'test accuracy', color: '#e67e22', scale: 'acc' },
+    { label: 'test loss', color: '#8e44ad', scale: 'loss' },
   ], [{ scale: 'loss', label: 'loss' }, { scale: 'acc', label: 'accuracy', side: 1 }]);
   let abort: AbortController | undefined;
 
@@ -118,14 +119,14 @@ export function setupTrain(root: HTMLElement): TrainMode {
         await trainer.tune((line) => { tuned.push(line); tuneLog.textContent += line + '\n'; }, browserTuneStore);
       }
       const show = (p: Progress) => {
-        chart.add(p.step, [p.loss, p.test?.accuracy]);
+        chart.add(p.step, [p.loss, p.test?.accuracy, p.test?.loss]);
         stats.textContent = `${be.name} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
           (p.test ? ` · ${heldOut(p.test)}` : '') + ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
       };
       const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal: abort.signal, afterStep: saver.afterStep });
       await saver.save();
       const test = data.test && await trainer.evaluate();
-      chart.add(trainer.step, [losses[losses.length - 1], test?.accuracy]);
+      chart.add(trainer.step, [losses[losses.length - 1], test?.accuracy, test?.loss]);
       const seconds = (performance.now() - t0) / 1000;
       stats.textContent = `${be.name} on ${be.device} · ${trainer.step} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}` +
         (test ? ` · ${heldOut(test)} on ${test.samples} ${mnist ? 'digits' : 'samples'}` : '');
