@@ -63,9 +63,10 @@ describe.each(await presentBackends())('on %s', (name, be) => {
   });
 });
 
-test('train prints the held-out loss of a regression, without an accuracy', () => {
+test('train prints the held-out loss of a regression, without an accuracy (its CSV named relative to the spec)', () => {
   const spec = join(dir, 'regression.json');
-  writeFileSync(spec, JSON.stringify(regression));
+  // "points.csv" beside the spec, while miya runs from the repository's root
+  writeFileSync(spec, JSON.stringify({ ...regression, data: { ...regression.data, csv: 'points.csv' } }));
   const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', spec, '--backend', 'cpu'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/^test: loss on 8 held-out samples \d+\.\d{4}$/m);
