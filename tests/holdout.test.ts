@@ -72,3 +72,13 @@ test('train prints the held-out loss of a regression, without an accuracy (its C
   expect(r.stdout).toMatch(/^test: loss on 8 held-out samples \d+\.\d{4}$/m);
   expect(r.stderr).toMatch(/\| test loss \d+\.\d{4} \|/);
 });
+
+test('examples/sine-rnn.json forecasts its CSV series: the held-out windows\' loss is near the noise\'s', () => {
+  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', join(root, 'examples/sine-rnn.json'), '--backend', 'cpu', '--json'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.test.samples).toBe(64);
+  expect(out.test.accuracy).toBeUndefined();
+  // noise of σ 0.05 is 0.0025 of it; an untrained model's is about 1
+  expect(out.test.loss).toBeLessThan(0.02);
+});
