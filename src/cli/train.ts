@@ -66,7 +66,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.stdout.write(`loss: ${l[0].toFixed(4)} (step 1) → ${l[l.length - 1].toFixed(4)} (step ${l.length})\n`);
   if (result.test) {
     const t = result.test;
-    process.stdout.write(`test: ${t.accuracy !== undefined ? `accuracy ${(100 * t.accuracy).toFixed(2)}% on ${t.samples} held-out samples, loss` : `loss on ${t.samples} held-out samples`} ${t.loss.toFixed(4)}\n`);
+    process.stdout.write(t.accuracy !== undefined
+      ? `test: accuracy ${(100 * t.accuracy).toFixed(2)}% on ${t.samples} held-out samples, loss ${t.loss.toFixed(4)}\n`
+      : `test: loss ${t.loss.toFixed(4)} on ${t.samples} held-out samples\n`);
   }
   return exitCode;
 }

@@ -2,10 +2,10 @@
 // seed and the epoch number alone, so that a run resumed at any step takes the same batches),
 // the loss read back asynchronously every few steps (the device is never waited on per step),
 // a NaN or Inf loss stopped and named at once, and the held-out set evaluated after each epoch.
-import type { TuneStore } from '../webgpu/tuneCache.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Backend } from '../backend.js';
+import type { TuneStore } from '../webgpu/tuneCache.js';
 import type { Datasets } from '../data/load.js';
 import { NonFiniteError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
