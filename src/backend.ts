@@ -36,6 +36,8 @@ export interface Backend<B = unknown> {
   /** Ends the work recorded so far (one training step) and hands it to the device. */
   submit(): void;
   free(buf: B): void;
+  /** GPU backends: waits for submitted work to finish, never throwing (before a process exits on an error). */
+  idle?(): Promise<void>;
   /** Number of live buffers (for leak tests). */
   liveBuffers(): number;
   /** GPU backends: dispatches prepared so far, each with its uniform buffer and bind group (for leak tests). */

@@ -88,7 +88,10 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     return result;
   } finally {
     trainer.dispose();
-    if (typeof opts.backend !== 'object') be.dispose();
+    if (typeof opts.backend !== 'object') {
+      await be.idle?.();
+      be.dispose();
+    }
   }
 }
 

@@ -4,8 +4,8 @@ import { kernelWork } from '../kernelWork.js';
 import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
 import { tileBytes } from './kernels.js';
 import type { GpuContext } from './device.js';
-import { choiceText, productKey, type TimedChoice, tunedPlan, tuneProducts } from './tune.js';
-import { loadChoices, saveChoices, tuneDeviceKey, type TuneStore } from './tuneCache.js';
+import { productKey, type TimedChoice, tunedPlan, tuneWithStore } from './tune.js';
+import type { TuneStore } from './tuneCache.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
 import { type KernelTime, KernelTimer } from './timer.js';
 
@@ -44,36 +44,9 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     // every product of every step asks: no key is built unless something was tuned
     tunedPlan(p, this.tuned.size > 0 ? this.tuned.get(productKey(p)) : undefined);
 
-  /**
-   * With a store, the choices kept there for this GPU and these kernels are used as they are,
-   * and what is timed now is added to them.
-   */
-  async tuneProducts(products: MatmulParams[], log?: (line: string) => void, store?: TuneStore): Promise<number> {
-    const say = (product: string, c: TimedChoice, from = '') =>
-      log?.(`tuned ${product}: ${choiceText(c)}, ${c.ms.toFixed(3)} ms (untuned ${c.untunedMs.toFixed(3)} ms)${from}`);
-    const device = store && await tuneDeviceKey(this.adapterInfo);
-    if (store && device) {
-      const { choices, dropped } = await loadChoices(store, device, this.matmulTiles());
-      if (dropped.length) log?.(`tune: ${store.where}: left out ${dropped.length} entr${dropped.length === 1 ? 'y' : 'ies'} for this GPU that it cannot use (${dropped.join('; ')}); timing ${dropped.length === 1 ? 'it' : 'them'} again`);
-      const fresh = new Map([...choices].filter(([product]) => !this.tuned.has(product)));
-      for (const [product, c] of fresh) this.tuned.set(product, c);
-      // told in the order the step runs them, each once
-      for (const product of new Set(products.map(productKey))) {
-        const c = fresh.get(product);
-        if (c) say(product, c, `, from an earlier run (${store.where})`);
-      }
-    }
-    const done = await tuneProducts(this, products, (t) => say(t.product, this.tuned.get(t.product)!));
-    if (store && device && done.length) {
-      // a cache that cannot be written costs the next run its timing, not this run its training
-      try {
-        const kept = await saveChoices(store, device, this.matmulTiles(), new Map(done.map((t) => [t.product, this.tuned.get(t.product)!])));
-        log?.(`tune: ${kept} choice${kept === 1 ? '' : 's'} for this GPU kept in ${store.where}`);
-      } catch (e) {
-        log?.(`tune: could not keep the choices in ${store.where} (${(e as Error).message}); they hold for this run only`);
-      }
-    }
-    return done.length;
+  /** With a store, the choices kept there for this GPU and these kernels are used, and new ones added (tune.ts). */
+  tuneProducts(products: MatmulParams[], log?: (line: string) => void, store?: TuneStore): Promise<number> {
+    return tuneWithStore(this, products, log, store);
   }
   /** Command buffers submitted so far (a training step is one). */
   submissions = 0;
@@ -195,6 +168,20 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.submit();
     await this.gpu.queue.onSubmittedWorkDone();
     this.check();
+  }
+
+  /**
+   * Waits for the device to finish what was submitted, and never throws (for `finally` blocks): a
+   * process that exits while SwiftShader still runs submitted work can crash in its teardown.
+   */
+  async idle(): Promise<void> {
+    if (this.lost) return;
+    try {
+      this.flush();
+      await this.gpu.queue.onSubmittedWorkDone();
+    } catch {
+      // the error that matters is already on its way
+    }
   }
 
   // Freeing never throws: it runs in `finally` blocks, after the error that matters.

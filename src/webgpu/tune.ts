@@ -1,14 +1,15 @@
 // Tuning (opt-in, as PyTorch's cudnn.benchmark): each distinct product a training step runs is
 // timed on this device in every bit-neutral variant (tile shape, one or two workgroup buffers,
 // scalar or vec4 reads of the operands, the epilogue at the product's end or in a pass of its
-// own) and the fastest is kept for the rest
-// of the process. None of these changes the order of any sum, so a tuned run ends with the bits
-// an untuned one ends with; split-K, which does change it, stays a function of the shape.
+// own) and the fastest is kept for the rest of the process, and with a store for later runs on
+// this GPU (tuneCache.ts). None of these changes the order of any sum, so a tuned run ends with
+// the bits an untuned one ends with; split-K, which does change it, stays a function of the shape.
 import { hasEpilogue, type MatmulParams, type MatmulPlan, type MatmulTile, vec4Aligned } from '../kernels.js';
 import { matmul, type MatmulArgs } from '../nn/ops.js';
 import type { WebGpuBackend } from './backend.js';
 import type { GpuBuf } from './runner.js';
 import { matmulPlan, matmulTile, tileShape } from './kernels.js';
+import { loadChoices, saveChoices, tuneDeviceKey, type TuneStore } from './tuneCache.js';
 
 /** The variant of a product a tuning chose. */
 export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean; vec4: boolean }
@@ -129,4 +130,36 @@ export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], 
 /** A tuned choice in words, e.g. "big tile, 2 buffers, vec4 reads, epilogue apart". */
 export function choiceText(c: TunedChoice): string {
   return `${c.tile} tile, ${c.singleBuffer ? '1 buffer' : '2 buffers'}, ${c.vec4 ? 'vec4 reads, ' : ''}epilogue ${c.separateEpilogue ? 'apart' : 'fused'}`;
+}
+
+/**
+ * Tunes the products as tuneProducts does, and with a store uses the choices kept there for this
+ * GPU and these kernels (saying so, in the order the step runs them) and adds what it times now.
+ * Returns how many products were timed.
+ */
+export async function tuneWithStore(be: WebGpuBackend, products: MatmulParams[], log?: (line: string) => void, store?: TuneStore): Promise<number> {
+  const say = (product: string, c: TimedChoice, from = '') =>
+    log?.(`tuned ${product}: ${choiceText(c)}, ${c.ms.toFixed(3)} ms (untuned ${c.untunedMs.toFixed(3)} ms)${from}`);
+  const device = store && await tuneDeviceKey(be.adapterInfo);
+  if (store && device) {
+    const { choices, dropped } = await loadChoices(store, device, be.matmulTiles());
+    if (dropped.length) log?.(`tune: ${store.where}: left out ${dropped.length} entr${dropped.length === 1 ? 'y' : 'ies'} for this GPU that it cannot use (${dropped.join('; ')}); timing ${dropped.length === 1 ? 'it' : 'them'} again`);
+    const fresh = new Map([...choices].filter(([product]) => !be.tuned.has(product)));
+    for (const [product, c] of fresh) be.tuned.set(product, c);
+    for (const product of new Set(products.map(productKey))) {
+      const c = fresh.get(product);
+      if (c) say(product, c, `, from an earlier run (${store.where})`);
+    }
+  }
+  const done = await tuneProducts(be, products, (t) => say(t.product, be.tuned.get(t.product)!));
+  if (store && device && done.length) {
+    // a cache that cannot be written costs the next run its timing, not this run its training
+    try {
+      const kept = await saveChoices(store, device, be.matmulTiles(), new Map(done.map((t) => [t.product, be.tuned.get(t.product)!])));
+      log?.(`tune: ${kept} choice${kept === 1 ? '' : 's'} for this GPU kept in ${store.where}`);
+    } catch (e) {
+      log?.(`tune: could not keep the choices in ${store.where} (${(e as Error).message}); they hold for this run only`);
+    }
+  }
+  return done.length;
 }
