@@ -30,7 +30,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     reps: { type: 'string' }, profile: { type: 'boolean', default: false }, soak: { type: 'string' }, tune: { type: 'boolean', default: false },
     'tune-cache': { type: 'string' },
   });
-  const tuneStore = tuneStoreOption(values.tune!, values['tune-cache']);
+  const tuneStore = await tuneStoreOption(values.tune!, values['tune-cache']);
   if (values.soak !== undefined) return soakCommand(positiveInt('--soak', values.soak)!, values.backends!.split(','));
   if (values.profile) {
     const be = await createBackend('webgpu', { notice: (m) => process.stderr.write(m + '\n') });

@@ -115,7 +115,8 @@ test('train --tune-cache FILE: the first run keeps its choices in FILE, the seco
   writeFileSync(foreign, '{"todo": "keep me"}\n');
   const refused = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'webgpu', '--tune', '--tune-cache', foreign, '--json');
   expect(refused.status).toBe(2);
-  expect(refused.stderr).toContain(`${foreign}: not a Miya tuning cache`);
+  // refused before a device is opened: the one line
+  expect(refused.stderr).toBe(`miya train: ${foreign}: not a Miya tuning cache (expected "format": "miya-tuning"); delete it to start a new one\n`);
   expect(refused.stdout).toBe('');
   expect(readFileSync(foreign, 'utf8')).toBe('{"todo": "keep me"}\n');
 });

@@ -24,7 +24,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const steps = positiveInt('--steps', values.steps);
   const every = positiveInt('--checkpoint-every', values['checkpoint-every']);
   if (every !== undefined && !values.checkpoint) throw new SpecError('--checkpoint-every', 'expected --checkpoint FILE beside it');
-  const tuneStore = tuneStoreOption(values.tune, values['tune-cache']);
+  const tuneStore = await tuneStoreOption(values.tune, values['tune-cache']);
   const resume = values.resume === undefined ? undefined : { checkpoint: await readCheckpointFile(values.resume), from: values.resume };
   const raw = positionals[0] === undefined && resume ? undefined : await readSpecFile(positionals[0]);
   const bar = values.json ? undefined : new SingleBar({

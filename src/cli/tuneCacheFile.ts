@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SpecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
-import type { TuneStore } from '../webgpu/tuneCache.js';
+import { checkTuneStore, type TuneStore } from '../webgpu/tuneCache.js';
 
 export function defaultTuneCachePath(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'miya', 'tuning.json');
@@ -30,10 +30,15 @@ export function tuneCacheFile(path: string): TuneStore {
   };
 }
 
-/** `--tune-cache FILE|off` beside `--tune`: the store, or none for `off`. */
-export function tuneStoreOption(tune: boolean, value: string | undefined): TuneStore | undefined {
+/**
+ * `--tune-cache FILE|off` beside `--tune`: the store, or none for `off`. A file that is there but
+ * is not a tuning cache is refused now, before a device is opened.
+ */
+export async function tuneStoreOption(tune: boolean, value: string | undefined): Promise<TuneStore | undefined> {
   if (value !== undefined && !tune) throw new SpecError('--tune-cache', 'expected --tune beside it');
   if (!tune || value === 'off') return undefined;
   if (value === '') throw new SpecError('--tune-cache', 'expected a file name or "off", got ""');
-  return tuneCacheFile(value ?? defaultTuneCachePath());
+  const store = tuneCacheFile(value ?? defaultTuneCachePath());
+  await checkTuneStore(store);
+  return store;
 }

@@ -93,6 +93,11 @@ async function readCache(store: TuneStore): Promise<TuneCache> {
   return text === undefined ? emptyTuneCache() : parseTuneCache(text, store.where);
 }
 
+/** Refuses (SpecError) a store that holds something other than a tuning cache: callers check before opening a device. */
+export async function checkTuneStore(store: TuneStore): Promise<void> {
+  await readCache(store);
+}
+
 /** This device's choices from the store (see choicesFor); a store that holds something else is a SpecError. */
 export async function loadChoices(store: TuneStore, device: string, tiles: readonly MatmulTile[]) {
   return choicesFor(await readCache(store), device, tiles);
