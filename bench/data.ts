@@ -2,6 +2,7 @@
 // their first losses can be compared with each other and with the float64 reference.
 import type { Dataset } from '../src/train/session.js';
 import type { StepCase } from './cases.js';
+import { outputsOf } from '../src/nn/layout.js';
 
 /** Uniform in [-0.5, 0.5) from a 32-bit LCG: fast, seeded, never all zeros. */
 export function random(n: number, seed: number): Float64Array {
@@ -15,7 +16,7 @@ export function random(n: number, seed: number): Float64Array {
 export function caseData(c: StepCase, n = c.spec.batchSize!): Dataset {
   const m = c.spec.model;
   const T = m.type === 'rnn' ? c.T : 1;
-  const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  const outputs = outputsOf(m);
   const full = c.spec.batchSize!;
   const x = random(full * T * m.inputSize, 3).subarray(0, n * T * m.inputSize);
   const y = random(full * outputs, 4).subarray(0, n * outputs);

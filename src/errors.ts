@@ -14,10 +14,13 @@ export class RunError extends Error {
   }
 }
 
+/** "NaN", "+Inf" or "-Inf": how a non-finite value is named in messages. */
+export const nonFiniteText = (v: number): string => (Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
+
 /** Training produced NaN or Inf: names the step (1-based) and the tensor. */
 export class NonFiniteError extends RunError {
   constructor(readonly step: number, readonly tensor: string, value: number) {
-    super(`diverged at step ${step}: ${tensor} is ${Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf'}`);
+    super(`diverged at step ${step}: ${tensor} is ${nonFiniteText(value)}`);
     this.name = 'NonFiniteError';
   }
 }

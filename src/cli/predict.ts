@@ -4,7 +4,6 @@
 // windows of T consecutive rows, T from --window or the spec's data.window) or a JSON file
 // ({"x": [...]} or the array alone: [n][inputSize], or [n][T][inputSize] for an RNN).
 // Prints CSV (a header of the target names, else y or y1, y2, …) or, with --json, one object.
-import { readFile } from 'node:fs/promises';
 import { BACKEND_NAMES, type BackendName, createBackend } from '../backends.js';
 import { parseCsv } from '../data/csv.js';
 import { SpecError } from '../errors.js';
@@ -13,7 +12,8 @@ import type { RunSpec } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import { type Inputs, predict } from '../train/predict.js';
 import { parse, positiveInt } from './args.js';
-import { readCheckpointFile } from './checkpointFile.js';
+import { readBytes, readCheckpointFile } from './checkpointFile.js';
+import { outputsOf } from '../nn/layout.js';
 
 export async function predictCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -41,18 +41,13 @@ export async function predictCommand(argv: string[]): Promise<number> {
 
 function outputNames(spec: RunSpec): string[] {
   const m = spec.model;
-  const n = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  const n = outputsOf(m);
   if ('csv' in spec.data && spec.data.targets?.length === n) return spec.data.targets;
   return n === 1 ? ['y'] : Array.from({ length: n }, (_v, i) => `y${i + 1}`);
 }
 
 async function readInputs(path: string, spec: RunSpec, window: number | undefined): Promise<Inputs> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new SpecError(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = new TextDecoder().decode(await readBytes(path));
   return path.toLowerCase().endsWith('.json') ? jsonInputs(text, path, spec) : csvInputs(text, path, spec, window);
 }
 
@@ -66,7 +61,7 @@ function jsonInputs(text: string, path: string, spec: RunSpec): Inputs {
   }
   const x = Array.isArray(doc) ? doc : (doc as { x?: unknown } | null)?.x;
   const m = spec.model;
-  const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  const outputs = outputsOf(m);
   if (!Array.isArray(x) || x.length === 0) throw new SpecError(path, 'expected {"x": [samples]} or the array of samples alone');
   const n = x.length;
   try {

@@ -3,6 +3,7 @@ import { SpecError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
 import type { Dataset } from '../train/session.js';
 import { inlineDataset } from './inline.js';
+import { outputsOf } from '../nn/layout.js';
 
 export interface Datasets { train: Dataset; test?: Dataset }
 
@@ -20,7 +21,7 @@ export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promis
     : 'csv' in d ? await (await import('./csv.js')).csvDataset(d, spec.model, opts.readText)
       : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;
-  const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  const outputs = outputsOf(m);
   requireShape(m.type === 'mlp' ? `model.layers[${m.layers.length - 1}].units` : 'model.outputSize', outputs, sets.train.outputs, 'outputs (the data\'s targets per sample)');
   return sets;
 }

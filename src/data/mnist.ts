@@ -7,6 +7,7 @@ import { SpecError } from '../errors.js';
 import type { DatasetRef, ModelSpec } from '../spec/types.js';
 import type { Dataset } from '../train/session.js';
 import type { Datasets } from './load.js';
+import { outputsOf } from '../nn/layout.js';
 
 export const MNIST_TOTAL = 10000;
 const PIXELS = 784;
@@ -40,7 +41,7 @@ export async function mnistDataset(ref: DatasetRef, model: ModelSpec, seed = 0):
   if (train + test > MNIST_TOTAL) throw new SpecError('data.train', `train + test must be at most ${MNIST_TOTAL} (the mnist package's digits), got ${train} + ${test}`);
   const want = model.type === 'mlp' ? PIXELS : 28;
   if (model.inputSize !== want) throw new SpecError('model.inputSize', `expected ${want} for MNIST${model.type === 'rnn' ? ' rows' : ''}, got ${model.inputSize}`);
-  const outputs = model.type === 'mlp' ? model.layers[model.layers.length - 1].units : model.outputSize;
+  const outputs = outputsOf(model);
   if (outputs !== 10) throw new SpecError('model', `expected 10 outputs for MNIST's 10 classes, got ${outputs}`);
   const { pixels, labels } = await mnistSamples();
   const order = Array.from({ length: labels.length }, (_, i) => i);

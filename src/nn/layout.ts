@@ -8,6 +8,9 @@ export const RNN_PARAM_NAMES = {
   outputWeights: 'head.weight', outputBias: 'head.bias',
 } as const;
 
+/** How many outputs a model predicts per sample: its last layer's units, or an RNN's outputSize. */
+export const outputsOf = (m: ModelSpec): number => (m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize);
+
 export function paramLayout(model: ModelSpec): ParamTensor[] {
   const out: ParamTensor[] = [];
   let off = 0;

@@ -4,6 +4,7 @@
 import { ACTIVATIONS, LOSSES, OPTIMIZERS } from '../kernels.js';
 import { fail, int, matrix, num, obj, oneOf, optional, vector } from './check.js';
 import type { DataSpec, DenseLayerSpec, ModelSpec, OptimizerSpec, RunSpec, RnnSpec } from './types.js';
+import { outputsOf } from '../nn/layout.js';
 
 const HIDDEN_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'softmax');
 
@@ -97,7 +98,7 @@ function validateData(v: unknown, model: ModelSpec): DataSpec {
   }
   if (!Array.isArray(d.x) || d.x.length === 0) fail('data.x', 'a non-empty array of samples (or data.dataset / data.csv)', d.x);
   const xs = d.x as unknown[];
-  const outputs = model.type === 'mlp' ? model.layers[model.layers.length - 1].units : model.outputSize;
+  const outputs = outputsOf(model);
   if (model.type === 'mlp') {
     xs.forEach((row, i) => vector(`data.x[${i}]`, row, model.inputSize));
   } else {

@@ -2,10 +2,11 @@
 // pass alone, in batches, on any backend. The parameters are a checkpoint's, or the spec's own
 // (its given weights, else its seeded initialisation).
 import type { Backend } from '../backend.js';
-import { RunError } from '../errors.js';
+import { nonFiniteText, RunError } from '../errors.js';
 import type { LossKind } from '../kernels.js';
 import type { ModelSpec } from '../spec/types.js';
 import { Session } from './session.js';
+import { outputsOf } from '../nn/layout.js';
 
 /** Inputs flattened: x is [n][features] for an MLP, [n][steps][features] for an RNN. */
 export interface Inputs { n: number; x: Float64Array; steps: number }
@@ -18,7 +19,7 @@ const PREDICT_BATCH = 1024;
  */
 export async function predict<B>(be: Backend<B>, spec: { model: ModelSpec; loss: LossKind; seed?: number }, inputs: Inputs, params?: Float64Array): Promise<Float64Array> {
   const m = spec.model;
-  const outputs = m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize;
+  const outputs = outputsOf(m);
   if (inputs.x.length !== inputs.n * inputs.steps * m.inputSize) {
     throw new RangeError(`predict: ${inputs.x.length} input values are not ${inputs.n} samples of ${inputs.steps} × ${m.inputSize}`);
   }
@@ -33,7 +34,7 @@ export async function predict<B>(be: Backend<B>, spec: { model: ModelSpec; loss:
       out.set(await s.readView(s.net.prediction(b.size)), b.start * outputs);
     }
     const bad = out.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new RunError(`prediction of sample ${Math.floor(bad / outputs) + 1} is ${Number.isNaN(out[bad]) ? 'NaN' : out[bad] > 0 ? '+Inf' : '-Inf'} (output ${bad % outputs + 1})`);
+    if (bad >= 0) throw new RunError(`prediction of sample ${Math.floor(bad / outputs) + 1} is ${nonFiniteText(out[bad])} (output ${bad % outputs + 1})`);
     return out;
   } finally {
     s.dispose();

@@ -10,24 +10,22 @@ const CAPACITY = 2048; // kernels per timing window (4096 queries, the most a qu
 
 export class KernelTimer {
   private querySet: GPUQuerySet;
-  private labels: string[] = [];
-  private work: KernelWork[] = [];
+  private timed: Omit<KernelTime, 'ms'>[] = [];
   constructor(private device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * CAPACITY });
   }
 
   /** The timestamp writes for the next kernel's pass, or undefined once the window is full. */
   next(kernel: string, work: KernelWork): GPUComputePassTimestampWrites | undefined {
-    const i = this.labels.length;
+    const i = this.timed.length;
     if (i >= CAPACITY) return undefined;
-    this.labels.push(kernel);
-    this.work.push(work);
+    this.timed.push({ kernel, work });
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
 
   /** Resolves and reads the stamps of every kernel timed (after the work has been submitted). */
   async read(): Promise<KernelTime[]> {
-    const n = 2 * this.labels.length;
+    const n = 2 * this.timed.length;
     if (n === 0) return [];
     const resolved = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const staging = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -39,6 +37,6 @@ export class KernelTimer {
     const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
     staging.unmap();
     for (const b of [resolved, staging, this.querySet]) b.destroy();
-    return this.labels.map((kernel, i) => ({ kernel, ms: Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6, work: this.work[i] }));
+    return this.timed.map((t, i) => ({ ...t, ms: Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6 }));
   }
 }

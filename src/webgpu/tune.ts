@@ -16,13 +16,7 @@ export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separate
 /** A choice with what it was timed at: ms per launch, and the shape's own choice's. */
 export interface TimedChoice extends TunedChoice { ms: number; untunedMs: number }
 
-export interface TunedProduct {
-  product: string;
-  choice: TunedChoice;
-  /** ms per launch of the choice, and of what the shape alone would have chosen */
-  ms: number; untunedMs: number;
-}
-
+export interface TunedProduct { product: string; choice: TimedChoice }
 
 /** A product in words, and the key its tuned choice is kept under: shape, transpositions, epilogue. */
 export function productKey(p: MatmulParams): string {
@@ -103,7 +97,7 @@ async function timeProduct(be: WebGpuBackend, p: MatmulParams): Promise<[TunedCh
 }
 
 /**
- * Tunes the products in `products` (as a step plans them: see Session.rehearse) that have no
+ * Tunes the products in `products` (as a step plans them: see Session.productsOfStep) that have no
  * choice yet, and keeps each choice in the backend; `log` is told each one as it is made.
  */
 export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], log?: (t: TunedProduct) => void): Promise<TunedProduct[]> {
@@ -119,8 +113,8 @@ export async function tuneProducts(be: WebGpuBackend, products: MatmulParams[], 
     const [best, ms] = timed[0];
     const own = matmulPlan(p);
     const choice = best ?? { tile: matmulTile(p), singleBuffer: false, separateEpilogue: own.separateEpilogue && hasEpilogue(p), vec4: !!own.vec4 };
-    be.tuned.set(key, { ...choice, ms, untunedMs });
-    const t = { product: key, choice, ms, untunedMs };
+    const t = { product: key, choice: { ...choice, ms, untunedMs } };
+    be.tuned.set(key, t.choice);
     out.push(t);
     log?.(t);
   }
@@ -151,11 +145,11 @@ export async function tuneWithStore(be: WebGpuBackend, products: MatmulParams[],
       if (c) say(product, c, `, from an earlier run (${store.where})`);
     }
   }
-  const done = await tuneProducts(be, products, (t) => say(t.product, be.tuned.get(t.product)!));
+  const done = await tuneProducts(be, products, (t) => say(t.product, t.choice));
   if (store && device && done.length) {
     // a cache that cannot be written costs the next run its timing, not this run its training
     try {
-      const kept = await saveChoices(store, device, be.matmulTiles(), new Map(done.map((t) => [t.product, be.tuned.get(t.product)!])));
+      const kept = await saveChoices(store, device, be.matmulTiles(), new Map(done.map((t) => [t.product, t.choice])));
       log?.(`tune: ${kept} choice${kept === 1 ? '' : 's'} for this GPU kept in ${store.where}`);
     } catch (e) {
       log?.(`tune: could not keep the choices in ${store.where} (${(e as Error).message}); they hold for this run only`);
