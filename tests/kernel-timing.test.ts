@@ -1,13 +1,13 @@
 // Kernel timing on the webgpu backend (timestamp queries, used by `miya bench --profile`): every
 // kernel of a training step is stamped, in order, and timing changes no number of the step.
-import { expect, test } from 'vitest';
+import { expect } from 'vitest';
 import { byVariant } from '../bench/profile.js';
 import { Session } from '../src/train/session.js';
-import type { WebGpuBackend } from '../src/webgpu/backend.js';
-import { webgpuBackend } from './backends.js';
+import { webgpuTest } from './backends.js';
 
-test('one timed MLP step: every kernel stamped in order, the same loss and parameters as untimed', async () => {
-  const be = (await webgpuBackend()) as WebGpuBackend;
+const gpuTest = await webgpuTest();
+
+gpuTest('one timed MLP step: every kernel stamped in order, the same loss and parameters as untimed', async (be) => {
   expect(be.canTimeKernels, 'timestamp-query on this adapter (SwiftShader has it)').toBe(true);
   const model = { type: 'mlp' as const, inputSize: 5, layers: [{ units: 7, activation: 'tanh' as const }, { units: 3, activation: 'identity' as const }] };
   const data = { n: 8, steps: 1, features: 5, outputs: 3, x: Float64Array.from({ length: 40 }, (_, i) => Math.sin(i)), y: Float64Array.from({ length: 24 }, (_, i) => Math.cos(i)) };
@@ -41,8 +41,7 @@ test('one timed MLP step: every kernel stamped in order, the same loss and param
   expect(rows.map(([, , ms]) => ms)).toEqual([...rows.map(([, , ms]) => ms)].sort((a, b) => b - a));
 });
 
-test('an RNN step backpropagates through time in one matmul per step, the derivative fused in', async () => {
-  const be = (await webgpuBackend()) as WebGpuBackend;
+gpuTest('an RNN step backpropagates through time in one matmul per step, the derivative fused in', async (be) => {
   const T = 6;
   const model = { type: 'rnn' as const, inputSize: 2, hiddenSize: 8, outputSize: 2, activation: 'tanh' as const, outputActivation: 'identity' as const };
   const data = { n: 4, steps: T, features: 2, outputs: 2, x: Float64Array.from({ length: 4 * T * 2 }, (_, i) => Math.sin(i)), y: new Float64Array(8) };

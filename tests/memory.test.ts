@@ -1,12 +1,12 @@
 // What a model holds on each backend: its parameters and gradients, its optimizer state, one
 // batch's activations (twice the batch, twice the activations; nothing else grows with it), the
 // resident data, the gathered batch and the loss bookkeeping — and all of it is given back.
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { layoutSize, paramLayout } from '../src/nn/layout.js';
 import type { ModelSpec } from '../src/spec/types.js';
 import { memorySince } from '../src/train/memory.js';
 import { type Dataset, Session } from '../src/train/session.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends } from './backends.js';
 
 const models: [string, ModelSpec, number][] = [
   ['MLP 20-64-32-10, adam', { type: 'mlp', inputSize: 20, layers: [{ units: 64, activation: 'relu' }, { units: 32, activation: 'identity' }, { units: 10, activation: 'softmax' }] }, 2],
@@ -14,11 +14,11 @@ const models: [string, ModelSpec, number][] = [
 ];
 
 function dataset(model: ModelSpec, n: number): Dataset {
-  const T = model.type === 'rnn' ? 5 : 1, outputs = model.type === 'mlp' ? model.layers[model.layers.length - 1].units : model.outputSize;
+  const T = model.type === 'rnn' ? 5 : 1, outputs = model.type === 'rnn' ? model.outputSize : model.layers[model.layers.length - 1].units;
   return { n, steps: T, features: model.inputSize, outputs, x: new Float64Array(n * T * model.inputSize), y: new Float64Array(n * outputs) };
 }
 
-describe.each(await presentBackends())('%s', (_, be) => {
+describeBackends(await backendCases(), '%s', (_, be) => {
   test.each(models)('%s: parameters, optimizer state, one batch of activations; all freed', (_, model, states) => {
     const use = (batch: number) => {
       const before = be.inventory();

@@ -1,22 +1,26 @@
-// Each kernel against the float64 reference on every backend present: one line per case.
-import { describe, expect, test } from 'vitest';
+// Each webgpu kernel against its float64 twin (the cpu reference, whose kernels
+// tests/cpu-kernels.test.ts holds against plain loops), one line per case; and what holds on every
+// backend: a product cut along K against the one-pass product, the loss's partial sums with the
+// gradient written in the same pass against loss_grad's bits.
+import { expect, test } from 'vitest';
 import { type Backend, view } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
 import { type KernelParams, MATMUL_TILE_NAMES } from '../src/kernels.js';
 import { matmul } from '../src/nn/ops.js';
 import { normRelError } from '../src/verify/compare.js';
 import { kernelError as against, matmulParams as mm, seededNumbers as rand } from '../src/verify/kernelChecks.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends } from './backends.js';
 
-const backends = await presentBackends();
+const backends = await backendCases();
 
 const elt = (rows: number, cols: number, act: KernelParams['act_backward']['act']) => ({ rows, cols, act, offZ: 0, offA: 0, offDA: 0, offDZ: 0 });
 const loss = (rows: number, cols: number, l: KernelParams['loss_value']['loss'], parts = 1) => ({ rows, cols, loss: l, offP: 0, offY: 0, offOut: 0, offPart: 0, parts });
 const upd = (opt: KernelParams['update']['opt'], epsInside = true): KernelParams['update'] =>
   ({ n: 300, opt, epsInside, lr: 0.01, h1: 0.9, h2: 0.999, eps: 1e-8, bc1: 0.19, bc2: 0.002 });
 
-describe.each(backends)('kernels on %s', (_, be) => {
-  const tol = be.name === 'cpu' ? 0 : 1e-5;
+// On cpu these would run the reference against itself: webgpu only.
+describeBackends(backends.filter((b) => b.name !== 'cpu'), 'kernels on %s against the float64 reference', (_, be) => {
+  const tol = 1e-5;
   test.each([[1, 1, 1], [3, 5, 7], [64, 64, 64], [65, 130, 17], [100, 77, 51]])('matmul %ix%ix%i', async (M, N, K) =>
     expect(await against(be, 'matmul', mm(M, N, K), { A: M * K, B: K * N, Z: M * N }, ['Z'])).toBeLessThanOrEqual(tol));
   test('matmul transA', async () => expect(await against(be, 'matmul', mm(33, 20, 70, { transA: true }), { A: 70 * 33, B: 70 * 20, Z: 33 * 20 }, ['Z'])).toBeLessThanOrEqual(tol));
@@ -78,7 +82,29 @@ describe.each(backends)('kernels on %s', (_, be) => {
     expect(await against(be, 'matmul_reduce', mm(17, 19, 23, { splits: 3, act, writeAct: true, hasBias: true, hasAdd: true, offZ: 1, offAct: 2, offBias: 3, offAdd: 4 }), { Part: 3 * 17 * 19, Z: 1 + 17 * 19, Act: 2 + 17 * 19, Bias: 3 + 19, Add: 4 + 17 * 19 }, ['Z', 'Act'])).toBeLessThanOrEqual(tol));
   test('matmul_reduce ⊙ tanh′ (a BPTT step split)', async () =>
     expect(await against(be, 'matmul_reduce', mm(9, 40, 64, { splits: 5, act: 'tanh', mulDeriv: true, offD: 6 }), { Part: 5 * 9 * 40, Z: 9 * 40, D: 6 + 9 * 40 }, ['Z'])).toBeLessThanOrEqual(tol));
-  test.each([1, 2, 3, 7])('matmul cut into %i K ranges (partials, then the reduction) = the one-pass product, RNN step aliasing', async (splits) => {
+  test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('act_backward %s', async (act) =>
+    expect(await against(be, 'act_backward', elt(7, 9, act), { Z: 63, A: 63, dA: 63, dZ: 63 }, ['dZ'])).toBeLessThanOrEqual(tol));
+  test('gather (RNN batch, time-major)', async () =>
+    expect(await against(be, 'gather', { rows: 5, steps: 3, features: 4, offIdx: 1, offIn: 2, offOut: 3 }, { Idx: 6, In: 2 + 9 * 12, Out: 3 + 60 }, ['Out'], [], { Idx: [0, 8, 0, 3, 7, 3] })).toBeLessThanOrEqual(tol));
+  test('softmax_rows', async () => expect(await against(be, 'softmax_rows', elt(5, 7, 'softmax'), { Z: 35, A: 35 }, ['A'])).toBeLessThanOrEqual(tol));
+  test('softmax_backward', async () => expect(await against(be, 'softmax_backward', elt(5, 7, 'softmax'), { A: 35, dA: 35, dZ: 35 }, ['dZ'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s (rows split into parts, the last one short)', async (l) =>
+    expect(await against(be, 'loss_partial', loss(300, 6, l, 7), { P: 1800, Y: 1800, Part: 7 }, ['Part'], ['Y'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s with the gradient written in the same pass', async (l) =>
+    expect(await against(be, 'loss_partial', { ...loss(300, 6, l, 7), offOut: 2, withGrad: true }, { P: 1800, Y: 1800, Part: 7, Out: 2 + 1800 }, ['Part', 'Out'], ['Y'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_value %s', async (l) =>
+    expect(await against(be, 'loss_value', loss(300, 6, l, 257), { Part: 257, Out: 1 }, ['Out'])).toBeLessThanOrEqual(tol));
+  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_grad %s', async (l) =>
+    expect(await against(be, 'loss_grad', loss(30, 6, l), { P: 180, Y: 180, Out: 180 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
+  test.each([[37, 70], [1000, 37], [3, 5], [64, 16]])('col_sum %i×%i', async (rows, cols) =>
+    expect(await against(be, 'col_sum', { rows, cols, offM: 3, offOut: 2 }, { M: 3 + rows * cols, Out: 2 + cols }, ['Out'])).toBeLessThanOrEqual(tol));
+  test.each([['sgd', true], ['momentum', true], ['rmsprop', true], ['rmsprop', false], ['adam', true]] as const)('update %s (eps inside %s)', async (opt, inside) =>
+    expect(await against(be, 'update', upd(opt, inside), { P: 300, G: 300, S1: 300, S2: 300 }, ['P', 'S1', 'S2'], ['S1', 'S2'])).toBeLessThanOrEqual(tol));
+});
+
+describeBackends(backends, 'kernels on %s', (_, be) => {
+  // uncut (1) on cpu would be the reference against itself
+  test.each(be.name === 'cpu' ? [2, 3, 7] : [1, 2, 3, 7])('matmul cut into %i K ranges (partials, then the reduction) = the one-pass product, RNN step aliasing', async (splits) => {
     // h_{t+1} = tanh(h_t·Whᵀ + zx): A is read from the buffer the activation is written to
     const [B, H] = [5, 40], ref = new CpuBackend();
     const run = async <T>(b: Backend<T>, s?: number) => {
@@ -92,16 +118,6 @@ describe.each(backends)('kernels on %s', (_, be) => {
     };
     expect(normRelError(await run(be, splits), await run(ref, 1))).toBeLessThanOrEqual(be.name === 'cpu' ? 1e-15 : 1e-5);
   });
-  test.each(['sigmoid', 'tanh', 'relu', 'square', 'identity'] as const)('act_backward %s', async (act) =>
-    expect(await against(be, 'act_backward', elt(7, 9, act), { Z: 63, A: 63, dA: 63, dZ: 63 }, ['dZ'])).toBeLessThanOrEqual(tol));
-  test('gather (RNN batch, time-major)', async () =>
-    expect(await against(be, 'gather', { rows: 5, steps: 3, features: 4, offIdx: 1, offIn: 2, offOut: 3 }, { Idx: 6, In: 2 + 9 * 12, Out: 3 + 60 }, ['Out'], [], { Idx: [0, 8, 0, 3, 7, 3] })).toBeLessThanOrEqual(tol));
-  test('softmax_rows', async () => expect(await against(be, 'softmax_rows', elt(5, 7, 'softmax'), { Z: 35, A: 35 }, ['A'])).toBeLessThanOrEqual(tol));
-  test('softmax_backward', async () => expect(await against(be, 'softmax_backward', elt(5, 7, 'softmax'), { A: 35, dA: 35, dZ: 35 }, ['dZ'])).toBeLessThanOrEqual(tol));
-  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s (rows split into parts, the last one short)', async (l) =>
-    expect(await against(be, 'loss_partial', loss(300, 6, l, 7), { P: 1800, Y: 1800, Part: 7 }, ['Part'], ['Y'])).toBeLessThanOrEqual(tol));
-  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s with the gradient written in the same pass', async (l) =>
-    expect(await against(be, 'loss_partial', { ...loss(300, 6, l, 7), offOut: 2, withGrad: true }, { P: 1800, Y: 1800, Part: 7, Out: 2 + 1800 }, ['Part', 'Out'], ['Y'])).toBeLessThanOrEqual(tol));
   test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_partial %s with the gradient gives loss_grad\'s bits', async (l) => {
     const [rows, cols] = [70, 9];
     const P = be.buffer(rows * cols, 'P'), Y = be.buffer(rows * cols, 'Y'), Part = be.buffer(3, 'Part'), G = be.buffer(rows * cols, 'G');
@@ -116,12 +132,4 @@ describe.each(backends)('kernels on %s', (_, be) => {
       for (const b of [P, Y, Part, G]) be.free(b);
     }
   });
-  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_value %s', async (l) =>
-    expect(await against(be, 'loss_value', loss(300, 6, l, 257), { Part: 257, Out: 1 }, ['Out'])).toBeLessThanOrEqual(tol));
-  test.each(['mse', 'halfMse', 'crossEntropy'] as const)('loss_grad %s', async (l) =>
-    expect(await against(be, 'loss_grad', loss(30, 6, l), { P: 180, Y: 180, Out: 180 }, ['Out'], ['Y'])).toBeLessThanOrEqual(tol));
-  test.each([[37, 70], [1000, 37], [3, 5], [64, 16]])('col_sum %i×%i', async (rows, cols) =>
-    expect(await against(be, 'col_sum', { rows, cols, offM: 3, offOut: 2 }, { M: 3 + rows * cols, Out: 2 + cols }, ['Out'])).toBeLessThanOrEqual(tol));
-  test.each([['sgd', true], ['momentum', true], ['rmsprop', true], ['rmsprop', false], ['adam', true]] as const)('update %s (eps inside %s)', async (opt, inside) =>
-    expect(await against(be, 'update', upd(opt, inside), { P: 300, G: 300, S1: 300, S2: 300 }, ['P', 'S1', 'S2'], ['S1', 'S2'])).toBeLessThanOrEqual(tol));
 });

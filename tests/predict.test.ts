@@ -1,7 +1,7 @@
 // Predictions for new inputs: the worked examples' hand-worked ŷ, batches past the first, the same
 // numbers on every backend present, and `miya predict` on a checkpoint with CSV and JSON inputs.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -10,11 +10,12 @@ import { CpuBackend } from '../src/cpu/backend.js';
 import { RunError } from '../src/errors.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { predict } from '../src/train/predict.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends, webgpuTest } from './backends.js';
 
 const root = join(import.meta.dirname, '..');
 const miya = (...args: string[]) => spawnSync('node', [join(root, 'bin/miya.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-const backends = await presentBackends();
+const backends = await backendCases();
+const gpuTest = await webgpuTest();
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, rel: number) =>
   Array.from(want).forEach((w, i) => expect(Math.abs(got[i] - w), `element ${i}`).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(w))));
 
@@ -28,7 +29,7 @@ const small = validateSpec({
 const byHand = (a: number, b: number) =>
   0.3 + 1.5 * Math.tanh(0.5 * a - 0.25 * b + 0.1) - 0.5 * Math.tanh(0.125 * a + 0.75 * b - 0.2) + 0.25 * Math.tanh(-0.5 * a + 0.375 * b + 0.05);
 
-describe.each(backends)('predict on %s', (name, be) => {
+describeBackends(backends, 'predict on %s', (name, be) => {
   const rel = name === 'cpu' ? 1e-12 : 1e-5;
   test('the worked examples\' predictions: the 3-3-1 MLP\'s a2 ≈ 0.5070, the 3-day RNN\'s 0.736', async () => {
     const mlp = validateSpec((await import('../examples/mlp-3-3-1-sigmoid.json')).default);
@@ -82,11 +83,17 @@ describe('miya predict', () => {
     const json = miya('predict', ckpt, join(dir, 'new.json'), '--backend', 'cpu', '--json');
     expect(json.status, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({ backend: 'cpu', device: expect.any(String), outputs: ['target'], predictions: Array.from(want, (v) => [v]) });
-    if (backends.some(([n]) => n === 'webgpu')) {
-      const gpu = miya('predict', ckpt, join(dir, 'new.json'), '--backend', 'webgpu', '--json');
-      expect(gpu.status, gpu.stderr).toBe(0);
-      close(JSON.parse(gpu.stdout).predictions.flat(), want, 1e-5);
-    }
+  });
+
+  gpuTest('--backend webgpu predicts the same numbers, within float32 rounding', async () => {
+    if (!existsSync(ckpt)) expect(miya('train', join(dir, 'spec.json'), '--backend', 'cpu', '--checkpoint', ckpt, '--json').status).toBe(0);
+    const c = await readCheckpointFile(ckpt);
+    const want = await predict(new CpuBackend(), c.spec, { n: 3, steps: 1, x: Float64Array.from(inputs.flat()) }, c.params);
+    writeFileSync(join(dir, 'new.json'), JSON.stringify({ x: inputs }));
+    const gpu = miya('predict', ckpt, join(dir, 'new.json'), '--backend', 'webgpu', '--json');
+    expect(gpu.status, gpu.stderr).toBe(0);
+    expect(JSON.parse(gpu.stdout).backend).toBe('webgpu');
+    close(JSON.parse(gpu.stdout).predictions.flat(), want, 1e-5);
   });
 
   test.each([

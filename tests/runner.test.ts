@@ -2,22 +2,17 @@
 // distinct kernel call and finds it again from the call's parameters and buffers: a step records
 // no new ones after the first, and a call that differs in anything, a compile-time choice
 // included, never gets another call's dispatch.
-import { expect, test } from 'vitest';
+import { expect } from 'vitest';
 import { CpuBackend } from '../src/cpu/backend.js';
 import type { Backend } from '../src/backend.js';
 import type { MatmulParams } from '../src/kernels.js';
 import type { ModelSpec } from '../src/spec/types.js';
 import { type Dataset, Session } from '../src/train/session.js';
 import { normRelError } from '../src/verify/compare.js';
-import type { WebGpuBackend } from '../src/webgpu/backend.js';
 import { matmulParams, seededNumbers } from '../src/verify/kernelChecks.js';
-import { webgpuBackend } from './backends.js';
+import { webgpuTest } from './backends.js';
 
-async function gpu(): Promise<WebGpuBackend | undefined> {
-  const be = await webgpuBackend();
-  if (!be) expect(process.env.CI).toBeFalsy();
-  return be as unknown as WebGpuBackend | undefined;
-}
+const gpuTest = await webgpuTest();
 
 /** Z and Act of one product on fixed buffers, for each activation in turn, on one backend. */
 async function productsOn<B>(be: Backend<B>, acts: MatmulParams['act'][]): Promise<Float64Array[]> {
@@ -35,18 +30,14 @@ async function productsOn<B>(be: Backend<B>, acts: MatmulParams['act'][]): Promi
   return out;
 }
 
-test('a call that differs from a recorded one only in its activation (a compile-time flag) runs its own variant', async () => {
-  const be = await gpu();
-  if (!be) return;
+gpuTest('a call that differs from a recorded one only in its activation (a compile-time flag) runs its own variant', async (be) => {
   const acts: MatmulParams['act'][] = ['tanh', 'sigmoid', 'tanh', 'relu'];
   const [want, got] = [await productsOn(new CpuBackend(), acts), await productsOn(be, acts)];
   got.forEach((g, i) => expect(normRelError(g, want[i]), acts[i]).toBeLessThan(1e-5));
   expect(normRelError(got[0], got[1])).toBeGreaterThan(0.1); // tanh and sigmoid are far apart here
 });
 
-test('after its first step, a training step prepares no new dispatches (nothing grows step by step)', async () => {
-  const be = await gpu();
-  if (!be) return;
+gpuTest('after its first step, a training step prepares no new dispatches (nothing grows step by step)', async (be) => {
   const model: ModelSpec = { type: 'rnn', inputSize: 3, hiddenSize: 16, outputSize: 2, activation: 'tanh', outputActivation: 'identity' };
   const data: Dataset = { n: 6, steps: 4, features: 3, outputs: 2, x: Float64Array.from(seededNumbers(72, 4)), y: Float64Array.from(seededNumbers(12, 5)) };
   // adam: its bias corrections are uniforms that change every step, written rather than re-prepared

@@ -7,9 +7,10 @@ import { expect, test } from 'vitest';
 import { SpecError } from '../src/errors.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { runSpec } from '../src/train/runSpec.js';
-import type { WebGpuBackend } from '../src/webgpu/backend.js';
 import { choicesFor, emptyTuneCache, matmulKernelsText, parseTuneCache, tuneDeviceKey, type TuneStore, withChoices } from '../src/webgpu/tuneCache.js';
-import { webgpuBackend } from './backends.js';
+import { webgpuTest } from './backends.js';
+
+const gpuTest = await webgpuTest();
 
 const root = join(import.meta.dirname, '..');
 const miya = (...args: string[]) => spawnSync('node', [join(root, 'bin/miya.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -27,9 +28,7 @@ function memoryStore(text?: string): TuneStore & { text?: string; writes: number
 
 const choice = { tile: 'small', singleBuffer: true, separateEpilogue: false, vec4: false, ms: 0.5, untunedMs: 0.75 } as const;
 
-test('runSpec with a tune store times each product once per GPU: a later run takes the kept choices, times nothing and ends with the same bits', async () => {
-  const be = await webgpuBackend() as unknown as WebGpuBackend | undefined;
-  if (!be) return expect(process.env.CI).toBeFalsy();
+gpuTest('runSpec with a tune store times each product once per GPU: a later run takes the kept choices, times nothing and ends with the same bits', async (be) => {
   be.tuned.clear();
   const other = await tuneDeviceKey({ vendor: 'other', architecture: 'gpu', device: '1', description: 'another GPU' });
   const store = memoryStore(JSON.stringify(withChoices(emptyTuneCache(), other, new Map([['9×9 from 9', choice]]))));
@@ -94,11 +93,10 @@ test.each([
   expect(() => parseTuneCache(text, 't.json')).toThrow(message);
 });
 
-test('train --tune-cache FILE: the first run keeps its choices in FILE, the second uses them; a file that is not a cache is refused and left as it was', () => {
+gpuTest('train --tune-cache FILE: the first run keeps its choices in FILE, the second uses them; a file that is not a cache is refused and left as it was', () => {
   const dir = mkdtempSync(join(tmpdir(), 'miya-tune-'));
   const file = join(dir, 'cache', 'tuning.json');
   const first = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'webgpu', '--tune', '--tune-cache', file, '--json');
-  if (first.stderr.includes('no WebGPU adapter')) return expect(process.env.CI).toBeFalsy();
   expect(first.status, first.stderr).toBe(0);
   expect(first.stderr).toContain(`for this GPU kept in ${file}`);
   const written = readFileSync(file, 'utf8');
@@ -127,12 +125,11 @@ test('--tune-cache without --tune is bad input', () => {
   expect(r.stderr.trim()).toBe('miya train: --tune-cache: expected --tune beside it');
 });
 
-test('train --tune keeps its choices in $XDG_CACHE_HOME/miya/tuning.json unless told otherwise; --tune-cache off keeps none', () => {
+gpuTest('train --tune keeps its choices in $XDG_CACHE_HOME/miya/tuning.json unless told otherwise; --tune-cache off keeps none', () => {
   const home = mkdtempSync(join(tmpdir(), 'miya-xdg-'));
   const env = { ...process.env, XDG_CACHE_HOME: home };
   const run = (...extra: string[]) => spawnSync('node', [join(root, 'bin/miya.js'), 'train', 'examples/single-neuron-sgd.json', '--backend', 'webgpu', '--tune', '--json', ...extra], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
   const off = run('--tune-cache', 'off');
-  if (off.stderr.includes('no WebGPU adapter')) return expect(process.env.CI).toBeFalsy();
   expect(off.status, off.stderr).toBe(0);
   expect(off.stderr).not.toContain('kept in');
   expect(existsSync(join(home, 'miya'))).toBe(false);
@@ -142,12 +139,11 @@ test('train --tune keeps its choices in $XDG_CACHE_HOME/miya/tuning.json unless 
   expect(parseTuneCache(readFileSync(join(home, 'miya', 'tuning.json'), 'utf8'), 'cache').version).toBe(1);
 });
 
-test('a tuning cache that cannot be written is said, and the run trains on with its choices', () => {
+gpuTest('a tuning cache that cannot be written is said, and the run trains on with its choices', () => {
   const dir = mkdtempSync(join(tmpdir(), 'miya-tune-'));
   writeFileSync(join(dir, 'a-file'), 'not a directory\n');
   const file = join(dir, 'a-file', 'tuning.json');
   const r = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'webgpu', '--tune', '--tune-cache', file, '--json');
-  if (r.stderr.includes('no WebGPU adapter')) return expect(process.env.CI).toBeFalsy();
   expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).toContain(`tune: could not keep the choices in ${file} (EEXIST: file already exists, mkdir '${join(dir, 'a-file')}'); they hold for this run only`);
   expect(JSON.parse(r.stdout).losses).toEqual([576]);

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { validateSpec } from '../src/spec/validate.js';
 import { runSpec } from '../src/train/runSpec.js';
-import type { WebGpuBackend } from '../src/webgpu/backend.js';
 import { type TunedChoice, tunedPlan } from '../src/webgpu/tune.js';
-import { webgpuBackend } from './backends.js';
+import { webgpuTest } from './backends.js';
+
+const gpuTest = await webgpuTest();
 
 const r = (n: number, seed: number) => Array.from({ length: n }, (_v, i) => Math.sin(seed * 3.7 + i * 1.1));
 const specs = {
@@ -22,15 +23,7 @@ const specs = {
   }),
 };
 
-async function gpu(): Promise<WebGpuBackend | undefined> {
-  const be = await webgpuBackend();
-  if (!be) expect(process.env.CI).toBeFalsy();
-  return be as unknown as WebGpuBackend | undefined;
-}
-
-test.each(Object.entries(specs))('%s: every tile, buffering, vec4 reads and epilogue placement gives the untuned run\'s bits', async (_, spec) => {
-  const be = await gpu();
-  if (!be) return;
+for (const [name, spec] of Object.entries(specs)) gpuTest(`${name}: every tile, buffering, vec4 reads and epilogue placement gives the untuned run's bits`, async (be) => {
   const plain = JSON.stringify(await runSpec(spec, { backend: be }));
   const real = be.matmulPlan;
   const choices: TunedChoice[] = [
@@ -47,9 +40,7 @@ test.each(Object.entries(specs))('%s: every tile, buffering, vec4 reads and epil
   }
 });
 
-test('runSpec with tune times each distinct product once, says what it chose, and changes no bit', async () => {
-  const be = await gpu();
-  if (!be) return;
+gpuTest('runSpec with tune times each distinct product once, says what it chose, and changes no bit', async (be) => {
   be.tuned.clear();
   const plain = JSON.stringify(await runSpec(specs.rnn, { backend: be }));
   const lines: string[] = [];

@@ -1,11 +1,11 @@
 // `miya verify` checks every optimised matmul variant on the device, not only the small networks'.
-import { expect, test } from 'vitest';
+import { expect } from 'vitest';
 import { verifyAll } from '../src/verify/verify.js';
-import { webgpuBackend } from './backends.js';
+import { webgpuTest } from './backends.js';
 
-test('verify on webgpu has a row for each tile × transposition, vec4 reads, each fused backward and split-K, all within tolerance', async () => {
-  const be = await webgpuBackend();
-  if (!be) return expect(process.env.CI).toBeFalsy();
+const gpuTest = await webgpuTest();
+
+gpuTest('verify on webgpu has a row for each tile × transposition, vec4 reads, each fused backward and split-K, all within tolerance', async (be) => {
   const rows = (await verifyAll(be, { random: 0 })).filter((r) => r.check === 'kernel');
   expect(rows.map((r) => r.tensor.split(',')[0])).toEqual([
     'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile', 'matmul big tile',
@@ -16,4 +16,4 @@ test('verify on webgpu has a row for each tile × transposition, vec4 reads, eac
   ]);
   for (const r of rows) expect(r.error, r.tensor).toBeLessThanOrEqual(1e-5);
   expect(rows.every((r) => r.ok && r.error > 0)).toBe(true); // float32 against float64: never exactly equal
-});
+}, 300_000); // 22 products of up to 132×68 on SwiftShader: about two minutes on two busy cores

@@ -1,14 +1,14 @@
 // The hand-worked stories, reproduced on every backend present: float64 to 1e-12 on cpu,
 // 1e-5 relative on webgpu, and the numbers as the stories print them.
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSpec } from '../src/train/runSpec.js';
 import { verifyWorkedExample } from '../src/verify/verify.js';
 import { workedExamples } from '../src/verify/workedExamples.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends } from './backends.js';
 
-const backends = await presentBackends();
+const backends = await backendCases();
 
-describe.each(backends)('worked examples on %s', (_, be) => {
+describeBackends(backends, 'worked examples on %s', (_, be) => {
   test.each(workedExamples.map((e) => [e.name, e.spec] as const))('%s', async (name, spec) => {
     const rows = await verifyWorkedExample(be, name, spec);
     expect(rows.length).toBeGreaterThan(3);
