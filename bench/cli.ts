@@ -13,7 +13,7 @@ import { profileSteps } from './profile.js';
 import { soak } from './soak.js';
 import { markdownTable, speedups, svgChart } from './report.js';
 import { BACKENDS, runBench, SUITES } from './suite.js';
-import { targetsTable } from './targets.js';
+import { targetsSection } from './targets.js';
 import { tfjsPeer } from './tfjsSetup.js';
 
 
@@ -50,11 +50,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
     process.stdout.write('speed-up over TF.js on the same kind of device:\n');
     for (const [r, s] of up) process.stdout.write(`  ${r.suite.padEnd(6)} ${r.case.padEnd(28)} ${r.backend.padEnd(7)} ${s.toFixed(1)}×\n`);
   }
-  // the issue's targets, where the run has their (full) sizes
-  const targets = targetsTable(results);
-  if (targets) process.stdout.write(`the targets, set for an NVIDIA H100 (bench/RESULTS.md):\n${targets}`);
+  // the issue's targets, where the run has their (full) sizes on a hardware adapter; on a software one, that they are not comparable
+  const targets = targetsSection(results);
+  if (targets) process.stdout.write(`\n${targets}`);
   if (values.json) await writeFile(values.json, JSON.stringify({ results, device: devices }, null, 2) + '\n');
-  if (values.markdown) await writeFile(values.markdown, markdownTable(results) + (targets ? `\nThe targets, set for an NVIDIA H100:\n\n${targets}` : ''));
+  if (values.markdown) await writeFile(values.markdown, markdownTable(results) + (targets ? `\n${targets}` : ''));
   if (values.svg) await writeFile(values.svg, svgChart(results, `miya bench (${Object.values(devices).join('; ')})`));
   return 0;
 }

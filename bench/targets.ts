@@ -18,8 +18,17 @@ export const TARGETS: readonly Target[] = [
   { what: 'worked-example step, batch 1, 1000 queued', suite: 'small', cases: ['worked example 3-3-1, batch 1'], atMostMs: 0.3 },
 ];
 
+/**
+ * Whether a result's device is a software adapter (SwiftShader, llvmpipe, lavapipe: a CPU posing
+ * as a GPU). openGpu (src/webgpu/device.ts) decides it from the adapter's info, as `--backend auto`
+ * does when it refuses one, and marks the device "(software)"; a TF.js peer's device is the
+ * adapter's bare description, which names the driver.
+ */
+export const onSoftwareAdapter = (device: string): boolean => /\(software\)|swiftshader|llvmpipe|lavapipe/i.test(device);
+
+/** The result for the case on a hardware adapter, if the run has one: the targets judge nothing else. */
 const find = (results: BenchResult[], backend: string, suite: string, c: string) =>
-  results.find((r) => r.backend === backend && r.suite === suite && r.case === c);
+  results.find((r) => r.backend === backend && r.suite === suite && r.case === c && !onSoftwareAdapter(r.device));
 
 /** "34.6 / 32.2 TFLOP/s", "10.8 ms"; a dash where the run has no such result (TF.js not run). */
 function figures(rs: (BenchResult | undefined)[], t: Target): string {
@@ -39,8 +48,9 @@ function verdict(rs: BenchResult[], t: Target): string {
 }
 
 /**
- * The targets table for the cases of `results` that the targets name (none: an empty string, as
- * for --quick sizes): TF.js WebGPU and Miya WebGPU side by side, the target, and whether it is met.
+ * The targets table for the cases of `results` that the targets name, measured on a hardware
+ * adapter (none: an empty string, as for --quick sizes or a software adapter): TF.js WebGPU and
+ * Miya WebGPU side by side, the target, and whether it is met.
  */
 export function targetsTable(results: BenchResult[]): string {
   const lines: string[] = [];
@@ -53,4 +63,16 @@ export function targetsTable(results: BenchResult[]): string {
   }
   if (lines.length === 0) return '';
   return ['| case | TF.js WebGPU (this run) | Miya WebGPU | target | met? |', '|---|---|---|---|---|', ...lines].join('\n') + '\n';
+}
+
+/**
+ * What a bench report says of the targets (the CLI's output, its --markdown file, the playground's
+ * Bench tab): the table under its heading on a hardware adapter; on a software one, where an H100's
+ * targets would read as "2008 % over", a line saying they are not comparable; else nothing.
+ */
+export function targetsSection(results: BenchResult[]): string {
+  const table = targetsTable(results);
+  if (table) return `The targets, set for an NVIDIA H100 (bench/RESULTS.md):\n\n${table}`;
+  const soft = results.find((r) => r.backend === 'webgpu' && onSoftwareAdapter(r.device) && TARGETS.some((t) => t.suite === r.suite && t.cases.includes(r.case)));
+  return soft ? `The targets (bench/RESULTS.md) were set for an NVIDIA H100; this run's WebGPU adapter is ${soft.device}, a software one running on the CPU, so its times are not comparable with them and no targets table is made.\n` : '';
 }

@@ -2,12 +2,14 @@
 // validated against the float64 reference before they are timed, on WebGPU and the CPU backend,
 // and on TensorFlow.js (loaded only when its boxes are ticked), with the same table. With "tune",
 // WebGPU's products are tuned first, the choices kept per GPU in this browser (tuneStore.ts).
+// Each result is shown once, as a row of the table; the log above it keeps the rest (devices,
+// tuning), and the same table as markdown is folded away below, in a box that scrolls.
 import { type BenchRun, BACKENDS, runBench } from '../bench/suite.js';
 import type { Contender } from '../bench/contender.js';
 import { miyaContender } from '../bench/miya.js';
 import { hostText, markdownTable, memoryText, speedups, timeText } from '../bench/report.js';
 import type { BenchResult } from '../bench/run.js';
-import { targetsTable } from '../bench/targets.js';
+import { targetsSection } from '../bench/targets.js';
 import { CpuBackend } from '../src/index.js';
 import { el, select, webgpu } from './backend.js';
 import { browserTuneStore } from './tuneStore.js';
@@ -39,8 +41,12 @@ export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<B
   for (const [name, box] of boxes) controls.append(labelled(box, name));
   controls.append(start);
   const stats = el('p', 'Press Run benchmark. Each case is checked against the float64 reference before it is timed.', 'stats');
-  const log = el('pre'), table = el('table'), markdown = el('pre');
-  root.append(controls, stats, table, log, markdown);
+  const log = el('pre', '', 'log'), table = el('table'), markdown = el('pre', '', 'markdown');
+  const tableBox = el('div', '', 'wide'), markdownBox = el('details', '', 'markdown');
+  tableBox.append(table);
+  markdownBox.append(el('summary', 'The table as markdown (with the targets, where the run has their sizes)'), markdown);
+  markdownBox.hidden = true;
+  root.append(controls, stats, log, tableBox, markdownBox);
 
   function showTable(results: BenchResult[]): void {
     const up = speedups(results);
@@ -56,17 +62,31 @@ export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<B
   }
 
   async function run(r: BenchRequest): Promise<BenchPageResult> {
+    start.disabled = true;
+    try {
+      return await bench(r);
+    } finally {
+      start.disabled = false;
+    }
+  }
+  async function bench(r: BenchRequest): Promise<BenchPageResult> {
     log.textContent = '';
     markdown.textContent = '';
+    markdownBox.hidden = true;
     const results: BenchResult[] = [], lines: string[] = [];
-    const say = (line: string) => { lines.push(line); log.textContent += line + '\n'; };
+    // a result's line (indented, resultLine in bench/suite.ts) is its row in the table: the log shows the rest
+    const say = (line: string) => {
+      lines.push(line);
+      if (!line.startsWith('  ')) log.textContent += line + '\n';
+    };
     showTable(results);
     stats.textContent = `Running ${r.suite}${r.quick ? ' (quick sizes)' : ''}${r.tune ? ', tuned,' : ''} on ${r.backends.join(', ')}…`;
     const out = await runBench(r.backends.map((n) => () => contender(n, r.tune ? say : undefined)), { suite: r.suite, quick: r.quick, reps: r.reps },
       say, (x) => { results.push(x); showTable(results); });
-    const targets = targetsTable(out.results);
-    const md = markdownTable(out.results) + (targets ? `\nThe targets, set for an NVIDIA H100:\n\n${targets}` : '');
+    const targets = targetsSection(out.results);
+    const md = markdownTable(out.results) + (targets ? `\n${targets}` : '');
     markdown.textContent = md;
+    markdownBox.hidden = false;
     stats.textContent = `${out.results.length} case${out.results.length === 1 ? '' : 's'} on ${Object.entries(out.devices).map(([k, v]) => `${k} (${v})`).join(', ')}. The table as markdown is below.`;
     return { ...out, markdown: md, log: lines };
   }

@@ -28,6 +28,14 @@ export function setupRace(root: HTMLElement): { run(rounds?: number, stepsPerRou
   ], [{ scale: 'ms', label: 'ms per step' }]);
 
   async function run(rounds = 10, stepsPerRound = 5): Promise<RaceResult> {
+    start.disabled = true; // one race at a time
+    try {
+      return await race(rounds, stepsPerRound);
+    } finally {
+      start.disabled = false;
+    }
+  }
+  async function race(rounds: number, stepsPerRound: number): Promise<RaceResult> {
     chart.clear();
     const spec = validateSpec(trainingSpecs[model.value]);
     const data = await loadDataset(spec);

@@ -1,5 +1,8 @@
 // Story: one worked example, one training step, stage by stage (forward, loss, backward,
 // update), every number from the float64 CPU reference beside the same number from the GPU.
+// Choosing an example starts loading it; Next stage and Whole step wait for the latest choice's
+// load, and a load that a later choice superseded is dropped (a token a load), so a stage shown
+// is always the chosen example's.
 import { CpuBackend, type RunSpec, tellStep, traceStep, validateSpec } from '../src/index.js';
 import { el, select, webgpu } from './backend.js';
 import { workedExamples } from './examples.js';
@@ -45,15 +48,41 @@ export function setupStory(root: HTMLElement): { run(name?: string): Promise<Sto
   const controls = el('div', '', 'controls');
   controls.append('Worked example: ', choice, next, all);
   root.append(controls, out);
-  let traces: { spec: RunSpec; ref: Trace; dev?: Trace } | undefined;
+  let traces: { name: string; spec: RunSpec; ref: Trace; dev?: Trace } | undefined;
   let shown = 0, worst = 0;
+  /** The latest load, and its token: a load whose token is no longer the latest changes nothing. */
+  let loading: Promise<void> = Promise.resolve(), token = 0;
 
-  async function load(name: string) {
-    const spec = validateSpec(workedExamples.find(([n]) => n === name)![1]);
-    const gpu = await webgpu();
-    traces = { spec, ref: await traceStep(new CpuBackend(), spec), dev: gpu ? await traceStep(gpu, spec) : undefined };
-    out.replaceChildren(el('p', String(spec.note ?? '')));
+  // Next stage is live until the step's last stage is shown; clicked while an example loads, it waits for it
+  function refresh(): void {
+    next.disabled = traces !== undefined && shown >= STAGES.length;
+  }
+  function load(name: string): Promise<void> {
+    const mine = ++token;
+    traces = undefined;
     shown = 0; worst = 0;
+    out.replaceChildren(el('p', `Loading ${name}…`, 'stats'));
+    refresh();
+    loading = (async () => {
+      const spec = validateSpec(workedExamples.find(([n]) => n === name)![1]);
+      const gpu = await webgpu();
+      const ref = await traceStep(new CpuBackend(), spec);
+      const dev = gpu ? await traceStep(gpu, spec) : undefined;
+      if (mine !== token) return; // superseded by a later choice
+      traces = { name, spec, ref, dev };
+      out.replaceChildren(el('p', String(spec.note ?? '')));
+      refresh();
+    })();
+    loading.catch((e) => { if (mine === token) out.replaceChildren(el('p', `Stopped: ${(e as Error).message}`, 'stats')); });
+    return loading;
+  }
+  /** Waits for the latest choice's load, however many choices come while it waits. */
+  async function ready(): Promise<void> {
+    let awaited: Promise<void>;
+    do {
+      awaited = loading;
+      await awaited;
+    } while (awaited !== loading);
   }
   function showNext() {
     if (!traces || shown >= STAGES.length) return;
@@ -66,16 +95,19 @@ export function setupStory(root: HTMLElement): { run(name?: string): Promise<Sto
     if (shown === STAGES.length) {
       out.append(el('h3', 'The step in words (miya explain)'), el('pre', tellStep(traces.spec, traces.ref, traces.dev)));
     }
+    refresh();
   }
   async function run(name = choice.value): Promise<StoryResult> {
     choice.value = name;
-    await load(name);
+    void load(name);
+    await ready();
+    if (traces?.name !== name) throw new Error(`${name}: another example was chosen while it loaded`);
     while (shown < STAGES.length) showNext();
-    return { example: name, stages: shown, worstRelativeDifference: worst, gpu: !!traces?.dev };
+    return { example: name, stages: shown, worstRelativeDifference: worst, gpu: !!traces.dev };
   }
   choice.onchange = () => void load(choice.value);
-  next.onclick = async () => { if (!traces) await load(choice.value); showNext(); };
-  all.onclick = () => void run();
+  next.onclick = () => void ready().then(showNext, () => undefined); // a failed load says so in the page
+  all.onclick = () => void run().catch(() => undefined);
   void load(choice.value);
   return { run };
 }

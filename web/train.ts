@@ -5,6 +5,9 @@
 // A checkpoint goes to IndexedDB every CHECKPOINT_EVERY steps and at the end; Resume continues
 // from it (bit for bit on the same backend), Download saves it as a file for the CLI, and
 // Download for PyTorch saves model.safetensors and miya_model.py as `miya export --pytorch` does.
+// The buttons follow the state: Train and Resume while no run is going (Resume, Download only with a
+// checkpoint to use), Stop during one. Stop ends the run after the step in progress, as Ctrl-C does
+// the CLI's: the display stops at once, says "Stopped at step N", and a checkpoint is kept for Resume.
 import { Checkpointer, decodeCheckpoint, type Evaluation, loadDataset, predict, type Progress, pytorchExport, requireResumable, Trainer, validateSpec } from '../src/index.js';
 import { backendNamed, el, select, webgpu } from './backend.js';
 import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
@@ -29,6 +32,8 @@ export interface TrainRun {
 }
 export interface TrainResult {
   backend: string; device: string; steps: number; firstLoss: number; lastLoss: number; seconds: number;
+  /** Stopped (Stop, or stop()) before its last step: `steps` is where it stopped; no held-out evaluation. */
+  stopped?: boolean;
   /** On held-out samples, where the data has them: the loss, and accuracy for one-hot classes. */
   testLoss?: number; accuracy?: number;
   /** What tuning chose (or found kept from an earlier run), a line a product. */
@@ -54,6 +59,8 @@ const heldOut = (e: Evaluation) => (e.accuracy !== undefined ? `test accuracy ${
 
 export interface TrainMode {
   run(r: TrainRun): Promise<TrainResult>;
+  /** Stops the run in progress after its current step (the Stop button). */
+  stop(): void;
   /** The step of the model's stored checkpoint, if there is one. */
   saved(model: string): Promise<number | undefined>;
   /** Downloads the model's stored checkpoint; returns the file name. */
@@ -67,8 +74,10 @@ export function setupTrain(root: HTMLElement): TrainMode {
   const backend = select([['webgpu', 'WebGPU'], ['cpu', 'CPU (float64)']]);
   const steps = Object.assign(el('input'), { type: 'number', min: '1', placeholder: 'all epochs', style: 'width: 7em' });
   const start = el('button', 'Train'), stop = el('button', 'Stop');
+  start.dataset.action = 'train'; stop.dataset.action = 'stop';
   const tune = Object.assign(el('input'), { type: 'checkbox', checked: false, title: 'time each product\'s variants on this GPU first, as miya train --tune; the choices are kept in this browser' });
   const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint'), torch = el('button', 'Download for PyTorch');
+  resume.dataset.action = 'resume'; save.dataset.action = 'download'; torch.dataset.action = 'pytorch';
   const chooser = Object.assign(el('input'), { type: 'file', multiple: true, accept: '.json,.csv', title: 'a run spec (.json) and the CSV files it names' });
   const controls = el('div', '', 'controls'), ownControls = el('div', '', 'controls');
   const tuneLabel = el('label');
@@ -84,10 +93,50 @@ export function setupTrain(root: HTMLElement): TrainMode {
     { label: 'test loss', color: '#8e44ad', scale: 'loss' },
   ], [{ scale: 'loss', label: 'loss' }, { scale: 'acc', label: 'accuracy', side: 1 }]);
   let abort: AbortController | undefined;
+  /** The run in progress (a new one waits for it to stop), and whether the chosen model has a stored checkpoint. */
+  let current: Promise<unknown> | undefined, stopping = false, hasCheckpoint = false;
+  function refresh(): void {
+    const running = current !== undefined;
+    start.disabled = running;
+    stop.disabled = !running || stopping;
+    resume.disabled = running || !hasCheckpoint;
+    save.disabled = torch.disabled = !hasCheckpoint;
+    for (const c of [model, backend, tune, steps, chooser]) c.disabled = running;
+  }
+  function stopRun(): void {
+    if (!current || !abort || abort.signal.aborted) return;
+    abort.abort();
+    stopping = true;
+    stats.textContent = 'Stopping after the step in progress…';
+    refresh();
+  }
 
   async function run(r: TrainRun): Promise<TrainResult> {
-    abort?.abort();
+    // one run at a time: a second one stops the first and waits for it (its checkpoint saved)
+    while (current) {
+      abort?.abort();
+      await current.catch(() => undefined);
+    }
+    if (model.value !== r.model && [...model.options].some((o) => o.value === r.model)) {
+      model.value = r.model; // the page shows what runs
+      void showSaved(r.model);
+    }
+    const going = train(r);
+    current = going;
+    stopping = false;
+    refresh();
+    try {
+      return await going;
+    } finally {
+      current = undefined;
+      stopping = false;
+      refresh();
+    }
+  }
+
+  async function train(r: TrainRun): Promise<TrainResult> {
     abort = new AbortController();
+    const signal = abort.signal;
     chart.clear();
     digits.replaceChildren();
     tuneLog.textContent = '';
@@ -119,11 +168,21 @@ export function setupTrain(root: HTMLElement): TrainMode {
         await trainer.tune((line) => { tuned.push(line); tuneLog.textContent += line + '\n'; }, browserTuneStore);
       }
       const show = (p: Progress) => {
+        if (signal.aborted) return; // stopped: the display stops now, not when the device catches up
         chart.add(p.step, [p.loss, p.test?.accuracy, p.test?.loss]);
         stats.textContent = `${be.name} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
           (p.test ? ` · ${heldOut(p.test)}` : '') + ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
       };
-      const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal: abort.signal, afterStep: saver.afterStep });
+      // (the trainer gives the page a turn every few ms of work, so Stop is taken at once, on the cpu backend too)
+      const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal, afterStep: saver.afterStep });
+      if (signal.aborted && trainer.step < trainer.steps) {
+        const seconds = (performance.now() - t0) / 1000;
+        chart.add(trainer.step, [losses[losses.length - 1], undefined, undefined]);
+        stats.textContent = `Stopped at step ${trainer.step} of ${trainer.steps} (${be.name} on ${be.device}, ${seconds.toFixed(1)} s) · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}. ` +
+          'Its checkpoint is kept in this browser: Resume goes on from it.';
+        await saver.save(); // as the CLI's Ctrl-C: the steps done so far are kept for Resume
+        return { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], seconds, tuned, stopped: true };
+      }
       await saver.save();
       const test = data.test && await trainer.evaluate();
       chart.add(trainer.step, [losses[losses.length - 1], test?.accuracy, test?.loss]);
@@ -154,6 +213,9 @@ export function setupTrain(root: HTMLElement): TrainMode {
   }
   async function showSaved(name: string): Promise<number | undefined> {
     const c = await storedCheckpoint(name);
+    if (name !== model.value) return c?.step; // the choice has moved on since
+    hasCheckpoint = c !== undefined;
+    refresh();
     saved.textContent = c ? `Checkpoint in this browser: step ${c.step}, saved ${new Date(c.savedAt).toLocaleString()} (${(c.bytes.length / 1024).toFixed(0)} KiB).` : 'No checkpoint of this model in this browser yet.';
     return c?.step;
   }
@@ -192,8 +254,9 @@ export function setupTrain(root: HTMLElement): TrainMode {
   save.onclick = () => void downloadSaved(model.value).catch((e) => { saved.textContent = (e as Error).message; });
   torch.onclick = () => void downloadPytorch(model.value).catch((e) => { saved.textContent = (e as Error).message; });
   model.onchange = () => void showSaved(model.value);
-  stop.onclick = () => abort?.abort();
+  stop.onclick = stopRun;
   void webgpu().then((g) => { if (!g) backend.value = 'cpu'; });
+  refresh();
   void showSaved(model.value);
-  return { run, saved: showSaved, download: downloadSaved, downloadPytorch };
+  return { run, stop: stopRun, saved: showSaved, download: downloadSaved, downloadPytorch };
 }

@@ -14,6 +14,14 @@ export function setupVerify(root: HTMLElement): { run(random?: number): Promise<
   root.append(controls, summary, table);
 
   async function run(random = 20): Promise<VerifyResult> {
+    start.disabled = true; // one verification at a time
+    try {
+      return await verify(random);
+    } finally {
+      start.disabled = false;
+    }
+  }
+  async function verify(random: number): Promise<VerifyResult> {
     const be = (await webgpu()) ?? new CpuBackend();
     table.innerHTML = '<tr><th>check</th><th>tensor</th><th>error</th><th>tolerance</th><th>ok</th></tr>';
     summary.textContent = `Verifying on ${be.name} (${be.device})…`;
@@ -29,6 +37,6 @@ export function setupVerify(root: HTMLElement): { run(random?: number): Promise<
     summary.textContent = `${be.name} on ${be.device}: ${rows.length - failed} passed, ${failed} failed`;
     return { backend: be.name, device: be.device, rows, passed: rows.length - failed, failed };
   }
-  start.onclick = () => void run();
+  start.onclick = () => void run().catch((e) => { summary.textContent = `Stopped: ${(e as Error).message}`; });
   return { run };
 }

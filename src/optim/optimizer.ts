@@ -1,6 +1,6 @@
 // Optimizers: hyper-parameters with their defaults, the state they keep, and one `update`
 // kernel call per step over all parameters at once. The update rules are in
-// shaders/optimizers.wgsl and cpu/kernels.ts (`update`); DESIGN.md fixes them.
+// shaders/optimizers.wgsl and cpu/kernels.ts (`update`); README.md ("The run spec") states them.
 import type { Backend } from '../backend.js';
 import type { OptKind, UpdateParams } from '../kernels.js';
 import type { OptimizerSpec } from '../spec/types.js';

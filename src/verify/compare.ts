@@ -1,4 +1,5 @@
-// Error measures between a backend's tensors and the float64 reference (DESIGN.md "Numerics").
+// Error measures between a backend's tensors and the float64 reference (ARCHITECTURE.md,
+// "One kernel, two twins": a GPU kernel differs from its float64 twin only by float32 rounding).
 
 /** Largest elementwise relative error |x − r| / |r| (absolute where r is 0); NaN never matches. */
 export function maxRelError(x: ArrayLike<number>, ref: ArrayLike<number>): number {
