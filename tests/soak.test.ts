@@ -1,13 +1,13 @@
 // Soak: 10,000 steps on the webgpu backend (the GPU, or SwiftShader in CI) with constant memory —
 // the same number of live GPU buffers and prepared dispatches throughout and no steady growth of the Node heap — no NaN,
 // and the same final loss when the run is repeated. bench/soak.ts prints the memory figures.
-import { expect, test } from 'vitest';
-import { webgpuBackend } from './backends.js';
+import { expect } from 'vitest';
+import { webgpuTest } from './backends.js';
 import { soak } from '../bench/soak.js';
 
-test('10,000 webgpu steps: constant live buffers, prepared dispatches and heap, finite losses, the same final loss on a repeat', async () => {
-  const be = (await webgpuBackend())!;
-  expect(be, 'the webgpu backend (SwiftShader in CI)').toBeDefined();
+const gpuTest = await webgpuTest();
+
+gpuTest('10,000 webgpu steps: constant live buffers, prepared dispatches and heap, finite losses, the same final loss on a repeat', async (be) => {
   const first = await soak(be, 10_000);
   const again = await soak(be, 10_000);
   expect(new Set(first.samples.map((s) => s.liveBuffers)).size).toBe(1);
