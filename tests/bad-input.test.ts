@@ -39,11 +39,23 @@ test.each([
 });
 
 test('CSV: a missing file, an unknown column, a window longer than the file', async () => {
-  expect(await refusal(csvSpec(join(dir, 'absent.csv')))).toMatch(/data\.csv: cannot read .*absent\.csv: ENOENT/);
+  expect(await refusal(csvSpec(join(dir, 'absent.csv')))).toMatch(/data\.csv: cannot read .*absent\.csv \(ENOENT\)/);
   const ok = csv('ok.csv', 'a,b,y\n1,2,3\n4,5,6\n');
   expect(await refusal(csvSpec(ok, { inputs: ['a', 'c'] }))).toMatch(/data\.inputs: column "c" is not in .*ok\.csv \(columns: a, b, y\)/);
   const rnn = { ...csvSpec(ok, { window: 5 }), model: { type: 'rnn', inputSize: 2, hiddenSize: 2, outputSize: 1 } };
   expect(await refusal(rnn)).toMatch(/data\.window: .*ok\.csv has 2 rows, too few for windows of 5/);
+});
+
+test('a CSV error quotes at most 20 characters of a cell and of its column, and 40 of the header, escaped', async () => {
+  const long = `c${'o'.repeat(60)}l\u001b[31m`;
+  const cell = `v${'a'.repeat(18)}\u0007${'l'.repeat(60)}`;
+  const m = await refusal(csvSpec(csv('long.csv', `a,${long},y\n1,${cell},3\n`)));
+  expect(m).toMatch(new RegExp(`long\\.csv:2: column "co{19}…": expected a number, got "va{18}\\\\u0007…"$`));
+  expect(m).not.toMatch(/[\u0000-\u001f]|lll|ooooooooooooooooooooo/);
+  const header = Array.from({ length: 12 }, (_v, i) => `column${i}\u001b`).join(',');
+  const wide = csv('wide.csv', `${header},y\n${'1,'.repeat(12)}2\n`);
+  const missing = await refusal(csvSpec(wide, { inputs: ['nope'] }));
+  expect(missing).toMatch(/data\.inputs: column "nope" is not in .*wide\.csv \(columns: column0\\x1b, column1\\x1b, column2\\x1b, column3\\x1b, column4\\x1b, … \(13 columns\)\)$/);
 });
 
 test.each([

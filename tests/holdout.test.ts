@@ -4,15 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { CpuBackend } from '../src/cpu/backend.js';
 import { loadDataset } from '../src/data/load.js';
 import { SpecError } from '../src/errors.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { predict } from '../src/train/predict.js';
 import { runSpec } from '../src/train/runSpec.js';
-import { oneHot } from '../src/train/trainer.js';
-import { presentBackends } from './backends.js';
+import { type Evaluation, oneHot } from '../src/train/trainer.js';
+import { backendCases, describeBackends } from './backends.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'miya-holdout-'));
@@ -44,7 +44,7 @@ test('accuracy is for one-hot classes only', () => {
   expect(oneHot([1, 0.25], 1)).toBe(false);
 });
 
-describe.each(await presentBackends())('on %s', (name, be) => {
+describeBackends(await backendCases(), 'on %s', (name, be) => {
   test('regression: the held-out loss is the trained model\'s mse on the last samples, and there is no accuracy', async () => {
     const r = await runSpec(regression, { backend: be });
     expect(r.losses).toHaveLength(6); // 22 samples in batches of 11, 3 epochs
@@ -61,7 +61,53 @@ describe.each(await presentBackends())('on %s', (name, be) => {
     expect(r.test).toEqual({ loss: expect.any(Number), accuracy: expect.any(Number), samples: 8 });
     expect(r.test!.accuracy! * 8).toBe(Math.round(r.test!.accuracy! * 8));
   });
+
+  test('an RNN\'s held-out set of 600 (evaluated in batches of 512 and 88): one number, in training and after, that a sample-by-sample forward pass gives', async () => {
+    const progress: (Evaluation | undefined)[] = [];
+    const r = await runSpec(windows, { backend: be, onProgress: (p) => progress.push(p.test) });
+    const last = progress[progress.length - 1]!;
+    // the last epoch's evaluation and the evaluation after training read the same parameters
+    expect(r.test).toEqual(last);
+    const want = forwardEachWindow(r.params as RnnParams);
+    const tol = name === 'cpu' ? 1e-12 : 1e-5;
+    expect(Math.abs(r.test!.loss - want.loss)).toBeLessThanOrEqual(tol * want.loss);
+    if (name === 'cpu') expect(r.test!.accuracy).toBe(want.accuracy);
+    else expect(Math.abs(r.test!.accuracy! - want.accuracy)).toBeLessThanOrEqual(2 / 600); // float32 near-ties
+  });
 });
+
+// Windows of 3 rows of (a, b) with the class of the row after each (one-hot c0..c2): 697 windows,
+// the last 600 held out, so the held-out set is evaluated as a batch of 512 and a short one of 88;
+// a window of 3 steps lets a stale initial state show in the result.
+const seqRows = Array.from({ length: 700 }, (_v, i) => [Math.sin(0.7 * i), Math.cos(1.3 * i)]);
+const seqClass = (a: number, b: number) => (a + b > 0.5 ? 0 : a - b > 0 ? 1 : 2);
+const seqCsv = join(dir, 'sequence.csv');
+writeFileSync(seqCsv, ['a,b,c0,c1,c2', ...seqRows.map(([a, b]) => [a, b, ...[0, 1, 2].map((c) => +(seqClass(a, b) === c))].join(','))].join('\n') + '\n');
+const windows = {
+  model: { type: 'rnn', inputSize: 2, hiddenSize: 6, outputSize: 3, activation: 'tanh', outputActivation: 'softmax' },
+  loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.05 },
+  data: { csv: seqCsv, inputs: ['a', 'b'], targets: ['c0', 'c1', 'c2'], window: 3, test: 600 }, batchSize: 40, epochs: 2, seed: 3,
+};
+type RnnParams = { inputWeights: number[][]; recurrentWeights: number[][]; hiddenBias: number[]; outputWeights: number[][]; outputBias: number[] };
+
+/** The held-out windows' cross-entropy and accuracy, one window at a time in float64, from h_0 = 0 (README's RNN). */
+function forwardEachWindow(p: RnnParams): { loss: number; accuracy: number } {
+  let loss = 0, correct = 0;
+  const first = seqRows.length - 3 - 600;
+  for (let s = first; s < first + 600; s++) {
+    let h = p.hiddenBias.map(() => 0);
+    for (let t = 0; t < 3; t++) {
+      const x = seqRows[s + t];
+      h = p.hiddenBias.map((b, j) => Math.tanh(b + p.inputWeights[j][0] * x[0] + p.inputWeights[j][1] * x[1] + h.reduce((acc, hk, k) => acc + p.recurrentWeights[j][k] * hk, 0)));
+    }
+    const z = p.outputBias.map((b, o) => b + h.reduce((acc, hk, k) => acc + p.outputWeights[o][k] * hk, 0));
+    const m = Math.max(...z), logSum = m + Math.log(z.reduce((acc, v) => acc + Math.exp(v - m), 0));
+    const target = seqClass(...(seqRows[s + 3] as [number, number]));
+    loss += logSum - z[target];
+    if (z.indexOf(m) === target) correct++;
+  }
+  return { loss: loss / 600, accuracy: correct / 600 };
+}
 
 test('train prints the held-out loss of a regression, without an accuracy (its CSV named relative to the spec)', () => {
   const spec = join(dir, 'regression.json');

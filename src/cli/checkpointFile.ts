@@ -1,23 +1,97 @@
-// Checkpoint files for the CLI: read and checked (a missing, truncated or foreign file is a
-// SpecError naming it), written atomically.
-import { readFile } from 'node:fs/promises';
-import { SpecError } from '../errors.js';
+// Files the CLI reads and the checkpoints it writes. Only regular files are read, and that is
+// checked before one is opened: a FIFO would block until a writer came, /dev/zero never ends.
+// (The open itself does not block either: O_NONBLOCK, should the path change in between.) A
+// safetensors file is read by the sizes its own header gives, the header's bounded, so a wrong
+// length can never make Miya allocate more than the file holds. A missing, truncated or foreign
+// file is a SpecError naming it.
+import { constants } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { RunError, SpecError } from '../errors.js';
+import { checkOutput, fileKind, writeFileAtomic } from '../io/atomicFile.js';
 import { type Checkpoint, decodeCheckpoint } from '../io/checkpoint.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
+import { headerLength, parseHeader, requireFileSize } from '../io/safetensors.js';
 import type { CheckpointOptions } from '../train/checkpointing.js';
 
+const cannot = (path: string, e: unknown) => new SpecError(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+
+/** A regular file opened for reading, and its size. */
+async function openRegular(path: string): Promise<{ file: FileHandle; size: number }> {
+  const before = await stat(path).catch((e: unknown) => { throw cannot(path, e); });
+  if (!before.isFile()) throw new SpecError(path, `is ${fileKind(before)}; expected a regular file`);
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch((e: unknown) => { throw cannot(path, e); });
+  const now = await file.stat();
+  if (!now.isFile() || now.ino !== before.ino || now.dev !== before.dev) {
+    await file.close();
+    throw new SpecError(path, 'was replaced while being opened; expected a regular file');
+  }
+  return { file, size: now.size };
+}
+
+/** `length` bytes from `position` into `into` at `at`: a file that ends sooner is refused. */
+async function readExactly(file: FileHandle, into: Uint8Array, at: number, length: number, position: number, path: string): Promise<void> {
+  for (let done = 0; done < length;) {
+    const { bytesRead } = await file.read(into, at + done, length - done, position + done);
+    if (bytesRead === 0) throw new SpecError(path, `ended after ${position + done} bytes while being read (truncated meanwhile?)`);
+    done += bytesRead;
+  }
+}
+
+/** A regular file's bytes. */
 export async function readBytes(path: string): Promise<Uint8Array> {
+  const { file, size } = await openRegular(path);
   try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new SpecError(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const bytes = new Uint8Array(size);
+    await readExactly(file, bytes, 0, size, 0, path);
+    return bytes;
+  } finally {
+    await file.close();
+  }
+}
+
+/** A safetensors file's bytes, read by the sizes its header gives once the header is checked. */
+export async function readSafetensorsFile(path: string): Promise<Uint8Array> {
+  const { file, size } = await openRegular(path);
+  try {
+    const first8 = new Uint8Array(Math.min(8, size));
+    await readExactly(file, first8, 0, first8.length, 0, path);
+    const headLen = headerLength(first8, size, path);
+    const bytes = new Uint8Array(8 + headLen);
+    bytes.set(first8);
+    await readExactly(file, bytes, 8, headLen, 8, path);
+    requireFileSize(headLen, parseHeader(bytes.subarray(8), path), size, path);
+    const all = new Uint8Array(size);
+    all.set(bytes);
+    await readExactly(file, all, bytes.length, size - bytes.length, bytes.length, path);
+    return all;
+  } finally {
+    await file.close();
   }
 }
 
 export async function readCheckpointFile(path: string): Promise<Checkpoint> {
-  return decodeCheckpoint(await readBytes(path), path);
+  return decodeCheckpoint(await readSafetensorsFile(path), path);
 }
 
-export function checkpointToFile(path: string, every: number): CheckpointOptions {
-  return { every, where: path, save: (bytes) => writeFileAtomic(path, bytes) };
+/** The files a run reads, [what it is, path], for checkOutput: the spec, its CSV data, the tuning cache. */
+export function runInputs(specPath: string | undefined, spec: unknown, tuneCache: string | undefined): [string, string | undefined][] {
+  const csv = (spec as { data?: { csv?: unknown } } | undefined)?.data?.csv;
+  return [['the run spec', specPath], ['the CSV data', typeof csv === 'string' ? csv : undefined], ['the tuning cache', tuneCache]];
+}
+
+/**
+ * Checkpoints to `path`, checked now, before training: a directory, FIFO or device, a path in a
+ * missing folder, or one of the run's `inputs` is refused (SpecError). A checkpoint that cannot be
+ * written (a full disk) ends the run (RunError) with the previous checkpoint left whole.
+ */
+export async function checkpointToFile(path: string, every: number, inputs: [string, string | undefined][] = [], notice?: (m: string) => void): Promise<CheckpointOptions> {
+  await checkOutput(path, `--checkpoint ${path}`, inputs, notice);
+  const save = async (bytes: Uint8Array) => {
+    try {
+      await writeFileAtomic(path, bytes);
+    } catch (e) {
+      const kept = await stat(path).then((s) => s.isFile(), () => false);
+      throw new RunError(`the checkpoint could not be written to ${path} (${(e as Error).message}); ${kept ? 'the previous checkpoint there is intact' : 'no checkpoint is there'}`);
+    }
+  };
+  return { every, where: path, save };
 }

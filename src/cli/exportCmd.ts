@@ -1,22 +1,48 @@
-// miya export CHECKPOINT --pytorch DIR: model.safetensors and miya_model.py for PyTorch.
-import { mkdir } from 'node:fs/promises';
+// miya export CHECKPOINT --pytorch DIR [--force]: model.safetensors and miya_model.py for PyTorch.
+// Everything is checked before anything is written: the outputs may not be the checkpoint itself
+// (`export run/model.safetensors --pytorch run`), nor a directory, FIFO or device. A
+// model.safetensors already in DIR is replaced, and that is said on stderr (exporting again is how
+// a user refreshes it). A miya_model.py that differs from the module this Miya writes is refused
+// unless --force: it may hold the user's own edits, which nothing else would keep.
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpecError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import { pytorchExport } from '../io/export.js';
+import { checkOutput, fileKind, writeFileAtomic } from '../io/atomicFile.js';
+import { PYTORCH_FILES, pytorchExport } from '../io/export.js';
 import { parse } from './args.js';
 import { readCheckpointFile } from './checkpointFile.js';
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { pytorch: { type: 'string' } });
-  if (!positionals[0]) throw new SpecError('CHECKPOINT', 'expected the path of a checkpoint written by miya train --checkpoint');
-  if (!values.pytorch) throw new SpecError('--pytorch', 'expected the directory to write model.safetensors and miya_model.py into');
-  const files = await pytorchExport(await readCheckpointFile(positionals[0]));
-  await mkdir(values.pytorch, { recursive: true });
-  for (const [name, content] of files) {
-    await writeFileAtomic(join(values.pytorch, name), typeof content === 'string' ? new TextEncoder().encode(content) : content);
-    process.stdout.write(`wrote ${join(values.pytorch, name)}\n`);
+  const { values, positionals } = parse(argv, { pytorch: { type: 'string' }, force: { type: 'boolean', default: false } });
+  const ckpt = positionals[0];
+  if (!ckpt) throw new SpecError('CHECKPOINT', 'expected the path of a checkpoint written by miya train --checkpoint');
+  const dir = values.pytorch;
+  if (!dir) throw new SpecError('--pytorch', 'expected the directory to write model.safetensors and miya_model.py into');
+  const files = await pytorchExport(await readCheckpointFile(ckpt));
+  const there = await stat(dir).catch(() => undefined);
+  if (there && !there.isDirectory()) throw new SpecError(`--pytorch ${dir}`, `is ${there.isFile() ? 'a file' : fileKind(there)}; expected a directory`);
+  const notice = (m: string) => process.stderr.write(m + '\n');
+  const bytes = new Map([...files].map(([name, c]) => [name, typeof c === 'string' ? new TextEncoder().encode(c) : c]));
+  const replacing: string[] = [];
+  for (const [name, content] of bytes) {
+    const path = join(dir, name);
+    if (!there) continue; // a new directory: nothing in it to check
+    const out = await checkOutput(path, path, [['the checkpoint being exported', ckpt]], notice);
+    if (!out.exists) continue;
+    if (name === PYTORCH_FILES.module) {
+      const old = await readFile(path).catch(() => undefined);
+      if (old && Buffer.compare(old, content) === 0) continue;
+      if (!values.force) throw new SpecError(path, 'differs from the module this Miya writes (edited?); expected --force to replace it, or another --pytorch directory');
+    }
+    replacing.push(path);
   }
-  process.stdout.write(`in Python: from miya_model import load; model, spec = load("${join(values.pytorch, 'model.safetensors')}")\n`);
+  await mkdir(dir, { recursive: true });
+  for (const [name, content] of bytes) {
+    const path = join(dir, name);
+    await writeFileAtomic(path, content);
+    process.stdout.write(`wrote ${path}\n`);
+  }
+  for (const path of replacing) notice(`replaced ${path}, which was there before`);
+  process.stdout.write(`in Python: from miya_model import load; model, spec = load("${join(dir, PYTORCH_FILES.weights)}")\n`);
   return 0;
 }

@@ -2,33 +2,74 @@
 // the last). With `window` T, samples are sliding windows of T rows (for an RNN) and the target
 // is the target columns of the row after each window. With `test` N, the last N samples are held
 // out (before any shuffling, as TF.js's validationSplit holds out the last ones).
+// A CSV path may name any file the user can read, in the spec's folder or not, as a path given to
+// PyTorch or Keras may; so a message quotes at most 40 characters of what it read, escaped (a
+// bad cell and its column, 20 each; the columns of the header, 40 in all), never a whole line.
 import Papa from 'papaparse';
 import { SpecError } from '../errors.js';
+import { excerpt, printable } from '../spec/check.js';
 import type { CsvRef, ModelSpec } from '../spec/types.js';
 import type { Datasets } from './load.js';
 
-export async function readText(path: string): Promise<string> {
-  if (typeof process !== 'undefined' && process.versions?.node) {
-    const fs = await import('node:fs/promises');
-    try {
-      return await fs.readFile(path, 'utf8');
-    } catch (e) {
-      throw new SpecError(`data.csv`, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+/**
+ * The most bytes Miya reads of a run spec or a CSV file: room for all of MNIST's 70,000 digits as
+ * CSV of integer pixels (about 130 MB), or the mnist package's 10,000 as inline JSON (about 50 MB)
+ * five times over; and half the longest string V8 makes (512 MiB), which a file is read into.
+ * Past it, parsing alone would take gigabytes; without a bound, /dev/zero or a runaway file is
+ * read until memory runs out.
+ */
+export const MAX_FILE_BYTES = 256 * 2 ** 20;
+
+const mib = (bytes: number) => (bytes < 2 ** 20 ? `${bytes} bytes` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+
+/**
+ * Node: the text of a regular file of at most `maxBytes`, both checked before a byte is read (a
+ * FIFO would wait for a writer, a device never end). `where` names the field that gave the path
+ * (data.csv); without it the path itself is named. Errors are SpecErrors.
+ */
+export async function readLocalText(path: string, where?: string, maxBytes = MAX_FILE_BYTES): Promise<string> {
+  const fs = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  const { fileKind } = await import('../io/atomicFile.js');
+  const at = where ?? printable(path), subject = where === undefined ? '' : `${printable(path)} `;
+  const cannot = (e: unknown) => new SpecError(at, `cannot read ${where === undefined ? 'the file' : printable(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  const check = (st: import('node:fs').Stats) => {
+    if (!st.isFile()) throw new SpecError(at, `${subject}is ${fileKind(st)}; expected a regular file`);
+    if (st.size > maxBytes) throw new SpecError(at, `${subject}is ${mib(st.size)}; Miya reads at most ${mib(maxBytes)} of a run spec or CSV file`);
+  };
+  check(await fs.stat(path).catch((e: unknown) => { throw cannot(e); }));
+  // O_NONBLOCK: should the path become a FIFO between stat and open, the open does not wait for a writer
+  const file = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)).catch((e: unknown) => { throw cannot(e); });
+  try {
+    const st = await file.stat();
+    check(st);
+    // one byte more than its size: a file that grows while it is read is refused, not read on
+    const bytes = new Uint8Array(st.size + 1);
+    let done = 0;
+    for (let n; done < bytes.length && (n = (await file.read(bytes, done, bytes.length - done, done)).bytesRead) > 0;) done += n;
+    if (done > st.size) throw new SpecError(at, `${subject}grew while it was read; expected a file that stays as it is`);
+    return new TextDecoder().decode(bytes.subarray(0, done));
+  } finally {
+    await file.close();
   }
+}
+
+export async function readText(path: string): Promise<string> {
+  if (typeof process !== 'undefined' && process.versions?.node) return readLocalText(path, 'data.csv');
   const r = await fetch(path);
   if (!r.ok) throw new SpecError('data.csv', `cannot fetch ${path}: HTTP ${r.status}`);
   return r.text();
 }
 
-export function parseCsv(text: string, file: string): { header: string[]; rows: number[][] } {
+export function parseCsv(text: string, path: string): { header: string[]; rows: number[][] } {
+  const file = printable(path);
   if (text.trim() === '') throw new SpecError(file, 'expected a header row and at least one data row, got an empty file');
   const parsed = Papa.parse<string[]>(text.trim(), { skipEmptyLines: true });
   // A file of one column has no delimiter to detect: that is not an error.
   const errors = parsed.errors.filter((e) => e.code !== 'UndetectableDelimiter');
   if (errors.length > 0) {
     const e = errors[0];
-    throw new SpecError(`${file}:${(e.row ?? 0) + 1}`, e.message);
+    throw new SpecError(`${file}:${(e.row ?? 0) + 1}`, printable(e.message)); // Papa's own words, no cell
   }
   const [header, ...body] = parsed.data;
   if (!header || body.length === 0) throw new SpecError(file, 'expected a header row and at least one data row, got an empty file');
@@ -36,7 +77,7 @@ export function parseCsv(text: string, file: string): { header: string[]; rows: 
     if (cells.length !== header.length) throw new SpecError(`${file}:${r + 2}`, `expected ${header.length} columns like the header, got ${cells.length}`);
     return cells.map((c, j) => {
       const v = c.trim() === '' ? NaN : Number(c);
-      if (!Number.isFinite(v)) throw new SpecError(`${file}:${r + 2}`, `column "${header[j]}": expected a number, got ${c.trim() === '' ? 'an empty cell' : JSON.stringify(c)}`);
+      if (!Number.isFinite(v)) throw new SpecError(`${file}:${r + 2}`, `column ${excerpt(header[j].trim(), 20)}: expected a number, got ${c.trim() === '' ? 'an empty cell' : excerpt(c, 20)}`);
       return v;
     });
   });
@@ -45,18 +86,19 @@ export function parseCsv(text: string, file: string): { header: string[]; rows: 
 
 export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: string) => Promise<string> = readText): Promise<Datasets> {
   const { header, rows } = parseCsv(await read(ref.csv), ref.csv);
+  const file = printable(ref.csv);
   const col = (name: string, key: string) => {
     const i = header.indexOf(name);
-    if (i < 0) throw new SpecError(`data.${key}`, `column "${name}" is not in ${ref.csv} (columns: ${header.join(', ')})`);
+    if (i < 0) throw new SpecError(`data.${key}`, `column ${excerpt(name, 20)} is not in ${file} (columns: ${columnList(header)})`);
     return i;
   };
   const inputs = ref.inputs ? ref.inputs.map((n) => col(n, 'inputs')) : header.slice(0, -1).map((_, i) => i);
   const targets = ref.targets ? ref.targets.map((n) => col(n, 'targets')) : [header.length - 1];
   const T = ref.window ?? 1;
   if (model.type === 'rnn' && ref.window === undefined) throw new SpecError('data.window', 'an RNN on CSV data needs a window of T rows');
-  if (model.inputSize !== inputs.length) throw new SpecError('model.inputSize', `expected ${inputs.length} (the input columns of ${ref.csv}), got ${model.inputSize}`);
+  if (model.inputSize !== inputs.length) throw new SpecError('model.inputSize', `expected ${inputs.length} (the input columns of ${file}), got ${model.inputSize}`);
   const n = model.type === 'rnn' ? rows.length - T : rows.length;
-  if (n < 1) throw new SpecError('data.window', `${ref.csv} has ${rows.length} rows, too few for windows of ${T}`);
+  if (n < 1) throw new SpecError('data.window', `${file} has ${rows.length} rows, too few for windows of ${T}`);
   const x = new Float64Array(n * T * inputs.length), y = new Float64Array(n * targets.length);
   for (let s = 0; s < n; s++) {
     for (let t = 0; t < T; t++) inputs.forEach((c, j) => { x[(s * T + t) * inputs.length + j] = rows[s + t][c]; });
@@ -65,8 +107,21 @@ export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: str
   }
   const all = { n, x, y, steps: T, features: inputs.length, outputs: targets.length };
   if (ref.test === undefined) return { train: all };
-  if (ref.test >= n) throw new SpecError('data.test', `expected fewer than the ${n} samples of ${ref.csv} (some must be left to train on), got ${ref.test}`);
+  if (ref.test >= n) throw new SpecError('data.test', `expected fewer than the ${n} samples of ${file} (some must be left to train on), got ${ref.test}`);
   return { train: samples(all, 0, n - ref.test), test: samples(all, n - ref.test, ref.test) };
+}
+
+/** A header's column names for a message: whole names (cut at 20 characters) while they add up to 40 characters, then how many there are. */
+export function columnList(header: string[]): string {
+  const shown: string[] = [];
+  let used = 0;
+  for (const h of header) {
+    const chars = Array.from(h), name = chars.length > 20 ? chars.slice(0, 20).join('') + '…' : h;
+    used += Math.min(chars.length, 21);
+    if (used > 40) break;
+    shown.push(printable(name));
+  }
+  return shown.length === header.length ? shown.join(', ') : `${shown.join(', ')}, … (${header.length} columns)`;
 }
 
 /** Samples [from, from + count) of a dataset. */

@@ -4,19 +4,31 @@
 //             training losses so far as `train.losses` [step]
 //   metadata  format, step, optimizer_t, the run spec (JSON), rng (the generator, seed and epoch
 //             that fix the next batches: the epoch order is drawn from seed and epoch alone),
-//             backend and device, and the SHA-256 of the tensor bytes (io/safetensors.ts)
+//             backend and device, and the SHA-256 of the header and the tensor bytes (io/safetensors.ts)
 // Values are stored as the backend holds them: F64 from the cpu backend, F32 from webgpu, so a
-// restore is exact. Reading checks the checksum, the format and every shape against the spec.
-import { SpecError } from '../errors.js';
+// restore is exact. Reading checks the file as untrusted input: its layout (io/safetensors.ts),
+// a checksum that must be there and cover the header, the format, the step and optimizer_t, every
+// shape against the spec, and that no value is NaN or Inf (Miya never writes one).
+// Format 2 is format 1 with the checksum over the header too. A format-1 file (an older Miya's)
+// is still read, so that no user's run is lost to an upgrade: it must carry its checksum of the
+// tensor bytes, and its header passes the same layout checks; the next checkpoint written is
+// format 2. What its checksum cannot catch is a deliberate edit of its header that keeps the
+// layout valid (two tensors' offsets swapped).
+import { nonFiniteText, SpecError } from '../errors.js';
 import { layoutSize, paramLayout } from '../nn/layout.js';
 import { optimizerConfig, stateNames } from '../optim/optimizer.js';
 import type { RunSpec } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import type { SessionState } from '../train/session.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensors, type Tensor } from './safetensors.js';
 import { type Dtype, fromStateDict, toStateDict, typed } from './stateDict.js';
 
-export const CHECKPOINT_FORMAT = 'miya-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'miya-checkpoint/2';
+/** The format of older Miya versions, whose checksum covers the tensor bytes only. */
+const FORMAT_1 = 'miya-checkpoint/1';
+
+/** Whether safetensors metadata says the file is a Miya checkpoint (of any version). */
+export const isCheckpointMetadata = (m: Record<string, string>): boolean => m.format?.startsWith('miya-checkpoint/') ?? false;
 
 export interface Checkpoint extends SessionState {
   spec: RunSpec;
@@ -53,18 +65,42 @@ export async function encodeCheckpoint(c: Checkpoint, batchesPerEpoch: number): 
 
 /** Reads and checks a checkpoint; `what` (the file name) is named in every error. */
 export async function decodeCheckpoint(bytes: Uint8Array, what: string): Promise<Checkpoint> {
-  const { tensors, metadata: m } = await decodeSafetensors(bytes, what);
-  if (m.format !== CHECKPOINT_FORMAT) {
+  return checkpointFrom(await decodeSafetensors(bytes, what), what);
+}
+
+/** A decoded safetensors file as a checkpoint, checked; `what` (the file name) is named in every error. */
+export function checkpointFrom({ tensors, metadata: m, checksum }: SafeTensors, what: string): Checkpoint {
+  if (m.format !== CHECKPOINT_FORMAT && m.format !== FORMAT_1) {
     throw new SpecError(what, `expected a Miya checkpoint (metadata format "${CHECKPOINT_FORMAT}"), got ${m.format === undefined ? 'a file without one' : JSON.stringify(m.format)}; \`miya import\` reads a PyTorch state dict`);
+  }
+  if (m.format === FORMAT_1) {
+    if (checksum === 'none') throw new SpecError(`${what}: metadata.sha256`, 'missing; every Miya checkpoint carries a checksum: the file was edited or damaged');
+  } else if (checksum !== 'header+body') {
+    // a checkpoint is always written with a checksum over its header and tensors: any other is an edited file
+    throw new SpecError(`${what}: metadata.sha256`, checksum === 'none'
+      ? 'missing; every Miya checkpoint carries the checksum of its header and tensors: the file was edited or damaged'
+      : 'covers the tensor bytes but not the header: the file was edited');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(m.spec ?? '');
+  } catch {
+    throw new SpecError(`${what}: metadata.spec`, `expected the run spec as JSON, got ${m.spec === undefined ? 'nothing' : 'something else'}`);
   }
   let spec: RunSpec;
   try {
-    spec = validateSpec(JSON.parse(m.spec));
+    spec = validateSpec(raw);
   } catch (e) {
     throw new SpecError(`${what}: metadata.spec`, (e as Error).message);
   }
-  const step = Number(m.step), optimizerT = Number(m.optimizer_t);
-  if (!Number.isInteger(step) || step < 0) throw new SpecError(`${what}: metadata.step`, `expected an integer ≥ 0, got ${JSON.stringify(m.step)}`);
+  const step = count(m, 'step', what);
+  // every step advances the optimizer once (Optimizer.t), whichever it is
+  const optimizerT = count(m, 'optimizer_t', what);
+  if (optimizerT !== step) throw new SpecError(`${what}: metadata.optimizer_t`, `expected ${step}, the step (the optimizer counts the steps taken), got ${optimizerT}`);
+  for (const [name, t] of tensors) {
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new SpecError(what, `${name}[${bad}] is ${nonFiniteText(t.data[bad])}; Miya never writes a checkpoint with NaN or Inf`);
+  }
   const params = fromStateDict(spec.model, tensors, what);
   const n = layoutSize(paramLayout(spec.model));
   const state = stateNames(optimizerConfig(spec.optimizer).type).map((name) => {
@@ -75,6 +111,15 @@ export async function decodeCheckpoint(bytes: Uint8Array, what: string): Promise
   const losses = Float64Array.from(need(tensors, 'train.losses', [step], what).data);
   const dtype: Dtype = tensors.get('train.losses')!.data instanceof Float64Array ? 'F64' : 'F32';
   return { spec, step, dtype, params, state, optimizerT, losses, backend: m.backend ?? '?', device: m.device ?? '?' };
+}
+
+/** A metadata count: decimal digits, no sign, no leading zero, a safe integer. */
+function count(m: Record<string, string>, key: string, what: string): number {
+  const v = m[key];
+  if (v === undefined || !/^(0|[1-9][0-9]*)$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new SpecError(`${what}: metadata.${key}`, `expected an integer ≥ 0, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  }
+  return Number(v);
 }
 
 function need(tensors: Map<string, Tensor>, name: string, shape: number[], what: string): Tensor {

@@ -6,7 +6,7 @@ import { paramLayout } from '../nn/layout.js';
 import type { MlpSpec, RunSpec } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import { shapeParams } from '../train/result.js';
-import type { Checkpoint } from './checkpoint.js';
+import { type Checkpoint, checkpointFrom, isCheckpointMetadata } from './checkpoint.js';
 import torchModule from './pytorch/miya_model.py?raw';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { fromStateDict, toStateDict } from './stateDict.js';
@@ -15,6 +15,8 @@ export const PYTORCH_FILES = { weights: 'model.safetensors', module: 'miya_model
 
 /** The files of `miya export --pytorch`, by name. */
 export async function pytorchExport(c: Checkpoint): Promise<Map<string, Uint8Array | string>> {
+  // miya_model.py builds MLPs and RNNs; a sequential model's module is still to come (issue 14)
+  if (c.spec.model.type === 'sequential') throw new SpecError('model.type', '"mlp" or "rnn" for export --pytorch: a sequential model\'s torch module is still to come (its checkpoint\'s tensors already have nn.Sequential-style PyTorch names)');
   const weights = await encodeSafetensors(toStateDict(c.spec.model, c.params, 'F32'), {
     format: 'pytorch', spec: JSON.stringify(c.spec), step: String(c.step), exported_from: `miya ${c.backend} checkpoint`,
   });
@@ -24,9 +26,13 @@ export async function pytorchExport(c: Checkpoint): Promise<Map<string, Uint8Arr
 /**
  * A run spec carrying the weights of a PyTorch state dict. The spec (model shape, loss, optimizer,
  * data) is `base` if given, else the one in the file's metadata; `what` names the file in errors.
+ * A file without a checksum is read (PyTorch writes none), but a Miya checkpoint given here is
+ * checked as `--resume` checks it: its checksum must be there, its step must be a step.
  */
 export async function importStateDict(bytes: Uint8Array, what: string, base?: unknown): Promise<RunSpec> {
-  const { tensors, metadata } = await decodeSafetensors(bytes, what);
+  const file = await decodeSafetensors(bytes, what);
+  const { tensors, metadata } = file;
+  if (isCheckpointMetadata(metadata)) checkpointFrom(file, what);
   let raw = base;
   if (raw === undefined) {
     if (metadata.spec === undefined) throw new SpecError(what, 'has no Miya spec in its metadata; expected --spec SPEC.json describing the model');
@@ -40,8 +46,9 @@ export async function importStateDict(bytes: Uint8Array, what: string, base?: un
   const flat = fromStateDict(spec.model, tensors, what);
   const layout = paramLayout(spec.model);
   const params = shapeParams(spec.model, layout, flat);
-  const model = spec.model.type === 'mlp'
-    ? { ...spec.model, layers: spec.model.layers.map((l, i) => ({ ...l, ...(params as { layers: MlpSpec['layers'] }).layers[i] })) }
+  // an MLP's and a sequential model's params are shaped as their layers ({weights, bias}, {weightIh, …})
+  const model = spec.model.type !== 'rnn'
+    ? { ...spec.model, layers: (spec.model.layers as MlpSpec['layers']).map((l, i) => ({ ...l, ...(params as { layers: MlpSpec['layers'] }).layers[i] })) }
     : { ...spec.model, weights: params };
   return validateSpec({ ...spec, model });
 }
