@@ -66,7 +66,7 @@ test('Train: a few MNIST steps on WebGPU lower the loss and show digits with pre
   expect(h.errors).toEqual([]);
 }, 600_000);
 
-test('Train keeps checkpoints in IndexedDB: after a reload, Resume ends where an uninterrupted run ends; Download saves the file, and the PyTorch files', async () => {
+test('Train keeps checkpoints in IndexedDB: after a reload, Resume runs only the steps after the checkpoint and ends where an uninterrupted run ends; Download saves the file, and the PyTorch files', async () => {
   type Train = { run(r: object): Promise<{ steps: number; firstLoss: number; lastLoss: number }>; saved(m: string): Promise<number | undefined>; download(m: string): Promise<string>; downloadPytorch(m: string): Promise<string[]> };
   const train = (page: Page) => page.evaluateHandle(() => (window as unknown as { playground: { train: Train } }).playground.train);
   let page = await h.open('/dist/web/index.html#train');
@@ -76,7 +76,28 @@ test('Train keeps checkpoints in IndexedDB: after a reload, Resume ends where an
   await page.close();
   page = await h.open('/dist/web/index.html#train'); // a new page: only IndexedDB remembers
   expect(await (await train(page)).evaluate((t) => t.saved('mnist-mlp'))).toBe(16);
-  const resumed = await (await train(page)).evaluate((t) => t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 24, reportEvery: 4, resume: true }));
+  // the steps the resumed run reports as it goes (the page's "step N/24" line, read as it changes):
+  // only 20 and 24, after the checkpoint's 16 (a run started again from step 0 reports 4, 8, … and,
+  // from the same seed, ends with the same losses)
+  const resumed = await (await train(page)).evaluate(async (t) => {
+    const reported: number[] = [];
+    const stats = document.querySelector('#train .stats')!;
+    const seen = (records: MutationRecord[]) => {
+      for (const r of records) {
+        for (const n of [...r.addedNodes, ...(r.type === 'characterData' ? [r.target] : [])]) {
+          const m = /· step (\d+)\/\d+ ·/.exec(n.textContent ?? '');
+          if (m) reported.push(Number(m[1]));
+        }
+      }
+    };
+    const watch = new MutationObserver(seen);
+    watch.observe(stats, { childList: true, characterData: true, subtree: true });
+    const r = await t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 24, reportEvery: 4, resume: true });
+    seen(watch.takeRecords());
+    watch.disconnect();
+    return { ...r, reported };
+  });
+  expect(resumed.reported).toEqual([20, 24]);
   expect(resumed).toMatchObject({ steps: 24, firstLoss: whole.firstLoss, lastLoss: whole.lastLoss });
   const downloads = mkdtempSync(join(tmpdir(), 'miya-downloads-'));
   const cdp = await page.createCDPSession();

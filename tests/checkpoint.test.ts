@@ -39,6 +39,9 @@ const rnnSpec = (): RunSpec => validateSpec({
   batchSize: 5, shuffle: true, steps: 17, seed: 9,
 });
 
+/** [from, from + 1, …, to]: the step numbers (1-based, as afterStep gets them) a run computes. */
+const stepsFrom = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 /** Runs `steps` steps saving a checkpoint every `every`; returns the latest bytes saved. */
 async function runSaving(be: Backend, spec: RunSpec, steps: number, every: number) {
   let saved: Uint8Array | undefined;
@@ -53,7 +56,13 @@ describe.each(await presentBackends())('%s', (_, be) => {
     const bytes = await runSaving(be, spec, 11, 4); // stops after step 11; the last save is the end-of-run one
     const ckpt = await decodeCheckpoint(bytes, 'ckpt');
     expect(ckpt.step).toBe(11);
-    const resumed = await runSpec(undefined, { backend: be, resume: { checkpoint: ckpt, from: 'ckpt' } });
+    // the steps the resumed run computes: only 12 to the last, from the checkpoint's state (a run
+    // started again from step 0 would compute them all and, from the same seed, end in the same place)
+    const computed: number[] = [];
+    const resumed = await runSpec(undefined, { backend: be, resume: { checkpoint: ckpt, from: 'ckpt' }, afterStep: (step) => { computed.push(step); } });
+    expect(computed).toEqual(stepsFrom(12, spec.steps!));
+    expect(resumed.losses).toHaveLength(spec.steps!);
+    expect(resumed.losses.slice(0, 11)).toEqual(Array.from(ckpt.losses)); // the checkpoint's history, not recomputed
     expect(resumed.losses).toEqual(whole.losses);
     expect(resumed.params).toEqual(whole.params);
     expect(resumed.grads).toEqual(whole.grads);
@@ -69,7 +78,7 @@ describe.each(await presentBackends())('%s', (_, be) => {
     expect(tensors.get('optimizer.square_avg.head.weight')!.data.some((v) => v > 0)).toBe(true);
     expect(tensors.get('train.losses')!.shape).toEqual([6]);
     expect(tensors.get('head.weight')!.data).toBeInstanceOf(be.name === 'cpu' ? Float64Array : Float32Array);
-    expect(metadata).toMatchObject({ format: 'miya-checkpoint/1', step: '6', optimizer_t: '6', backend: be.name });
+    expect(metadata).toMatchObject({ format: 'miya-checkpoint/2', step: '6', optimizer_t: '6', backend: be.name });
     expect(JSON.parse(metadata.spec).model.hiddenSize).toBe(6);
     expect(JSON.parse(metadata.rng)).toMatchObject({ seed: 9, shuffle: true, epoch: 2, batchInEpoch: 0 });
   });
@@ -150,7 +159,12 @@ test('a lost GPU device ends the run with a clear message and the last checkpoin
   expect((err as Error).cause).toBeInstanceOf(DeviceLostError);
   const last = await decodeCheckpoint(saved!, 'ckpt');
   expect(last.step).toBe(5);
-  expect((await runSpec(undefined, { backend: 'cpu', resume: { checkpoint: last, from: 'ckpt' } })).losses).toHaveLength(23);
+  // resumed on the cpu backend: steps 6..23 alone, after the five losses the checkpoint holds
+  const computed: number[] = [];
+  const resumed = await runSpec(undefined, { backend: 'cpu', resume: { checkpoint: last, from: 'ckpt' }, afterStep: (step) => { computed.push(step); } });
+  expect(computed).toEqual(stepsFrom(6, 23));
+  expect(resumed.losses).toHaveLength(23);
+  expect(resumed.losses.slice(0, 5)).toEqual(Array.from(last.losses));
 });
 
 test('encode → decode keeps every value of a checkpoint', async () => {

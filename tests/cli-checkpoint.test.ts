@@ -15,6 +15,7 @@ import type { RunSpec } from '../src/spec/types.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { inlineDataset } from '../src/data/inline.js';
 import { Session } from '../src/train/session.js';
+import { backendCases } from './backends.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/miya.js');
@@ -41,16 +42,59 @@ async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void
   }
 }
 
-test('SIGKILL in the middle of writing a checkpoint leaves the previous one intact, and resuming it ends where an uninterrupted run ends', async () => {
-  const run = ['train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '40', '--json'];
+// The resume tests train on a CSV file, unshuffled, in fewer steps than one epoch: step k takes
+// rows 8(k-1) … 8k-1 and no other step reads them. After the checkpoint is taken, the rows of the
+// steps before it are changed in the file. A true resume never reads them again and ends where the
+// uninterrupted run on the original file ends; a run that started again from step 0 would train on
+// the changed rows and end elsewhere (each test shows first that it does).
+const BATCH = 8, FEATURES = 16, CLASSES = 4;
+const row = (i: number, sign = 1) => [
+  ...Array.from({ length: FEATURES }, (_, j) => (sign * Math.sin(1 + i * FEATURES + j)).toFixed(6)),
+  ...Array.from({ length: CLASSES }, (_, c) => (c === (i * 7) % CLASSES ? 1 : 0)),
+].join(',');
+const header = [...Array.from({ length: FEATURES }, (_, j) => `x${j}`), ...Array.from({ length: CLASSES }, (_, c) => `c${c}`)].join(',');
+
+/** A spec training on `rows` rows of CSV (rows before `changedBefore` with their inputs negated); returns the spec's path. */
+function csvRun(tag: string, rows: number, changedBefore = 0): string {
+  writeFileSync(join(dir, `${tag}.csv`), [header, ...Array.from({ length: rows }, (_, i) => row(i, i < changedBefore ? -1 : 1))].join('\n') + '\n');
+  return file(`${tag}.json`, {
+    model: { type: 'mlp', inputSize: FEATURES, layers: [{ units: 128, activation: 'relu' }, { units: 128, activation: 'relu' }, { units: CLASSES, activation: 'softmax' }] },
+    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.001 },
+    data: { csv: `${tag}.csv`, inputs: header.split(',').slice(0, FEATURES), targets: header.split(',').slice(FEATURES) },
+    batchSize: BATCH, shuffle: false, seed: 5,
+  });
+}
+
+/** Rewrites the CSV of `tag` with the rows of steps 1 … `step` changed, and shows that a run from step 0 sees the change. */
+function changeRowsBefore(tag: string, rows: number, step: number, backend: string, whole: { losses: number[] }): void {
+  csvRun(tag, rows, step * BATCH);
+  const restart = miya('train', file(`${tag}.json`), '--backend', backend, '--steps', '1', '--json');
+  expect(restart.status, restart.stderr).toBe(0);
+  expect(JSON.parse(restart.stdout).losses[0]).not.toBe(whole.losses[0]);
+}
+
+/** test(name, fn) on cpu and on webgpu; without a webgpu adapter its test is skipped, its name saying why. */
+const cases = await backendCases();
+const eachBackend = (title: string, fn: (backend: string) => Promise<void>) => {
+  for (const c of cases) {
+    const name = title.replace('%s', c.name);
+    if (c.be) test(name, () => fn(c.name));
+    else test.skip(`${name} [skipped: ${c.missing}]`, () => {});
+  }
+};
+
+eachBackend('%s: SIGKILL in the middle of writing a checkpoint leaves the previous one intact, and resuming it runs the remaining steps to where an uninterrupted run ends', async (backend) => {
+  const tag = `kill-${backend}`, rows = 40 * BATCH;
+  const spec = csvRun(tag, rows);
+  const run = ['train', spec, '--backend', backend, '--steps', '40', '--json'];
   const whole = miya(...run);
   expect(whole.status, whole.stderr).toBe(0);
-  const ckpt = file('kill.safetensors');
+  const ckpt = file(`${tag}.safetensors`);
   const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '10'], {
-    cwd: root, env: { ...process.env, MIYA_TEST_WRITE_PAUSE_MS: '15' }, stdio: 'ignore',
+    cwd: root, env: { ...process.env, MIYA_TEST_WRITE_PAUSE_MS: '40' }, stdio: 'ignore',
   });
   const exited = new Promise((r) => child.on('exit', r));
-  const partial = () => readdirSync(dir).find((f) => f.startsWith('.kill.safetensors.') && statSync(join(dir, f)).size > 0);
+  const partial = () => readdirSync(dir).find((f) => f.startsWith(`.${tag}.safetensors.`) && statSync(join(dir, f)).size > 0);
   await until('the first checkpoint', () => existsSync(ckpt));
   await until('the second checkpoint to be half written', () => partial() !== undefined);
   child.kill('SIGKILL');
@@ -58,17 +102,21 @@ test('SIGKILL in the middle of writing a checkpoint leaves the previous one inta
   const complete = statSync(ckpt).size;
   expect(statSync(join(dir, partial()!)).size).toBeLessThan(complete); // killed mid-write
   const kept = await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt);
-  expect(kept.step).toBe(10);
-  const resumed = miya('train', '--resume', ckpt, '--backend', 'cpu', '--steps', '40', '--json');
+  expect([kept.step, kept.backend]).toEqual([10, backend]);
+  changeRowsBefore(tag, rows, 10, backend, JSON.parse(whole.stdout));
+  // the checkpoint's spec names the CSV (its absolute path), now with steps 1-10's rows changed
+  const resumed = miya('train', '--resume', ckpt, '--backend', backend, '--steps', '40', '--json');
   expect(resumed.status, resumed.stderr).toBe(0);
   expect(resumed.stdout).toBe(whole.stdout);
 });
 
-test('Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exits 130, and the run resumes to the same end', async () => {
-  const run = ['train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '500', '--json'];
+eachBackend('%s: Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exits 130, and the run resumes from there to the same end', async (backend) => {
+  const tag = `sigint-${backend}`, steps = backend === 'cpu' ? 200 : 100, rows = steps * BATCH; // SwiftShader's steps are slower
+  const spec = csvRun(tag, rows);
+  const run = ['train', spec, '--backend', backend, '--steps', String(steps), '--json'];
   const whole = miya(...run);
   expect(whole.status, whole.stderr).toBe(0);
-  const ckpt = file('sigint.safetensors');
+  const ckpt = file(`${tag}.safetensors`);
   const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '20'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -76,11 +124,12 @@ test('Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exit
   await until('the first checkpoint (step 20)', () => existsSync(ckpt));
   child.kill('SIGINT');
   expect(await exited).toBe(130);
-  const stoppedAt = Number(/interrupted after step (\d+); checkpoint written to .*sigint\.safetensors/.exec(stderr)?.[1]);
+  const stoppedAt = Number(new RegExp(`interrupted after step (\\d+); checkpoint written to .*${tag}\\.safetensors`).exec(stderr)?.[1]);
   expect(stoppedAt).toBeGreaterThanOrEqual(20);
-  expect(stoppedAt).toBeLessThan(500);
+  expect(stoppedAt).toBeLessThan(steps);
   expect((await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt)).step).toBe(stoppedAt);
-  const resumed = miya('train', '--resume', ckpt, '--backend', 'cpu', '--steps', '500', '--json');
+  changeRowsBefore(tag, rows, stoppedAt, backend, JSON.parse(whole.stdout));
+  const resumed = miya('train', '--resume', ckpt, '--backend', backend, '--steps', String(steps), '--json');
   expect(resumed.status, resumed.stderr).toBe(0);
   expect(resumed.stdout).toBe(whole.stdout);
 });
