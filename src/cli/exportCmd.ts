@@ -4,6 +4,7 @@
 // model.safetensors already in DIR is replaced, and that is said on stderr (exporting again is how
 // a user refreshes it). A miya_model.py that differs from the module this Miya writes is refused
 // unless --force: it may hold the user's own edits, which nothing else would keep.
+import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpecError } from '../errors.js';
@@ -43,6 +44,19 @@ export async function exportCommand(argv: string[]): Promise<number> {
     process.stdout.write(`wrote ${path}\n`);
   }
   for (const path of replacing) notice(`replaced ${path}, which was there before`);
-  process.stdout.write(`in Python: from miya_model import load; model, spec = load("${join(dir, PYTORCH_FILES.weights)}")\n`);
+  // a line that runs as printed, from any folder: miya_model.py is imported from DIR, so Python
+  // must start there, with an interpreter that has torch (the python3 on PATH often has none
+  // where torch came from Debian's python3-torch, which is /usr/bin/python3's)
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const python = PYTHONS.find(hasTorch);
+  process.stdout.write(`in Python${python ? '' : ' (needs torch, which neither python3 nor /usr/bin/python3 has here)'}: cd ${quote(dir)} && ${python ?? 'python3'} -c 'from miya_model import load; model, spec = load("${PYTORCH_FILES.weights}"); print(model)'\n`);
   return 0;
+}
+
+/** The interpreters the hint tries, in order: the one on PATH, then Debian's. */
+const PYTHONS = ['python3', '/usr/bin/python3'];
+
+/** Whether `python` runs and imports torch (about a second, once per export). */
+function hasTorch(python: string): boolean {
+  return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 }).status === 0;
 }
