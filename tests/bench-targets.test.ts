@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { REQUIRE_WEBGPU } from './backends.js';
 import type { BenchResult } from '../bench/run.js';
 import { onSoftwareAdapter, targetsSection, targetsTable } from '../bench/targets.js';
 import { openGpu } from '../src/webgpu/device.js';
@@ -51,7 +52,7 @@ test('software or hardware is told from the device as openGpu describes it, as -
   for (const d of ['nvidia NVIDIA: 580.159.04 580.159.4.0', 'apple metal-3', 'AMD Radeon RX 7900 XTX']) expect(onSoftwareAdapter(d), d).toBe(false);
   // this machine's adapter (SwiftShader here, a GPU on a GPU machine): the same verdict as openGpu's
   const ctx = await openGpu(true);
-  if (!ctx && process.env.CI) throw new Error('webgpu adapter missing in CI (is SwiftShader installed?)');
+  if (!ctx && REQUIRE_WEBGPU) throw new Error('MIYA_REQUIRE_WEBGPU=1, and no WebGPU adapter was found (is SwiftShader installed?)');
   if (!ctx) return t.skip('no WebGPU adapter on this machine');
   try {
     expect(onSoftwareAdapter(ctx.description), ctx.description).toBe(ctx.software);
