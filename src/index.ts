@@ -11,6 +11,7 @@ export { Optimizer, optimizerConfig } from './optim/optimizer.js';
 export type { RunSpec } from './spec/types.js';
 export { validateSpec } from './spec/validate.js';
 export { type RunOptions, type RunResult, runSpec } from './train/runSpec.js';
+export { runInWorker, trainInWorker, type TrainInWorkerOptions, type WorkerOptions } from './worker/runInWorker.js';
 export { type Inputs, predict } from './train/predict.js';
 export { epochOrder, type Evaluation, type Progress, type TrainOptions, Trainer } from './train/trainer.js';
 export { loadDataset, type Datasets } from './data/load.js';

@@ -92,6 +92,20 @@ export interface UpdateParams {
   lr: number; h1: number; h2: number; eps: number; bc1: number; bc2: number;
 }
 
+/**
+ * One time step of an LSTM or GRU cell over a batch, after the step's products (src/nn/lstm.ts,
+ * src/nn/gru.ts; shaders/recurrent.wgsl). Offsets are in elements; a gate block is [batch][G·H]
+ * with the gates side by side in PyTorch's order (LSTM i, f, g, o; GRU r, z, n).
+ * `hasCarry`: lstm_cell_backward reads dc_{t+1} from dC (else it is 0: the last step);
+ * gru_cell_backward writes the carry z ⊙ dh_t (+ dOut_{t−1} with `hasDOut`) for step t − 1.
+ */
+export interface CellParams {
+  batch: number; H: number;
+  offG: number; offX: number; offGh: number; offC: number; offCPrev: number; offH: number; offHPrev: number;
+  offDH: number; offDC: number; offDG: number; offDGh: number; offCarry: number; offDOut: number;
+  hasCarry: boolean; hasDOut: boolean;
+}
+
 export interface KernelParams {
   matmul: MatmulParams;
   /** Z = Σ_s Part[s] (the `splits` partial products at the start of Part) + Bias + Add ⊙ f'(D); Act = f(Z) */
@@ -105,6 +119,10 @@ export interface KernelParams {
   col_sum: ColSumParams;
   gather: GatherParams;
   update: UpdateParams;
+  lstm_cell: CellParams;
+  lstm_cell_backward: CellParams;
+  gru_cell: CellParams;
+  gru_cell_backward: CellParams;
 }
 export type KernelName = keyof KernelParams;
 
@@ -120,4 +138,12 @@ export interface KernelBuffers<B> {
   col_sum: { M: B; Out: B };
   gather: { Idx: B; In: B; Out: B };
   update: { P: B; G: B; S1?: B; S2?: B };
+  /** G: gate pre-activations in, activations out (in place); C: c_{t−1} read, c_t written; Hs: h_t written */
+  lstm_cell: { G: B; C: B; Hs: B };
+  /** dH: dh_t; G: gates; C: c_{t−1}, c_t; dC: dc_{t+1} in, dc_t out (in place); dG: gate pre-activation gradients out */
+  lstm_cell_backward: { dH: B; G: B; C: B; dC: B; dG: B };
+  /** X: x·W_ihᵀ + b_ih; Gh: h·W_hhᵀ + b_hh; G: gates r, z, n out; Hs: h_{t−1} read, h_t written */
+  gru_cell: { X: B; Gh: B; G: B; Hs: B };
+  /** dH: dh_t; G, Gh, Hs as forward; dG: d(x-side pre-activations) out; dGh: d(h-side products) out; Carry: out; DOut: dOut_{t−1} */
+  gru_cell_backward: { dH: B; G: B; Gh: B; Hs: B; dG: B; dGh: B; Carry?: B; DOut?: B };
 }

@@ -5,6 +5,7 @@ import {
   type MatmulParams, type UpdateParams, splitRange,
 } from '../kernels.js';
 import { actDf, actF } from './activation.js';
+import { gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward } from './recurrent.js';
 
 type F = Float64Array;
 
@@ -214,7 +215,7 @@ export function col_sum(p: ColSumParams, b: KernelBuffers<F>['col_sum']): void {
   }
 }
 
-// One optimizer step over n flat parameters (rules in shaders/optimizers.wgsl and DESIGN.md)
+// One optimizer step over n flat parameters (rules in shaders/optimizers.wgsl; README.md "The run spec" states them)
 export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
   const { P, G } = b;
   for (let i = 0; i < p.n; i++) {
@@ -242,4 +243,5 @@ export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
 type CpuKernel<K extends KernelName> = (p: KernelParams[K], b: KernelBuffers<F>[K]) => void;
 export const cpuKernels: { [K in KernelName]: CpuKernel<K> } = {
   matmul, matmul_reduce, act_backward, softmax_rows, softmax_backward, loss_partial, loss_value, loss_grad, col_sum, gather, update,
+  lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward,
 };

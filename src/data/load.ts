@@ -22,7 +22,7 @@ export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promis
       : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;
   const outputs = outputsOf(m);
-  requireShape(m.type === 'mlp' ? `model.layers[${m.layers.length - 1}].units` : 'model.outputSize', outputs, sets.train.outputs, 'outputs (the data\'s targets per sample)');
+  requireShape(m.type !== 'rnn' ? `model.layers[${m.layers.length - 1}].units` : 'model.outputSize', outputs, sets.train.outputs, 'outputs (the data\'s targets per sample)');
   return sets;
 }
 

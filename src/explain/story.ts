@@ -1,10 +1,11 @@
 // `miya explain`: one training step told as a story with every number — forward per layer (per
 // time step for an RNN), the loss, dL/dŷ, the deltas, each gradient, the optimizer state and the
 // update — with the reference (cpu, float64) and the device side by side.
+import { SpecError } from '../errors.js';
 import { optimizerConfig } from '../optim/optimizer.js';
 import type { RunSpec } from '../spec/types.js';
 import type { StepTrace } from '../verify/trace.js';
-import { fmt, fmtList, fmtMatrix } from './format.js';
+import { article, fmt, fmtList, fmtMatrix, plural } from './format.js';
 
 export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string {
   const out: string[] = [];
@@ -22,7 +23,9 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string
     }
   };
   const m = spec.model;
-  say(`One training step of a ${m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP` : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${ref.timeSteps} steps)`}` +
+  if (m.type === 'sequential') throw new SpecError('model.type', '"mlp" or "rnn": explain does not tell a sequential model\'s step yet');
+  const what = m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP` : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${plural(ref.timeSteps, 'step')})`;
+  say(`One training step of ${article(what)} ${what}` +
     `, loss ${spec.loss}, optimizer ${spec.optimizer.type}, batch of ${ref.batch}.`);
   say(`Reference: ${ref.device}${dev ? `; device: ${dev.backend} on ${dev.device}` : ''}.`);
   if (spec.note) { say(); say(wrap(spec.note, 96).map((l) => `  ${l}`).join('\n')); }
@@ -117,6 +120,7 @@ function rnnShares(t: StepTrace, I: number, H: number): { dWx: Float64Array; dWh
 /** dL/dŷ (dL/dlogits for crossEntropy) from the reference's prediction, in float64. */
 function lossGradient(spec: RunSpec, t: StepTrace): Float64Array | undefined {
   const m = spec.model;
+  if (m.type === 'sequential') return undefined;
   const last = m.type === 'mlp' ? `layers.${m.layers.length - 1}` : 'head';
   const act = m.type === 'mlp' ? m.layers[m.layers.length - 1].activation : m.outputActivation;
   const p = spec.loss === 'crossEntropy' && act === 'softmax' ? t.forward.get(`${last}.z`) : t.forward.get(`${last}.${act === 'identity' ? 'z' : 'a'}`);

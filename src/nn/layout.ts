@@ -9,7 +9,10 @@ export const RNN_PARAM_NAMES = {
 } as const;
 
 /** How many outputs a model predicts per sample: its last layer's units, or an RNN's outputSize. */
-export const outputsOf = (m: ModelSpec): number => (m.type === 'mlp' ? m.layers[m.layers.length - 1].units : m.outputSize);
+export const outputsOf = (m: ModelSpec): number => (m.type === 'rnn' ? m.outputSize : m.layers[m.layers.length - 1].units);
+
+/** Rows of gates stacked in a recurrent layer's weights: nn.LSTM's 4 (i, f, g, o), nn.GRU's 3 (r, z, n), nn.RNN's 1. */
+export const GATES = { rnn: 1, lstm: 4, gru: 3 } as const;
 
 export function paramLayout(model: ModelSpec): ParamTensor[] {
   const out: ParamTensor[] = [];
@@ -23,6 +26,22 @@ export function paramLayout(model: ModelSpec): ParamTensor[] {
     model.layers.forEach((l, i) => {
       add(`layers.${i}.weight`, l.units, inSize, false);
       add(`layers.${i}.bias`, 1, l.units, true);
+      inSize = l.units;
+    });
+  } else if (model.type === 'sequential') {
+    // nn.Sequential-like names: layers.{i}.weight/bias (nn.Linear), layers.{i}.weight_ih_l0, … (nn.RNN/LSTM/GRU)
+    let inSize = model.inputSize;
+    model.layers.forEach((l, i) => {
+      if (l.type === 'dense') {
+        add(`layers.${i}.weight`, l.units, inSize, false);
+        add(`layers.${i}.bias`, 1, l.units, true);
+      } else {
+        const GH = GATES[l.type] * l.units;
+        add(`layers.${i}.weight_ih_l0`, GH, inSize, false);
+        add(`layers.${i}.weight_hh_l0`, GH, l.units, false);
+        add(`layers.${i}.bias_ih_l0`, 1, GH, true);
+        add(`layers.${i}.bias_hh_l0`, 1, GH, true);
+      }
       inSize = l.units;
     });
   } else {

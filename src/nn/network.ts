@@ -13,7 +13,7 @@ export interface StepTensor<B> { name: string; view: View<B>; stage: 'forward' |
  * (and their gradients in another of the same layout) so the optimizer is one pass.
  */
 export interface Network<B> {
-  readonly kind: 'mlp' | 'rnn';
+  readonly kind: 'mlp' | 'rnn' | 'sequential';
   readonly params: ParamTensor[];
   readonly size: number;
   readonly paramBuf: B;

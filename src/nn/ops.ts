@@ -12,7 +12,8 @@ export interface MatmulArgs<B> {
   activation?: Act; act?: View<B>;
   /**
    * Backpropagation through an activation, fused: Z = (op(a)·op(b)) ⊙ f'(z) where `through.a` =
-   * f(`through.z`) are the forward tensors of the same shape as Z. Not with bias, add or act.
+   * f(`through.z`) are the forward tensors of the same shape as Z. Not with bias or act; with
+   * add, Z = (op(a)·op(b) + add) ⊙ f'(z) (a recurrent layer's dh from the next step and from above).
    */
   through?: { act: Act; z: View<B>; a: View<B> };
   /** GPU tile shape, for benchmarks and tests; chosen from the shape when absent */
@@ -40,7 +41,7 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   const aFromAct = fused && o.a.buf === o.act!.buf;
   const aFromZ = !aFromAct && o.a.buf === o.z.buf;
   const through = o.through && o.through.act !== 'identity' ? o.through : undefined;
-  if (through && (fused || o.bias || o.add || through.act === 'softmax')) throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias, add or an activation`);
+  if (through && (fused || o.bias || through.act === 'softmax')) throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias or an activation`);
   // f' needs a = f(z), except square's, which needs z
   const d = through && (through.act === 'square' ? through.z : through.a);
   const p0: MatmulParams = {

@@ -12,7 +12,24 @@ export interface RnnSpec {
   type: 'rnn'; inputSize: number; hiddenSize: number; outputSize: number;
   activation: Act; outputActivation: Act; weights?: RnnWeights;
 }
-export type ModelSpec = MlpSpec | RnnSpec;
+/**
+ * A stack of layers (src/nn/sequential.ts; validated by src/spec/sequential.ts). A recurrent
+ * layer is PyTorch's nn.RNN / nn.LSTM / nn.GRU (one layer, batch-first data, h₀ = c₀ = 0), its
+ * weights [G·H][in] and [G·H][H] with the gates stacked in PyTorch's order (LSTM i, f, g, o; GRU
+ * r, z, n; G = 4, 3, 1). A dense layer after a sequence acts at every step.
+ */
+export interface SeqDenseSpec { type: 'dense'; units: number; activation: Act; weights?: Matrix; bias?: number[] }
+export const RECURRENT_KINDS = ['rnn', 'lstm', 'gru'] as const;
+export type RecurrentKind = (typeof RECURRENT_KINDS)[number];
+export interface RecurrentLayerSpec {
+  type: RecurrentKind; units: number; returnSequences: boolean;
+  /** rnn only (tanh or relu, as nn.RNN's nonlinearity); lstm and gru have their own */
+  activation?: 'tanh' | 'relu';
+  weightIh?: Matrix; weightHh?: Matrix; biasIh?: number[]; biasHh?: number[];
+}
+export type SequentialLayerSpec = SeqDenseSpec | RecurrentLayerSpec;
+export interface SequentialSpec { type: 'sequential'; inputSize: number; layers: SequentialLayerSpec[] }
+export type ModelSpec = MlpSpec | RnnSpec | SequentialSpec;
 
 export interface OptimizerSpec {
   type: OptKind; lr: number;

@@ -1,17 +1,31 @@
-// Validates a run spec (DESIGN.md "The run spec") and returns it typed, or throws a SpecError
+// Validates a run spec (README.md "The run spec") and returns it typed, or throws a SpecError
 // naming the JSON path and what was expected. Data sets named by reference are checked here for
 // their fields only; their contents are checked when loaded (src/data).
-import { ACTIVATIONS, LOSSES, OPTIMIZERS } from '../kernels.js';
-import { fail, int, matrix, num, obj, oneOf, optional, vector } from './check.js';
+import { ACTIVATIONS, LOSSES, type OptKind, OPTIMIZERS } from '../kernels.js';
+import { fail, int, knownKeys, matrix, num, obj, oneOf, optional, requireDepth, vector } from './check.js';
 import type { DataSpec, DenseLayerSpec, ModelSpec, OptimizerSpec, RunSpec, RnnSpec } from './types.js';
 import { outputsOf } from '../nn/layout.js';
+import { validateSequential, validateSequentialData } from './sequential.js';
 
 const HIDDEN_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'softmax');
 
+// Every object of a spec has its keys checked: a misspelt key (activaton, momentun) would
+// otherwise leave its default in place and train something else than was asked, silently.
+const RUN_SPEC_KEYS = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'shuffle', 'seed', 'note', 'expect'];
+const inModel = 'belongs in model', inOptimizer = 'belongs in optimizer', inData = 'belongs in data';
+const MISPLACED_AT_ROOT: Record<string, string> = {
+  type: 'belongs in model or optimizer', inputSize: inModel, hiddenSize: inModel, outputSize: inModel, layers: inModel, activation: inModel,
+  lr: inOptimizer, momentum: inOptimizer, x: inData, y: inData, csv: inData, dataset: inData, window: inData, test: inData, train: inData,
+};
+const RNN_FIELDS = { hiddenSize: 'is for model.type "rnn"', outputSize: 'is for model.type "rnn"', outputActivation: 'is for model.type "rnn"' };
+/** The optional fields of each optimizer (all have type and lr). */
+const OPTIMIZER_FIELDS: Record<OptKind, string[]> = { sgd: [], momentum: ['momentum'], rmsprop: ['rho', 'eps', 'epsInsideSqrt'], adam: ['beta1', 'beta2', 'eps'] };
+const forCsv = 'is for CSV data (data.csv)', forMnist = 'is for MNIST data (data.dataset)', forInline = 'is for inline data (data.x and data.y)';
+
 export function validateSpec(raw: unknown): RunSpec {
+  requireDepth(raw); // first: nothing below may meet a structure deep enough to overflow the stack
   const s = obj('$', raw);
-  const known = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'shuffle', 'seed', 'note', 'expect'];
-  for (const k of Object.keys(s)) if (!known.includes(k)) fail(k, `not a run spec field (expected one of ${known.join(', ')})`);
+  knownKeys('', s, RUN_SPEC_KEYS, 'a run spec', MISPLACED_AT_ROOT);
   const model = validateModel(s.model);
   const loss = oneOf('loss', s.loss, LOSSES);
   const optimizer = validateOptimizer(s.optimizer);
@@ -28,17 +42,22 @@ export function validateSpec(raw: unknown): RunSpec {
 
 function validateModel(v: unknown): ModelSpec {
   const m = obj('model', v);
-  const type = oneOf('model.type', m.type, ['mlp', 'rnn'] as const);
+  const type = oneOf('model.type', m.type, ['mlp', 'rnn', 'sequential'] as const);
+  if (type === 'sequential') return validateSequential(m);
   return type === 'mlp' ? validateMlp(m) : validateRnn(m);
 }
 
 function validateMlp(m: Record<string, unknown>): ModelSpec {
+  knownKeys('model', m, ['type', 'inputSize', 'layers'], 'an MLP model', {
+    ...RNN_FIELDS, activation: 'is per layer in an MLP (model.layers[i].activation)', weights: 'are per layer in an MLP (model.layers[i].weights)',
+  });
   const inputSize = int('model.inputSize', m.inputSize, 1);
   if (!Array.isArray(m.layers) || m.layers.length === 0) fail('model.layers', 'a non-empty array of layers', m.layers);
   let fanIn = inputSize;
   const layers = (m.layers as unknown[]).map((raw, i): DenseLayerSpec => {
     const p = `model.layers[${i}]`;
     const l = obj(p, raw);
+    knownKeys(p, l, ['units', 'activation', 'weights', 'bias'], 'a dense layer');
     const units = int(`${p}.units`, l.units, 1);
     const activation = l.activation === undefined ? 'identity' : oneOf(`${p}.activation`, l.activation, ACTIVATIONS);
     const weights = optional(l, 'weights', (w) => matrix(`${p}.weights`, w, units, fanIn));
@@ -50,6 +69,7 @@ function validateMlp(m: Record<string, unknown>): ModelSpec {
 }
 
 function validateRnn(m: Record<string, unknown>): RnnSpec {
+  knownKeys('model', m, ['type', 'inputSize', 'hiddenSize', 'outputSize', 'activation', 'outputActivation', 'weights'], 'an RNN model', { layers: 'is for model.type "mlp"' });
   const inputSize = int('model.inputSize', m.inputSize, 1);
   const hiddenSize = int('model.hiddenSize', m.hiddenSize, 1);
   const outputSize = int('model.outputSize', m.outputSize, 1);
@@ -57,7 +77,7 @@ function validateRnn(m: Record<string, unknown>): RnnSpec {
   const outputActivation = m.outputActivation === undefined ? 'identity' : oneOf('model.outputActivation', m.outputActivation, ACTIVATIONS);
   const w = m.weights === undefined ? {} : obj('model.weights', m.weights);
   const keys = ['inputWeights', 'recurrentWeights', 'hiddenBias', 'outputWeights', 'outputBias'];
-  for (const k of Object.keys(w)) if (!keys.includes(k)) fail(`model.weights.${k}`, `not an RNN weight (expected one of ${keys.join(', ')})`);
+  knownKeys('model.weights', w, keys, 'the RNN weights');
   const weights = {
     inputWeights: optional(w, 'inputWeights', (x) => matrix('model.weights.inputWeights', x, hiddenSize, inputSize)),
     recurrentWeights: optional(w, 'recurrentWeights', (x) => matrix('model.weights.recurrentWeights', x, hiddenSize, hiddenSize)),
@@ -71,6 +91,13 @@ function validateRnn(m: Record<string, unknown>): RnnSpec {
 function validateOptimizer(v: unknown): OptimizerSpec {
   const o = obj('optimizer', v);
   const type = oneOf('optimizer.type', o.type, OPTIMIZERS);
+  const fields = OPTIMIZER_FIELDS[type];
+  // a field of another optimizer is refused too: sgd with momentum 0.9 would be plain SGD
+  const others = Object.fromEntries(OPTIMIZERS.flatMap((t) => OPTIMIZER_FIELDS[t]).filter((f) => !fields.includes(f)).map((f) => {
+    const owners = OPTIMIZERS.filter((t) => OPTIMIZER_FIELDS[t].includes(f)).map((t) => `"${t}"`);
+    return [f, `is for optimizer.type ${owners.join(' or ')}`];
+  }));
+  knownKeys('optimizer', o, ['type', 'lr', ...fields], `the ${type} optimizer`, others);
   if (typeof o.lr !== 'number' || !(o.lr > 0) || !Number.isFinite(o.lr)) fail('optimizer.lr', 'a number > 0', o.lr);
   const unit = (k: string) => optional(o, k, (x) => {
     const n = num(`optimizer.${k}`, x);
@@ -83,19 +110,31 @@ function validateOptimizer(v: unknown): OptimizerSpec {
 
 function validateData(v: unknown, model: ModelSpec): DataSpec {
   const d = obj('data', v);
+  if (model.type === 'sequential') return validateSequentialData(d, model);
   if (d.dataset !== undefined) {
     oneOf('data.dataset', d.dataset, ['mnist'] as const);
+    knownKeys('data', d, ['dataset', 'train', 'test', 'sequential'], 'MNIST data', { csv: forCsv, inputs: forCsv, targets: forCsv, window: forCsv, x: forInline, y: forInline });
     const train = optional(d, 'train', (x) => int('data.train', x, 1));
     const test = optional(d, 'test', (x) => int('data.test', x, 1));
-    return { dataset: 'mnist', train, test, sequential: model.type === 'rnn' };
+    // written by Miya (a checkpoint keeps the validated spec), and always what model.type makes it
+    const sequential = model.type === 'rnn';
+    if (d.sequential !== undefined && d.sequential !== sequential) {
+      fail('data.sequential', `${sequential} for an ${model.type === 'rnn' ? 'RNN' : 'MLP'} (an RNN reads each digit as 28 rows of 28 pixels, an MLP as 784 pixels; model.type decides)`, d.sequential);
+    }
+    return { dataset: 'mnist', train, test, sequential };
   }
   if (d.csv !== undefined) {
     if (typeof d.csv !== 'string' || d.csv === '') fail('data.csv', 'a file path', d.csv);
+    knownKeys('data', d, ['csv', 'inputs', 'targets', 'window', 'test'], 'CSV data', { dataset: forMnist, train: forMnist, x: forInline, y: forInline });
     const names = (k: string) => optional(d, k, (x) => (Array.isArray(x) && x.length > 0 && x.every((s) => typeof s === 'string') ? (x as string[]) : fail(`data.${k}`, 'a non-empty array of column names', x)));
+    // An RNN's sample is a window of T rows (its T time steps); an MLP's is one row, so a window
+    // has no meaning for it (and was read past the file's end).
+    if (model.type === 'mlp' && d.window !== undefined) fail('data.window', 'no window for an MLP: it takes each CSV row as one sample (a window of T rows is an RNN\'s T time steps); remove data.window or use model.type "rnn"');
     const window = optional(d, 'window', (x) => int('data.window', x, 1));
     const test = optional(d, 'test', (x) => int('data.test', x, 1));
     return { csv: d.csv as string, inputs: names('inputs'), targets: names('targets'), window, test };
   }
+  knownKeys('data', d, ['x', 'y'], 'inline data', { csv: forCsv, dataset: forMnist, train: forMnist, inputs: forCsv, targets: forCsv, window: forCsv, test: 'is for CSV data (data.csv) or MNIST data (data.dataset)' });
   if (!Array.isArray(d.x) || d.x.length === 0) fail('data.x', 'a non-empty array of samples (or data.dataset / data.csv)', d.x);
   const xs = d.x as unknown[];
   const outputs = outputsOf(model);

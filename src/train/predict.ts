@@ -7,8 +7,9 @@ import type { LossKind } from '../kernels.js';
 import type { ModelSpec } from '../spec/types.js';
 import { Session } from './session.js';
 import { outputsOf } from '../nn/layout.js';
+import { givesSequences } from '../spec/sequential.js';
 
-/** Inputs flattened: x is [n][features] for an MLP, [n][steps][features] for an RNN. */
+/** Inputs flattened: x is [n][features] for an MLP, [n][steps][features] for an RNN (or a sequential model with a recurrent layer). */
 export interface Inputs { n: number; x: Float64Array; steps: number }
 
 const PREDICT_BATCH = 1024;
@@ -23,18 +24,23 @@ export async function predict<B>(be: Backend<B>, spec: { model: ModelSpec; loss:
   if (inputs.x.length !== inputs.n * inputs.steps * m.inputSize) {
     throw new RangeError(`predict: ${inputs.x.length} input values are not ${inputs.n} samples of ${inputs.steps} × ${m.inputSize}`);
   }
-  const data = { ...inputs, features: m.inputSize, outputs, y: new Float64Array(inputs.n * outputs) };
+  // a sequential model that gives sequences predicts [n][T][outputs] (per: T rows a sample)
+  const per = m.type === 'sequential' && givesSequences(m) ? inputs.steps : 1;
+  const data = { ...inputs, features: m.inputSize, outputs, y: new Float64Array(inputs.n * per * outputs), targetSteps: per };
   const batches = Math.ceil(inputs.n / PREDICT_BATCH);
   const s = new Session(be, { model: m, loss: spec.loss, optimizer: { type: 'sgd', lr: 1 }, batchSize: PREDICT_BATCH, seed: spec.seed ?? 0, historySize: batches }, data);
   try {
     if (params) s.restore({ params, state: [], optimizerT: 0, losses: new Float64Array(0) });
-    const out = new Float64Array(inputs.n * outputs);
+    const out = new Float64Array(inputs.n * per * outputs);
     for (const b of s.batches) {
       s.evaluate(b, b.index);
-      out.set(await s.readView(s.net.prediction(b.size)), b.start * outputs);
+      const v = await s.readView(s.net.prediction(b.size));
+      if (per === 1) out.set(v, b.start * outputs);
+      // the model's rows are time-major within a batch ([T][batch][O]): back to [batch][T][O]
+      else for (let t = 0; t < per; t++) for (let r = 0; r < b.size; r++) out.set(v.subarray((t * b.size + r) * outputs, (t * b.size + r + 1) * outputs), ((b.start + r) * per + t) * outputs);
     }
     const bad = out.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new RunError(`prediction of sample ${Math.floor(bad / outputs) + 1} is ${nonFiniteText(out[bad])} (output ${bad % outputs + 1})`);
+    if (bad >= 0) throw new RunError(`prediction of sample ${Math.floor(bad / (per * outputs)) + 1}${per > 1 ? `, step ${Math.floor(bad / outputs) % per + 1}` : ''} is ${nonFiniteText(out[bad])} (output ${bad % outputs + 1})`);
     return out;
   } finally {
     s.dispose();

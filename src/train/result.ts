@@ -5,7 +5,9 @@ import { RNN_PARAM_NAMES } from '../nn/rnn.js';
 import type { ModelSpec } from '../spec/types.js';
 
 export type Shaped = number[] | number[][];
-export type ParamsJson = { layers: { weights: number[][]; bias: number[] }[] } | Record<string, Shaped>;
+export type ParamsJson = { layers: { weights: number[][]; bias: number[] }[] } | Record<string, Shaped>
+  /** a sequential model's: each layer's tensors under its spec keys ({weights, bias} or {weightIh, weightHh, biasIh, biasHh}) */
+  | { layers: Record<string, Shaped>[] };
 
 export function tensorValues(flat: Float64Array, p: ParamTensor): Shaped {
   const v = Array.from(flat.subarray(p.off, p.off + p.rows * p.cols));
@@ -16,6 +18,15 @@ export function tensorValues(flat: Float64Array, p: ParamTensor): Shaped {
 /** MLP: {layers: [{weights, bias}]}, like model.layers; RNN: {inputWeights, …}, like model.weights. */
 export function shapeParams(model: ModelSpec, params: ParamTensor[], flat: Float64Array): ParamsJson {
   const byName = new Map(params.map((p) => [p.name, tensorValues(flat, p)]));
+  if (model.type === 'sequential') {
+    const keys = { weight: 'weights', bias: 'bias', weight_ih_l0: 'weightIh', weight_hh_l0: 'weightHh', bias_ih_l0: 'biasIh', bias_hh_l0: 'biasHh' };
+    return {
+      layers: model.layers.map((_, i) => Object.fromEntries(Object.entries(keys).flatMap(([torch, key]) => {
+        const v = byName.get(`layers.${i}.${torch}`);
+        return v ? [[key, v]] : [];
+      }))),
+    };
+  }
   if (model.type === 'mlp') {
     return { layers: model.layers.map((_, i) => ({ weights: byName.get(`layers.${i}.weight`) as number[][], bias: byName.get(`layers.${i}.bias`) as number[] })) };
   }

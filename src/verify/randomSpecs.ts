@@ -57,6 +57,7 @@ export function describeSpec(s: RunSpec): string {
   const m = s.model;
   const arch = m.type === 'mlp'
     ? `mlp ${m.inputSize}-${m.layers.map((l) => `${l.units}${l.activation.slice(0, 4)}`).join('-')}`
+    : m.type === 'sequential' ? `sequential ${m.inputSize}-${m.layers.map((l) => `${l.type}${l.units}`).join('-')}`
     : `rnn ${m.inputSize}-${m.hiddenSize}${m.activation.slice(0, 4)}-${m.outputSize}${m.outputActivation.slice(0, 4)} T${(s.data as { x: unknown[][] }).x[0].length}`;
   const o = s.optimizer;
   return `${arch} ${s.loss} ${o.type}${o.type === 'rmsprop' ? (o.epsInsideSqrt === false ? '(eps out)' : '(eps in)') : ''}`;

@@ -82,6 +82,12 @@ export function matmulPlan(p: MatmulParams): MatmulPlan {
 }
 const tileExtent = (p: MatmulParams) => tileShape(matmulTile(p));
 
+// the cell kernels' uniforms (shaders/recurrent.wgsl's Params, in order) and one thread per (row, unit)
+const cellU = ['batch', 'H', 'offG', 'offX', 'offGh', 'offC', 'offCPrev', 'offH', 'offHPrev', 'offDH', 'offDC', 'offDG', 'offDGh', 'offCarry', 'offDOut']
+  .map((u) => [u, 'u32'] as const) as KernelSpec<'lstm_cell'>['uniforms'];
+const cellBindings = { G: 1, C: 2, Hs: 3, X: 4, Gh: 5, dH: 6, dC: 7, dG: 8, dGh: 9, Carry: 10, DOut: 11 };
+const cellGrid = (p: KernelParams['lstm_cell']) => grid1d(p.batch * p.H, 256);
+
 const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u32'] as const);
 const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut', 'offPart', 'parts'].map((u) => [u, 'u32'] as const);
 const eltBindings = { Z: 1, A: 2, dA: 3, dZ: 4 };
@@ -165,5 +171,23 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     bindings: { P: 1, G: 2, S1: 3, S2: 4 },
     used: (p) => ['P', 'G', ...(p.opt === 'sgd' ? [] : ['S1']), ...(p.opt === 'adam' ? ['S2'] : [])],
     workgroups: (p) => grid1d(p.n, 256),
+  },
+  lstm_cell: {
+    files: ['recurrent'], entry: 'lstm_cell', flags: () => ({}), uniforms: cellU, bindings: cellBindings,
+    used: () => ['G', 'C', 'Hs'], workgroups: cellGrid,
+  },
+  lstm_cell_backward: {
+    files: ['recurrent'], entry: 'lstm_cell_backward', flags: (p) => ({ HAS_CARRY: p.hasCarry }), uniforms: cellU, bindings: cellBindings,
+    used: () => ['dH', 'G', 'C', 'dC', 'dG'], workgroups: cellGrid,
+  },
+  gru_cell: {
+    files: ['recurrent'], entry: 'gru_cell', flags: () => ({}), uniforms: cellU, bindings: cellBindings,
+    used: () => ['X', 'Gh', 'G', 'Hs'], workgroups: cellGrid,
+  },
+  gru_cell_backward: {
+    files: ['recurrent'], entry: 'gru_cell_backward', flags: (p) => ({ HAS_CARRY: p.hasCarry, HAS_DOUT: p.hasCarry && p.hasDOut }),
+    uniforms: cellU, bindings: cellBindings,
+    used: (p) => ['dH', 'G', 'Gh', 'Hs', 'dG', 'dGh', ...(p.hasCarry ? ['Carry'] : []), ...(p.hasCarry && p.hasDOut ? ['DOut'] : [])],
+    workgroups: cellGrid,
   },
 };

@@ -8,9 +8,10 @@ import gather from '../../shaders/gather.wgsl?raw';
 import loss from '../../shaders/loss.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import optimizers from '../../shaders/optimizers.wgsl?raw';
+import recurrent from '../../shaders/recurrent.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 
-export const shaderFiles = { activation, elementwise, gather, loss, matmul, optimizers, reduce };
+export const shaderFiles = { activation, elementwise, gather, loss, matmul, optimizers, recurrent, reduce };
 export type ShaderFile = keyof typeof shaderFiles;
 
 export function preprocess(source: string, flags: Record<string, boolean>): string {
