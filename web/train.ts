@@ -177,6 +177,10 @@ export function setupTrain(root: HTMLElement): TrainMode {
       const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal, afterStep: saver.afterStep });
       if (signal.aborted && trainer.step < trainer.steps) {
         const seconds = (performance.now() - t0) / 1000;
+        if (losses.length === 0) { // stopped before its first step: nothing to show or keep
+          stats.textContent = `Stopped before its first step (${be.name} on ${be.device}).`;
+          return { backend: be.name, device: be.device, steps: trainer.step, firstLoss: NaN, lastLoss: NaN, seconds, tuned, stopped: true };
+        }
         chart.add(trainer.step, [losses[losses.length - 1], undefined, undefined]);
         stats.textContent = `Stopped at step ${trainer.step} of ${trainer.steps} (${be.name} on ${be.device}, ${seconds.toFixed(1)} s) · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}. ` +
           'Its checkpoint is kept in this browser: Resume goes on from it.';

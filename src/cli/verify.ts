@@ -15,7 +15,10 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const name = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
   const be = await createBackend(name, { notice: (m) => process.stderr.write(m + '\n') });
   process.stdout.write(`miya verify on ${be.name}: ${be.device}\n`);
-  const rows = await verifyAll(be, { random });
+  // a line on stderr as each stage starts: on SwiftShader the kernels alone take a minute
+  const t0 = performance.now();
+  const onStage = (what: string) => process.stderr.write(`verify: ${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  const rows = await verifyAll(be, { random, onStage });
   be.dispose();
   process.stdout.write(formatRows(rows) + '\n');
   const failed = rows.filter((r) => !r.ok).length;

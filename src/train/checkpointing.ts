@@ -35,9 +35,10 @@ export class Checkpointer<B> {
     if (step % this.opts.every === 0) await this.save();
   };
 
+  /** Saves the state after the steps done so far; before the first step there is nothing to save (a run stopped at once). */
   async save(): Promise<void> {
     const t = this.trainer;
-    if (this.lastSaved === t.step) return;
+    if (this.lastSaved === t.step || t.step === 0) return;
     const bytes = await encodeCheckpoint(await checkpointOf(t), t.batchesPerEpoch);
     await this.opts.save(bytes, t.step);
     this.lastSaved = t.step;

@@ -1,7 +1,7 @@
 // runSpec: the library function behind `miya train --json`. Same result in the browser and Node.
 import type { Backend } from '../backend.js';
 import { type BackendName, createBackend } from '../backends.js';
-import { loadDataset } from '../data/load.js';
+import { type Datasets, loadDataset } from '../data/load.js';
 import { RunError, SpecError } from '../errors.js';
 import { type Checkpoint, requireResumable } from '../io/checkpoint.js';
 import type { TuneStore } from '../webgpu/tuneCache.js';
@@ -17,13 +17,18 @@ export interface RunOptions {
   steps?: number;
   notice?: (message: string) => void;
   onProgress?: (p: Progress) => void;
+  /** Called once before the first step: where the run starts (past 0 when resumed), its steps and epochs. */
+  onStart?: (at: { step: number; steps: number; epoch: number; epochs: number }) => void;
   /** steps between loss read-backs and progress reports */
   reportEvery?: number;
   /** Continue from this checkpoint (`from` names it in messages); its model must be the spec's. */
   resume?: { checkpoint: Checkpoint; from: string };
   /** Save checkpoints while training. */
   checkpoint?: CheckpointOptions;
-  /** Stops after the step in progress (the result then has fewer losses than steps asked for). */
+  /**
+   * Stops after the step in progress (the result then has fewer losses than steps asked for, and
+   * no held-out evaluation: a stop should be prompt); a checkpoint is written at that step.
+   */
   signal?: AbortSignal;
   /**
    * Before training, time each product's variants on this device and keep the fastest (webgpu;
@@ -32,6 +37,8 @@ export interface RunOptions {
   tune?: boolean;
   /** With `tune`: where tuned choices are kept between runs, per GPU (webgpu/tuneCache.ts). */
   tuneStore?: TuneStore;
+  /** Train on these samples instead of loading the spec's `data` (trainInWorker's arrays from the page). */
+  data?: Datasets;
   /** Called after each step is recorded (tests use it to inject faults). */
   afterStep?: (step: number, be: Backend) => Promise<void> | void;
 }
@@ -50,7 +57,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
   const resume = opts.resume;
   const spec = raw === undefined && resume ? resume.checkpoint.spec : validateSpec(raw);
   if (resume) requireResumable(resume.checkpoint, spec, resume.from);
-  const data = await loadDataset(spec);
+  const data = opts.data ?? await loadDataset(spec);
   const be = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto', { notice: opts.notice });
   const trainer = new Trainer(be, spec, data, opts.steps);
   const saver = opts.checkpoint && new Checkpointer(trainer, opts.checkpoint);
@@ -67,6 +74,8 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
       await saver?.afterStep(step);
       await opts.afterStep?.(step, be);
     };
+    const epochs = trainer.epochs;
+    opts.onStart?.({ step: trainer.step, steps: trainer.steps, epoch: Math.min(Math.floor(trainer.step / trainer.batchesPerEpoch) + 1, epochs), epochs });
     let trained: Float64Array;
     try {
       trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: !!opts.onProgress, afterStep, signal: opts.signal });
@@ -78,13 +87,13 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     const session = trainer.session;
     const params = await session.readParams();
     const grads = await session.readGrads();
-    guardFinite(trainer.steps, session.net.params, grads, '.grad');
-    guardFinite(trainer.steps, session.net.params, params);
+    guardFinite(trainer.step, session.net.params, grads, '.grad');
+    guardFinite(trainer.step, session.net.params, params);
     const result: RunResult = {
       backend: be.name, device: be.device, losses,
       params: shapeParams(spec.model, session.net.params, params), grads: shapeParams(spec.model, session.net.params, grads),
     };
-    if (data.test) result.test = await trainer.evaluate();
+    if (data.test && !opts.signal?.aborted) result.test = await trainer.evaluate();
     return result;
   } finally {
     trainer.dispose();

@@ -1,6 +1,8 @@
 // One model, its optimizer and its data on one backend. `step(i)` records a whole training step
 // (gather the batch, forward, loss, backward, update) and submits it once; the loss of step i is
-// copied into a history buffer on the device and read back only when asked for. The samples stay
+// copied into a ring of history slots on the device (step i in slot i mod historySize) and read
+// back only when asked for; a Trainer drains the ring into a LossHistory on the host, so a run of
+// any length needs device memory for a few thousand losses, not one per step. The samples stay
 // on the device; a batch is gathered from them through an index list (`setOrder`), so shuffling
 // an epoch uploads n indices and nothing else.
 import type { Backend, View } from '../backend.js';
@@ -10,15 +12,53 @@ import { Mlp } from '../nn/mlp.js';
 import type { Network } from '../nn/network.js';
 import { LOSS_PARTS, lossGrad, lossValue, productsOf } from '../nn/ops.js';
 import { Rnn } from '../nn/rnn.js';
+import { Sequential } from '../nn/sequential.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
 import type { ModelSpec, OptimizerSpec } from '../spec/types.js';
 
 /** Samples flattened: x is [n][sampleSize] ([n][T][I] for an RNN), y is [n][outputs]. */
-export interface Dataset { n: number; x: Float64Array; y: Float64Array; steps: number; features: number; outputs: number }
+export interface Dataset {
+  n: number; x: Float64Array; y: Float64Array; steps: number; features: number; outputs: number;
+  /** T when each sample's targets are a sequence, y [n][T][outputs] (a sequential model's per-step outputs); else absent (1) */
+  targetSteps?: number;
+}
 
 export interface SessionConfig {
   model: ModelSpec; loss: LossKind; optimizer: OptimizerSpec;
+  /** historySize: the loss slots on the device, a ring (the losses of the last historySize steps). */
   batchSize: number; seed: number; historySize: number;
+}
+
+/**
+ * Every step's loss on the host, in a buffer that doubles as it fills: memory grows with the
+ * steps a run has done, never with the steps it asks for (steps: 1e9 would be a 4 GiB array).
+ */
+export class LossHistory {
+  private buf: Float64Array;
+  private n = 0;
+  constructor(initial: ArrayLike<number> = []) {
+    this.buf = new Float64Array(Math.max(64, initial.length));
+    this.push(initial);
+  }
+  get length(): number { return this.n; }
+  /** The latest loss (NaN when there is none). */
+  get last(): number { return this.n > 0 ? this.buf[this.n - 1] : NaN; }
+  push(values: ArrayLike<number>): void {
+    if (this.n + values.length > this.buf.length) {
+      const grown = new Float64Array(Math.max(2 * this.buf.length, this.n + values.length));
+      grown.set(this.buf.subarray(0, this.n));
+      this.buf = grown;
+    }
+    this.buf.set(values, this.n);
+    this.n += values.length;
+  }
+  /** Starts again from these losses (a resumed run's). */
+  reset(values: ArrayLike<number>): void {
+    this.n = 0;
+    this.push(values);
+  }
+  /** A copy of the losses so far. */
+  values(): Float64Array { return this.buf.slice(0, this.n); }
 }
 
 export interface Batch { index: number; start: number; size: number }
@@ -27,6 +67,7 @@ export interface Batch { index: number; start: number; size: number }
 export interface SessionState { params: Float64Array; state: Float64Array[]; optimizerT: number; losses: Float64Array }
 
 export function makeNetwork<B>(be: Backend<B>, model: ModelSpec, steps: number, maxBatch: number): Network<B> {
+  if (model.type === 'sequential') return new Sequential(be, model, steps, maxBatch);
   return model.type === 'mlp' ? new Mlp(be, model, maxBatch) : new Rnn(be, model, steps, maxBatch);
 }
 
@@ -58,7 +99,7 @@ export class Session<B> {
     this.order = be.buffer(data.n, 'data.order');
     this.setOrder(Float64Array.from({ length: data.n }, (_, i) => i));
     this.bx = be.buffer(B * data.steps * data.features, 'batch.x');
-    this.by = be.buffer(B * data.outputs, 'batch.y');
+    this.by = be.buffer(B * (data.targetSteps ?? 1) * data.outputs, 'batch.y');
     const lossBuf = be.buffer(1, 'loss'), partsBuf = be.buffer(LOSS_PARTS, 'loss parts');
     this.loss = { buf: lossBuf, off: 0, rows: 1, cols: 1 };
     this.lossParts = { buf: partsBuf, off: 0, rows: 1, cols: LOSS_PARTS };
@@ -74,7 +115,7 @@ export class Session<B> {
     const d = this.data;
     return {
       x: { buf: this.bx, off: 0, rows: b.size, cols: d.steps * d.features },
-      y: { buf: this.by, off: 0, rows: b.size, cols: d.outputs },
+      y: { buf: this.by, off: 0, rows: b.size * (d.targetSteps ?? 1), cols: d.outputs }, // time-major [T][batch][O] for sequences, as the model's outputs
     };
   }
 
@@ -82,7 +123,7 @@ export class Session<B> {
   gather(b: Batch): { x: View<B>; y: View<B> } {
     const d = this.data;
     this.be.run('gather', { rows: b.size, steps: d.steps, features: d.features, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.x, Out: this.bx });
-    this.be.run('gather', { rows: b.size, steps: 1, features: d.outputs, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.y, Out: this.by });
+    this.be.run('gather', { rows: b.size, steps: d.targetSteps ?? 1, features: d.outputs, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.y, Out: this.by });
     return this.batchViews(b);
   }
 
@@ -92,7 +133,7 @@ export class Session<B> {
     const net = this.net, loss = this.cfg.loss;
     net.forward(x, b.size);
     const p = net.lossInput(loss, b.size);
-    lossValue(this.be, loss, b.size, p, y, this.loss, this.lossParts, net.lossGradTarget(loss, b.size));
+    lossValue(this.be, loss, y.rows, p, y, this.loss, this.lossParts, net.lossGradTarget(loss, b.size));
     net.backward(x, b.size, loss);
     if (update) this.opt.step(net.paramBuf, net.gradBuf);
     this.be.copy(this.loss.buf, 0, this.history, slot % this.cfg.historySize, 1);
@@ -109,7 +150,7 @@ export class Session<B> {
       const b = this.batches[0], net = this.net, loss = this.cfg.loss;
       const { x, y } = this.gather(b);
       net.forward(x, b.size);
-      lossGrad(this.be, loss, b.size, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
+      lossGrad(this.be, loss, y.rows, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
       net.backward(x, b.size, loss);
       this.be.submit();
     });
@@ -119,39 +160,53 @@ export class Session<B> {
   evaluate(b: Batch, slot: number): void {
     const { x, y } = this.gather(b);
     this.net.forward(x, b.size);
-    lossValue(this.be, this.cfg.loss, b.size, this.net.lossInput(this.cfg.loss, b.size), y, this.loss, this.lossParts);
+    lossValue(this.be, this.cfg.loss, y.rows, this.net.lossInput(this.cfg.loss, b.size), y, this.loss, this.lossParts);
     this.be.copy(this.loss.buf, 0, this.history, slot % this.cfg.historySize, 1);
     this.be.submit();
   }
 
-  readLosses(from: number, count: number): Promise<Float64Array> { return this.be.read(this.history, from, count); }
+  /**
+   * The losses of slots from..from+count-1, taken modulo the ring (at most historySize of them:
+   * older ones are overwritten). Both reads are issued before this returns, so steps recorded
+   * afterwards cannot change what they see.
+   */
+  readLosses(from: number, count: number): Promise<Float64Array> {
+    const size = this.cfg.historySize, at = from % size;
+    if (count > size) throw new Error(`readLosses: ${count} losses asked for; the device keeps the last ${size}`);
+    if (at + count <= size) return this.be.read(this.history, at, count);
+    const head = this.be.read(this.history, at, size - at), tail = this.be.read(this.history, 0, count - (size - at));
+    return Promise.all([head, tail]).then(([a, b]) => {
+      const out = new Float64Array(count);
+      out.set(a);
+      out.set(b, a.length);
+      return out;
+    });
+  }
 
   async readParams(): Promise<Float64Array> { return this.be.read(this.net.paramBuf, 0, this.net.size); }
   async readGrads(): Promise<Float64Array> { return this.be.read(this.net.gradBuf, 0, this.net.size); }
   async readView(v: View<B>): Promise<Float64Array> { return this.be.read(v.buf as B, v.off, v.rows * v.cols); }
 
-  /** Reads the state after `steps` steps (waits for the device to finish them). */
-  async snapshot(steps: number): Promise<SessionState> {
+  /** Reads the parameters and optimizer state (waits for the device to finish the steps recorded); `losses` are the steps' losses, kept by the caller. */
+  async snapshot(losses: Float64Array): Promise<SessionState> {
     const n = this.net.size;
     return {
       params: await this.readParams(),
       state: await Promise.all(this.opt.state.map((b) => this.be.read(b, 0, n))),
       optimizerT: this.opt.t,
-      losses: await this.readLosses(0, steps),
+      losses,
     };
   }
 
-  /** Puts a snapshot back: the next step continues exactly where the snapshot's run stopped. */
+  /** Puts a snapshot back: the next step continues exactly where the snapshot's run stopped (its losses stay with the caller: Trainer.restore). */
   restore(s: SessionState): void {
     const n = this.net.size;
     if (s.params.length !== n || s.state.length !== this.opt.state.length || s.state.some((v) => v.length !== n)) {
       throw new Error(`restore: the snapshot does not fit this model (${n} parameters, ${this.opt.state.length} optimizer state tensors)`);
     }
-    if (s.losses.length > this.cfg.historySize) throw new Error(`restore: ${s.losses.length} steps done, but this run has only ${this.cfg.historySize}`);
     this.be.write(this.net.paramBuf, s.params);
     s.state.forEach((v, i) => this.be.write(this.opt.state[i], v));
     this.opt.t = s.optimizerT;
-    if (s.losses.length > 0) this.be.write(this.history, s.losses);
   }
 
   dispose(): void {

@@ -2,6 +2,11 @@
 // seed and the epoch number alone, so that a run resumed at any step takes the same batches),
 // the loss read back asynchronously every few steps (the device is never waited on per step),
 // a NaN or Inf loss stopped and named at once, and the held-out set evaluated after each epoch.
+// Losses go through a ring of device slots into a host history that grows with the steps done,
+// so a run's memory does not depend on how many steps it asks for. The loop stays interruptible:
+// it hands the event loop a turn every few milliseconds of work (a SIGINT handler, a page's
+// buttons), and on a GPU it records only a fraction of a second of work ahead of the device,
+// so that a stop request is honoured within about a step, not after a queue of them.
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Backend } from '../backend.js';
@@ -9,7 +14,33 @@ import type { TuneStore } from '../webgpu/tuneCache.js';
 import type { Datasets } from '../data/load.js';
 import { NonFiniteError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
-import { type Dataset, Session, type SessionState } from './session.js';
+import { type Dataset, LossHistory, Session, type SessionState } from './session.js';
+
+/** Loss slots on the device: the ring the host history is drained from (reads come at least every `reportEvery` steps). */
+export const HISTORY_RING = 4096;
+/** Longest stretch of work between turns of the event loop, in ms. */
+const YIELD_MS = 10;
+/** How much device work, in seconds, may be recorded ahead of what the device has finished. */
+const AHEAD_SECONDS = 0.5;
+/** The shortest stretch the device's pace is measured over, in ms. */
+const PACE_MS = 50;
+
+const noop = () => {};
+
+/**
+ * One turn of the event loop: signals, timers, I/O and a page's clicks are handled. setImmediate
+ * in Node; in a page or worker a MessageChannel message (a 0 ms timer would wait ≥ 4 ms once nested).
+ */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
+  if (g.setImmediate) return new Promise((done) => g.setImmediate!(done));
+  if (typeof MessageChannel === 'undefined') return new Promise((done) => setTimeout(done, 0));
+  return new Promise((done) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { ch.port1.close(); done(); };
+    ch.port2.postMessage(null);
+  });
+}
 
 export interface Progress {
   step: number; steps: number; epoch: number; epochs: number;
@@ -52,6 +83,12 @@ export class Trainer<B> {
   readonly steps: number;
   /** Steps done so far (a resumed run starts past 0). */
   step = 0;
+  /** The losses of the steps done and read back so far (the first `step` once a train() has returned). */
+  readonly history = new LossHistory();
+  /** Steps whose losses have been asked of the device (≥ history.length while a read is in flight). */
+  private asked = 0;
+  /** The latest read of losses into `history`, in order after the ones before it. */
+  private reading: Promise<void> = Promise.resolve();
   private evalSession?: Session<B>;
   private shuffle: boolean;
 
@@ -59,7 +96,7 @@ export class Trainer<B> {
     const batchSize = spec.batchSize ?? data.train.n;
     this.steps = steps ?? stepCount(spec, Math.ceil(data.train.n / Math.min(batchSize, data.train.n)));
     this.session = new Session(be, {
-      model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize, seed: spec.seed ?? 0, historySize: this.steps,
+      model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize, seed: spec.seed ?? 0, historySize: Math.min(this.steps, HISTORY_RING),
     }, data.train);
     this.shuffle = spec.shuffle ?? false;
   }
@@ -76,15 +113,39 @@ export class Trainer<B> {
   get batchesPerEpoch(): number { return this.session.batches.length; }
   get epochs(): number { return Math.ceil(this.steps / this.batchesPerEpoch); }
 
+  /**
+   * Asks the device for the losses of the steps up to `upTo` not asked for yet and appends them to
+   * `history` when they come, in order; a NaN or Inf among them stops the run naming its step.
+   * The read is issued now (before any later step is recorded), so the ring cannot be overwritten
+   * under it as long as reads come at most HISTORY_RING steps apart.
+   */
+  private collect(upTo: number): Promise<void> {
+    const from = this.asked;
+    if (upTo > from) {
+      this.asked = upTo;
+      const read = this.session.readLosses(from, upTo - from);
+      this.reading = Promise.all([this.reading, read]).then(([, losses]) => {
+        const bad = losses.findIndex((l) => !Number.isFinite(l));
+        if (bad >= 0) throw new NonFiniteError(from + bad + 1, 'loss', losses[bad]);
+        this.history.push(losses);
+      });
+      this.reading.catch(noop); // awaited by whoever needs it; not an unhandled rejection meanwhile
+    }
+    return this.reading;
+  }
+
   /** Runs the remaining steps; returns every step's training loss. */
   async train(opts: TrainOptions = {}): Promise<Float64Array> {
-    const s = this.session, nb = this.batchesPerEpoch;
-    const every = Math.max(1, opts.reportEvery ?? 25);
+    const s = this.session, nb = this.batchesPerEpoch, signal = opts.signal;
+    // a read at least every ring's worth of steps, so that no loss is overwritten before it is read
+    const every = Math.min(Math.max(1, opts.reportEvery ?? 25), s.cfg.historySize);
     const evalEach = (opts.evaluateEachEpoch ?? true) && !!this.data.test;
     let pending: Promise<void> | undefined;
     let test: Evaluation | undefined;
+    let reported = -1;
     const t0 = performance.now(), first = this.step;
     const report = (step: number, loss: number) => {
+      reported = step;
       const secs = (performance.now() - t0) / 1000;
       const rate = (step - first) / Math.max(secs, 1e-9);
       opts.onProgress?.({
@@ -92,47 +153,55 @@ export class Trainer<B> {
         stepsPerSecond: rate, etaSeconds: (this.steps - step) / Math.max(rate, 1e-9),
       });
     };
+    const ahead = new LookAhead(this.be, every, first);
+    let lastYield = performance.now();
     s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, Math.floor(this.step / nb)));
-    let lastLoss = NaN;
-    while (this.step < this.steps) {
+    while (this.step < this.steps && !signal?.aborted) {
       const i = this.step;
       const bi = i % nb;
       if (bi === 0 && i > first) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, i / nb));
+      await ahead.room(i);
+      if (signal?.aborted) break; // asked while waiting for the device: this step has not begun
       s.step(s.batches[bi], i);
       this.step = i + 1;
+      ahead.recorded(this.step);
       await opts.afterStep?.(this.step);
       const endOfEpoch = bi === nb - 1;
       if (this.step % every === 0 || this.step === this.steps || (endOfEpoch && evalEach)) {
-        await pending; // at most one read in flight: the device runs ahead by `every` steps
+        await pending; // at most one read in flight: the device runs ahead by `every` steps at most
         const at = this.step;
-        pending = s.readLosses(at - 1, 1).then(([loss]) => {
-          if (!Number.isFinite(loss)) throw new NonFiniteError(at, 'loss', loss);
-          lastLoss = loss;
-          report(at, loss);
-        });
+        pending = this.collect(at).then(() => report(at, this.history.last));
+        pending.catch(noop);
       }
       if (endOfEpoch && evalEach) {
         await pending; // this step's loss, read just above
-        test = await this.evaluate();
-        report(this.step, lastLoss);
+        test = (await this.evaluate(this.data.test, signal)) ?? test;
+        report(this.step, this.history.last);
       }
-      if (opts.signal?.aborted) break;
+      // a turn of the event loop every few ms of work: without it a cpu run never sees its SIGINT
+      if (performance.now() - lastYield >= YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
     }
     await pending;
-    const losses = await s.readLosses(0, this.step);
-    const bad = losses.findIndex((l) => !Number.isFinite(l));
-    if (bad >= 0) throw new NonFiniteError(bad + 1, 'loss', losses[bad]);
-    return losses;
+    await this.collect(this.step);
+    if (reported !== this.step && this.step > first) report(this.step, this.history.last); // a stop between two reports
+    return this.history.values();
   }
 
   /** The state after the steps done so far, for a checkpoint. */
-  snapshot(): Promise<SessionState> { return this.session.snapshot(this.step); }
+  async snapshot(): Promise<SessionState> {
+    await this.collect(this.step);
+    return this.session.snapshot(this.history.values());
+  }
 
   /** Continues from a snapshot taken after `state.losses.length` steps. */
   restore(state: SessionState): void {
     if (state.losses.length > this.steps) throw new Error(`restore: the checkpoint is at step ${state.losses.length}, past this run's ${this.steps} steps`);
     this.session.restore(state);
-    this.step = state.losses.length;
+    this.step = this.asked = state.losses.length;
+    this.history.reset(state.losses);
   }
 
   /** ŷ for the first `count` held-out samples (at most one evaluation batch) under the current parameters. */
@@ -154,13 +223,19 @@ export class Trainer<B> {
     return this.evalSession;
   }
 
-  /** Loss, and for one-hot targets accuracy (argmax of ŷ against argmax of y), of the current parameters on held-out data. */
-  async evaluate(test: Dataset | undefined = this.data.test): Promise<Evaluation> {
+  /**
+   * Loss, and for one-hot targets accuracy (argmax of ŷ against argmax of y), of the current
+   * parameters on held-out data; undefined if `signal` stops it between two batches.
+   */
+  async evaluate(test?: Dataset): Promise<Evaluation>;
+  async evaluate(test: Dataset | undefined, signal: AbortSignal | undefined): Promise<Evaluation | undefined>;
+  async evaluate(test: Dataset | undefined = this.data.test, signal?: AbortSignal): Promise<Evaluation | undefined> {
     if (!test) throw new Error('evaluate: this data set has no held-out samples');
     const e = this.evalSessionFor(test);
     this.be.copy(this.session.net.paramBuf, 0, e.net.paramBuf, 0, e.net.size);
     let correct = 0;
     for (const b of e.batches) {
+      if (signal?.aborted) return undefined;
       e.evaluate(b, b.index);
       const yhat = await e.readView(e.net.prediction(b.size));
       correct += countCorrect(yhat, test.y.subarray(b.start * test.outputs, (b.start + b.size) * test.outputs), b.size, test.outputs);
@@ -173,6 +248,56 @@ export class Trainer<B> {
   dispose(): void {
     this.session.dispose();
     this.evalSession?.dispose();
+  }
+}
+
+/**
+ * How far the host may record ahead of the device. On a backend that runs each step at once (cpu)
+ * there is nothing to wait for. On a GPU, each step gets a fence (the backend's idle()); before a
+ * step is recorded, the host waits until fewer than `limit` steps are unfinished, where `limit` is
+ * AHEAD_SECONDS of the device's measured pace (at least 1; at most the read-back interval, as
+ * before). A fast GPU keeps its queue full; a slow one (SwiftShader: ~0.6 s a step of the MNIST
+ * MLP) runs one step at a time, the host recording the next in the moment between, and a stop
+ * waits for that one step only.
+ */
+class LookAhead {
+  private fences: { step: number; done: Promise<void> }[] = [];
+  /** The latest step the device is known to have finished. */
+  private finished: number;
+  /** The pace is measured from this step and time on. */
+  private mark: { step: number; at: number };
+  private secondsPerStep = 0;
+
+  constructor(private be: Backend<unknown>, private most: number, start: number) {
+    this.finished = start;
+    this.mark = { step: start, at: performance.now() };
+  }
+
+  private get limit(): number {
+    if (this.secondsPerStep <= 0) return 1; // not measured yet (the first step compiles the kernels)
+    return Math.max(1, Math.min(this.most, Math.floor(AHEAD_SECONDS / this.secondsPerStep)));
+  }
+
+  /** After step `step` has been submitted. */
+  recorded(step: number): void {
+    if (!this.be.idle) return;
+    const done = this.be.idle().then(() => {
+      if (step <= this.finished) return;
+      this.finished = step;
+      // fences are often answered several at once: the pace is taken over at least PACE_MS
+      const now = performance.now(), ms = now - this.mark.at;
+      if (ms >= PACE_MS) {
+        this.secondsPerStep = ms / 1000 / (step - this.mark.step);
+        this.mark = { step, at: now };
+      }
+    });
+    this.fences.push({ step, done });
+    while (this.fences.length > 0 && this.fences[0].step <= this.finished) this.fences.shift();
+  }
+
+  /** Waits until step `next` (0-based) may be recorded. */
+  async room(next: number): Promise<void> {
+    while (this.fences.length > 0 && next - this.finished >= this.limit) await this.fences.shift()!.done;
   }
 }
 

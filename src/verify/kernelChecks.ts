@@ -54,10 +54,11 @@ export interface KernelCheck { name: string; error: number }
 const TRANSPOSITIONS = [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true, false, 'Aᵀ·B']] as const;
 
 /** Every matmul variant a training step can use, each against the reference. */
-export async function kernelChecks(be: Backend): Promise<KernelCheck[]> {
+export async function kernelChecks(be: Backend, onGroup?: (what: string) => void): Promise<KernelCheck[]> {
   const out: KernelCheck[] = [];
   const [M, N, K] = [131, 67, 37];
   for (const tile of be.matmulTiles?.() ?? MATMUL_TILE_NAMES) {
+    onGroup?.(`matmul kernels, ${tile} tile`);
     for (const [transA, transB, how] of TRANSPOSITIONS) {
       const p = matmulParams(M, N, K, { transA, transB, tile, offA: 3, offB: 5, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true });
       out.push({ name: `matmul ${tile} tile, ${how} + bias → tanh, ${M}×${N} from ${K}`,
@@ -73,6 +74,7 @@ export async function kernelChecks(be: Backend): Promise<KernelCheck[]> {
       error: await kernelError(be, 'matmul', d, { A: M * K, B: K * N, Z: M * N, D: 4 + M * N }, ['Z'], ['D']) });
   }
   const [m, n, k, S] = [45, 70, 100, 3];
+  onGroup?.('matmul kernels, split-K');
   const split = matmulParams(m, n, k, { transB: true, splits: S });
   out.push({ name: `matmul split-K: ${S} partial products of A·Bᵀ, ${m}×${n} from ${k}`,
     error: await kernelError(be, 'matmul', split, { A: m * k, B: n * k, Z: S * m * n }, ['Z']) });

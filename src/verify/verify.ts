@@ -13,7 +13,11 @@ import { allTensors, traceStep } from './trace.js';
 import { type Expect, matchesPrinted, workedExamples } from './workedExamples.js';
 
 export interface VerifyRow { check: string; tensor: string; error: number; tolerance: number; ok: boolean }
-export interface VerifyOptions { random?: number; onRow?: (r: VerifyRow) => void }
+export interface VerifyOptions {
+  random?: number; onRow?: (r: VerifyRow) => void;
+  /** Told as each stage starts (a worked example, a group of kernels, a random network): progress for a long run. */
+  onStage?: (what: string) => void;
+}
 
 const row = (check: string, tensor: string, error: number, tolerance: number): VerifyRow =>
   ({ check, tensor, error, tolerance, ok: Number.isFinite(error) && error <= tolerance });
@@ -70,12 +74,16 @@ export async function compareWithReference<B>(be: Backend<B>, spec: RunSpec): Pr
 export async function verifyAll<B>(be: Backend<B>, opts: VerifyOptions = {}): Promise<VerifyRow[]> {
   const rows: VerifyRow[] = [];
   const add = (r: VerifyRow) => { rows.push(r); opts.onRow?.(r); };
-  for (const ex of workedExamples) for (const r of await verifyWorkedExample(be, ex.name, ex.spec)) add(r);
-  if (be.name !== 'cpu') for (const k of await kernelChecks(be)) add(row('kernel', k.name, k.error, TOLERANCE.kernelGpu));
+  for (const ex of workedExamples) {
+    opts.onStage?.(`worked example ${ex.name}`);
+    for (const r of await verifyWorkedExample(be, ex.name, ex.spec)) add(r);
+  }
+  if (be.name !== 'cpu') for (const k of await kernelChecks(be, opts.onStage)) add(row('kernel', k.name, k.error, TOLERANCE.kernelGpu));
   const n = opts.random ?? 20;
   for (let i = 0; i < n; i++) {
     const spec = validateSpec(randomSpec(i));
     const label = `random ${i + 1}: ${describeSpec(spec)}`;
+    opts.onStage?.(`random network ${i + 1} of ${n}: ${describeSpec(spec)}`);
     if (be.name !== 'cpu') {
       const w = await compareWithReference(be, spec);
       add(row(label, `worst vs cpu: ${w.tensor}`, w.error, TOLERANCE.randomGpu));
