@@ -16,7 +16,7 @@ import { checkpointOf } from '../src/train/checkpointing.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { Trainer } from '../src/train/trainer.js';
 import type { WebGpuBackend } from '../src/webgpu/backend.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends, presentBackends, webgpuTest } from './backends.js';
 
 /** Deterministic data: n samples of `inputs` values in [-1, 1) and one-hot-ish targets. */
 function data(n: number, T: number, inputs: number, outputs: number) {
@@ -49,7 +49,7 @@ async function runSaving(be: Backend, spec: RunSpec, steps: number, every: numbe
   return saved!;
 }
 
-describe.each(await presentBackends())('%s', (_, be) => {
+describeBackends(await backendCases(), '%s', (_, be) => {
   test.each([['mlp', mlpSpec], ['rnn', rnnSpec]])('an interrupted %s run resumed from its checkpoint ends bit for bit where an uninterrupted one ends', async (_, make) => {
     const spec = make();
     const whole = await runSpec(spec, { backend: be });
@@ -94,6 +94,8 @@ describe.each(await presentBackends())('%s', (_, be) => {
   });
 });
 
+const gpuTest = await webgpuTest();
+
 describe('refused', () => {
   let good: Checkpoint;
   test('a checkpoint of another model shape or optimizer, a truncated one, a plain state dict, a step past the run', async () => {
@@ -119,8 +121,7 @@ describe('refused', () => {
       .toThrow(/1322 parameters .* a small GPU holds at most 1000 floats \(maxStorageBufferBindingSize of 4000 bytes\); the largest tensor is layers\.0\.weight \[40, 30\], 1200 floats/);
   });
 
-  test('on the webgpu backend, against the adapter\'s own limit, before any buffer is made', async () => {
-    const [, gpu] = (await presentBackends())[1];
+  gpuTest('on the webgpu backend, against the adapter\'s own limit, before any buffer is made', async (gpu) => {
     const live = gpu.liveBuffers();
     const side = Math.ceil(Math.sqrt(gpu.bufferLimit.floats)) + 1; // one weight matrix past the limit
     let message = '';
@@ -145,7 +146,7 @@ test('a diverging run keeps its last good checkpoint and says so', async () => {
   expect(Array.from(last.params).every(Number.isFinite)).toBe(true);
 });
 
-test('a lost GPU device ends the run with a clear message and the last checkpoint kept', async () => {
+gpuTest('a lost GPU device ends the run with a clear message and the last checkpoint kept', async () => {
   const be = await createBackend('webgpu') as WebGpuBackend; // its own device: this test destroys it
   let saved: Uint8Array | undefined;
   const run = runSpec(mlpSpec(), {

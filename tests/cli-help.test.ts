@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { editDistance, suggest } from '../src/cli/args.js';
+import { suggest } from '../src/cli/args.js';
+import { editDistance } from '../src/spec/check.js';
 
 const root = join(import.meta.dirname, '..');
 const miya = (...args: string[]) => spawnSync('node', [join(root, 'bin/miya.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });

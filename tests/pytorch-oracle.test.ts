@@ -13,13 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { type Act, ACTIVATIONS, LOSSES, type LossKind, OPTIMIZERS } from '../src/kernels.js';
 import type { MlpSpec, OptimizerSpec, RnnSpec, RunSpec } from '../src/spec/types.js';
 import { epochOrder } from '../src/train/trainer.js';
 import { runSpec } from '../src/train/runSpec.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends } from './backends.js';
+import { mat, type R, rng, vec } from './oracle/random.js';
 
 const PYTHON = '/usr/bin/python3';
 const ORACLE = join(import.meta.dirname, 'oracle', 'torch_oracle.py');
@@ -35,20 +36,6 @@ const WEBGPU_RTOL = 1e-4;
 
 // ---- the cases ------------------------------------------------------------------------------
 
-/** A small seeded generator (mulberry32) for the explicit weights and the data. */
-function rng(seed: number): (lo?: number, hi?: number) => number {
-  let a = seed >>> 0;
-  return (lo = -1, hi = 1) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  };
-}
-type R = ReturnType<typeof rng>;
-const mat = (r: R, rows: number, cols: number, s: number) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => r(-s, s)));
-const vec = (r: R, n: number, s: number) => Array.from({ length: n }, () => r(-s, s));
 
 function mlp(r: R, inputSize: number, layers: [number, Act][], scale = 0.8): MlpSpec {
   let fanIn = inputSize;
@@ -231,7 +218,6 @@ function tensorsOf(v: unknown): [string, number[]][] {
   return Object.entries(o).map(([k, t]) => [k, (t as (number | number[])[]).flat()]);
 }
 
-const backends = await presentBackends();
 const tolerance: Record<string, { tol: number; scale: (t: number, largest: number) => number }> = {
   cpu: { tol: CPU_TOL, scale: (t) => Math.max(1, Math.abs(t)) },
   webgpu: { tol: WEBGPU_RTOL, scale: (t, largest) => Math.max(Math.abs(t), largest) },
@@ -281,7 +267,7 @@ test('the shuffled cases are shuffled: each epoch passed to PyTorch is a permuta
   }
 });
 
-describe.each(backends)('%s against PyTorch', (name: string, be: Backend) => {
+describeBackends(await backendCases(), '%s against PyTorch', (name: string, be: Backend) => {
   const { scale } = tolerance[name];
   const tolOf = (c: Case) => (name === 'webgpu' ? (c.webgpuRtol ?? tolerance.webgpu.tol) : tolerance[name].tol);
   const title = (c: Case) => `${c.name}: every step's loss, the final parameters and the last gradients agree to ${tolOf(c)}${name === 'webgpu' ? ' relative (float32)' : ''}`;

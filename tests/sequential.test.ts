@@ -23,27 +23,14 @@ import type { OptimizerSpec, RunSpec, SequentialLayerSpec, SequentialSpec } from
 import { validateSpec } from '../src/spec/validate.js';
 import { predict } from '../src/train/predict.js';
 import { runSpec } from '../src/train/runSpec.js';
-import { presentBackends } from './backends.js';
+import { backendCases, describeBackends } from './backends.js';
+import { mat, type R, rng, vec } from './oracle/random.js';
 
 const PYTHON = '/usr/bin/python3';
 const ORACLE = join(import.meta.dirname, 'oracle', 'torch_sequential.py');
 const CPU_TOL = 1e-9;
 const WEBGPU_RTOL = 1e-4;
 
-/** mulberry32, for explicit weights and data */
-function rng(seed: number): (lo?: number, hi?: number) => number {
-  let a = seed >>> 0;
-  return (lo = -1, hi = 1) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  };
-}
-type R = ReturnType<typeof rng>;
-const mat = (r: R, rows: number, cols: number, s: number) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => r(-s, s)));
-const vec = (r: R, n: number, s: number) => Array.from({ length: n }, () => r(-s, s));
 
 /** A layer without weights: [kind, units, returnSequences or activation] */
 type L = ['dense', number, Act] | ['rnn', number, boolean, ('tanh' | 'relu')?] | ['lstm' | 'gru', number, boolean];
@@ -153,7 +140,7 @@ test('PyTorch trains every sequential case, and every tensor of every case has a
   }
 });
 
-describe.each(await presentBackends())('%s against PyTorch (sequential)', (name: string, be: Backend) => {
+describeBackends(await backendCases(), '%s against PyTorch (sequential)', (name: string, be: Backend) => {
   const { tol, scale } = tolerance[name];
   test.each(cases.map((c) => [c.name, c] as const))(`%s: every step's loss, the final parameters and the last gradients agree to ${tol}`, async (_n, c) => {
     if (!oracle) throw new Error(oracleError);
@@ -169,7 +156,7 @@ describe.each(await presentBackends())('%s against PyTorch (sequential)', (name:
 
 // predict (the forward pass alone, in batches): the initial model's outputs, [n][T][O] for a model
 // that gives sequences (the device's rows are time-major within a batch and are put back per sample)
-describe.each(await presentBackends())('%s predict (sequential)', (name: string, be: Backend) => {
+describeBackends(await backendCases(), '%s predict (sequential)', (name: string, be: Backend) => {
   const { tol, scale } = tolerance[name];
   test.each(cases.map((c) => [c.name, c] as const))(`%s: the initial model's predictions are PyTorch's to ${tol}`, async (_n, c) => {
     if (!oracle) throw new Error(oracleError);

@@ -5,6 +5,7 @@
 // arguments past those a command takes are refused by name.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SpecError } from '../errors.js';
+import { editDistance } from '../spec/check.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -130,18 +131,6 @@ export function commandHelp(name: string, options: Options): string {
     ...rows.map(([l, r]) => `  ${l.padEnd(width)}  ${r}`),
     '',
   ].join('\n');
-}
-
-/** Edit distance (insertions, deletions, substitutions, transpositions of neighbours). */
-export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
 }
 
 /** The candidate `word` was most likely meant to be: the only one it begins, else the nearest within a third of its length. */

@@ -118,8 +118,8 @@ const ALIASES: Record<string, string[]> = {
 };
 const normalized = (k: string) => k.toLowerCase().replace(/[_\-\s]/g, '');
 
-/** Optimal string alignment distance (an adjacent transposition is one edit). */
-function distance(a: string, b: string): number {
+/** Optimal string alignment distance (an adjacent transposition is one edit); the CLI's option suggestions use it too. */
+export function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_v, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
@@ -144,7 +144,7 @@ export function closest(key: string, options: readonly string[]): string | undef
   if (alias?.length) return alias.join('" or "');
   let best: string | undefined, bestD = Infinity;
   for (const o of options) {
-    const d = distance(k, normalized(o));
+    const d = editDistance(k, normalized(o));
     if (d < bestD && d <= Math.max(1, Math.floor(Math.max(k.length, o.length) / 3))) [best, bestD] = [o, d];
   }
   return best;
