@@ -77,6 +77,15 @@ export function describeBackends(cases: BackendCase[], title: string, body: (nam
   }
 }
 
+/** test(title with %s replaced by each backend's name, fn) for each case; a missing backend's test is skipped, its name saying why. */
+export function testBackends(cases: BackendCase[], title: string, fn: (name: string, be: Backend) => Promise<void> | void): void {
+  for (const c of cases) {
+    const name = title.replace('%s', c.name);
+    if (c.be) test(name, () => fn(c.name, c.be!));
+    else test.skip(name + skippedBecause(c.missing!), () => {});
+  }
+}
+
 /**
  * [name, backend] for every backend present: cpu, and webgpu where there is an adapter (where
  * there is none, stderr says so once; MIYA_REQUIRE_WEBGPU=1 makes it an error). Suites that should

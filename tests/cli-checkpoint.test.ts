@@ -15,7 +15,7 @@ import type { RunSpec } from '../src/spec/types.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { inlineDataset } from '../src/data/inline.js';
 import { Session } from '../src/train/session.js';
-import { backendCases } from './backends.js';
+import { backendCases, testBackends } from './backends.js';
 
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/miya.js');
@@ -75,13 +75,7 @@ function changeRowsBefore(tag: string, rows: number, step: number, backend: stri
 
 /** test(name, fn) on cpu and on webgpu; without a webgpu adapter its test is skipped, its name saying why. */
 const cases = await backendCases();
-const eachBackend = (title: string, fn: (backend: string) => Promise<void>) => {
-  for (const c of cases) {
-    const name = title.replace('%s', c.name);
-    if (c.be) test(name, () => fn(c.name));
-    else test.skip(`${name} [skipped: ${c.missing}]`, () => {});
-  }
-};
+const eachBackend = (title: string, fn: (backend: string) => Promise<void>) => testBackends(cases, title, (name) => fn(name));
 
 eachBackend('%s: SIGKILL in the middle of writing a checkpoint leaves the previous one intact, and resuming it runs the remaining steps to where an uninterrupted run ends', async (backend) => {
   const tag = `kill-${backend}`, rows = 40 * BATCH;

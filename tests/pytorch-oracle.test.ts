@@ -9,10 +9,6 @@
 // loss, the final parameters and the last gradients) to 1e-9; the webgpu backend (float32) to
 // WEBGPU_RTOL. One Python process trains every case. Without python3 and torch the tests fail:
 // CI installs Debian's python3-torch (.ci/run).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { type Act, ACTIVATIONS, LOSSES, type LossKind, OPTIMIZERS } from '../src/kernels.js';
@@ -21,18 +17,8 @@ import { epochOrder } from '../src/train/trainer.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { backendCases, describeBackends } from './backends.js';
 import { mat, type R, rng, vec } from './oracle/random.js';
+import { runOracle, tolerance, worstDifference } from './oracle/torch.js';
 
-const PYTHON = '/usr/bin/python3';
-const ORACLE = join(import.meta.dirname, 'oracle', 'torch_oracle.py');
-/** cpu (float64) against PyTorch (float64): |miya − torch| ≤ CPU_TOL·max(1, |torch|). */
-const CPU_TOL = 1e-9;
-/**
- * webgpu (float32) against PyTorch (float64): |miya − torch| ≤ WEBGPU_RTOL·(the largest |torch| of
- * the same tensor: weight matrix, bias or loss curve). Relative to the tensor rather than to each
- * element: an element near 0 (a saturated unit's gradient; a weight Adam moves by lr·m̂/√v̂ where
- * the gradient is noise-sized) carries the float32 rounding of the tensor's larger elements.
- */
-const WEBGPU_RTOL = 1e-4;
 
 // ---- the cases ------------------------------------------------------------------------------
 
@@ -162,18 +148,8 @@ let oracleError = 'not run';
 let oracleSeconds = 0;
 
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'miya-oracle-'));
-  const file = join(dir, 'cases.json');
-  writeFileSync(file, JSON.stringify(cases.map((c) => ({ name: c.name, spec: c.spec, orders: ordersOf(c.spec) }))));
-  const t0 = performance.now();
-  const r = spawnSync(PYTHON, [ORACLE, file], { encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 28, env: { ...process.env, OMP_NUM_THREADS: '1' } });
-  oracleSeconds = (performance.now() - t0) / 1000;
-  if (r.error || r.status !== 0) {
-    oracleError = `${PYTHON} ${ORACLE} failed (Debian's python3-torch must be installed, as .ci/run does): ${r.error?.message ?? `exit ${r.status ?? r.signal}`}\n${r.stderr ?? ''}`;
-    return;
-  }
-  const list = JSON.parse(r.stdout) as Trained[];
-  oracle = new Map(list.map((t) => [t.name, t]));
+  const run = runOracle<Trained>('torch_oracle.py', cases.map((c) => ({ name: c.name, spec: c.spec, orders: ordersOf(c.spec) })));
+  [oracle, oracleError, oracleSeconds] = [run.results, run.error, run.seconds];
 }, 120_000);
 
 function torchResult(name: string): Trained {
@@ -185,31 +161,6 @@ function torchResult(name: string): Trained {
 
 // ---- comparison -----------------------------------------------------------------------------
 
-interface Worst { error: number; at: string; miya: number; torch: number }
-
-/**
- * The largest tolerance-scaled difference between two results of the same shape (nested arrays
- * and objects of numbers). `scale(t, largest)` gets each PyTorch number and the largest magnitude
- * in its tensor (a weight matrix, a bias, the loss curve).
- */
-function worstDifference(miya: unknown, torch: unknown, scale: (t: number, largest: number) => number, at = '', worst: Worst = { error: 0, at: '', miya: 0, torch: 0 }, tensorLargest?: number): Worst {
-  if (Array.isArray(torch)) {
-    if (!Array.isArray(miya) || miya.length !== torch.length) throw new Error(`${at}: shapes differ (${JSON.stringify(miya)?.slice(0, 80)} against ${torch.length} elements)`);
-    const largest = tensorLargest ?? Math.max(...(torch.flat() as number[]).map(Math.abs));
-    torch.forEach((t, i) => {
-      const here = `${at}[${i}]`;
-      if (typeof t !== 'number') return worstDifference(miya[i], t, scale, here, worst, largest);
-      const m = miya[i] as number;
-      const e = m === t ? 0 : Number.isFinite(m) ? Math.abs(m - t) / scale(t, largest) : Infinity;
-      if (!(e <= worst.error)) Object.assign(worst, { error: e, at: here, miya: m, torch: t });
-    });
-  } else if (typeof torch === 'object' && torch !== null) {
-    for (const k of Object.keys(torch)) worstDifference((miya as Record<string, unknown>)?.[k], (torch as Record<string, unknown>)[k], scale, at ? `${at}.${k}` : k, worst);
-  } else {
-    throw new Error(`${at}: expected an array or an object, got ${JSON.stringify(torch)}`);
-  }
-  return worst;
-}
 
 /** Each tensor of a result shaped as runSpec's params ({layers: [{weights, bias}]}, or an RNN's named tensors), flattened. */
 function tensorsOf(v: unknown): [string, number[]][] {
@@ -218,10 +169,6 @@ function tensorsOf(v: unknown): [string, number[]][] {
   return Object.entries(o).map(([k, t]) => [k, (t as (number | number[])[]).flat()]);
 }
 
-const tolerance: Record<string, { tol: number; scale: (t: number, largest: number) => number }> = {
-  cpu: { tol: CPU_TOL, scale: (t) => Math.max(1, Math.abs(t)) },
-  webgpu: { tol: WEBGPU_RTOL, scale: (t, largest) => Math.max(Math.abs(t), largest) },
-};
 
 test('Debian\'s PyTorch (/usr/bin/python3 with torch, float64) trains every case in one process', () => {
   if (!oracle) throw new Error(oracleError);

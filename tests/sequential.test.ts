@@ -4,10 +4,6 @@
 // short last batch: cpu to 1e-9, webgpu to float32 tolerance (as tests/pytorch-oracle.test.ts).
 // Then the spec's errors (JSON paths), PyTorch's default initialisation, and a checkpoint that
 // resumes a sequential run bit for bit.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
@@ -25,11 +21,8 @@ import { predict } from '../src/train/predict.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { backendCases, describeBackends } from './backends.js';
 import { mat, type R, rng, vec } from './oracle/random.js';
+import { runOracle, tolerance, worstDifference } from './oracle/torch.js';
 
-const PYTHON = '/usr/bin/python3';
-const ORACLE = join(import.meta.dirname, 'oracle', 'torch_sequential.py');
-const CPU_TOL = 1e-9;
-const WEBGPU_RTOL = 1e-4;
 
 
 /** A layer without weights: [kind, units, returnSequences or activation] */
@@ -88,44 +81,11 @@ let oracle: Map<string, Trained> | undefined;
 let oracleError = 'not run';
 
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'miya-seq-oracle-'));
-  const file = join(dir, 'cases.json');
-  writeFileSync(file, JSON.stringify(cases.map((c) => ({ name: c.name, spec: c.spec }))));
-  const r = spawnSync(PYTHON, [ORACLE, file], { encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 28, env: { ...process.env, OMP_NUM_THREADS: '1' } });
-  if (r.error || r.status !== 0) {
-    oracleError = `${PYTHON} ${ORACLE} failed (Debian's python3-torch must be installed): ${r.error?.message ?? `exit ${r.status ?? r.signal}`}\n${r.stderr ?? ''}`;
-    return;
-  }
-  oracle = new Map((JSON.parse(r.stdout) as Trained[]).map((t) => [t.name, t]));
+  const run = runOracle<Trained>('torch_sequential.py', cases.map((c) => ({ name: c.name, spec: c.spec })));
+  [oracle, oracleError] = [run.results, run.error];
 }, 120_000);
 
-interface Worst { error: number; at: string; miya: number; torch: number }
-/** The largest tolerance-scaled difference between two results of the same shape; `largest` is the largest |torch| of the tensor. */
-function worstDifference(miya: unknown, torch: unknown, scale: (t: number, largest: number) => number, at = '', worst: Worst = { error: 0, at: '', miya: 0, torch: 0 }, tensorLargest?: number): Worst {
-  if (Array.isArray(torch)) {
-    if (!Array.isArray(miya) || miya.length !== torch.length) throw new Error(`${at}: shapes differ (${JSON.stringify(miya)?.slice(0, 80)} against ${torch.length} elements)`);
-    const largest = tensorLargest ?? Math.max(...(torch.flat(2) as number[]).map(Math.abs));
-    torch.forEach((t, i) => {
-      const here = `${at}[${i}]`;
-      if (typeof t !== 'number') return worstDifference(miya[i], t, scale, here, worst, largest);
-      const m = miya[i] as number;
-      const e = m === t ? 0 : Number.isFinite(m) ? Math.abs(m - t) / scale(t, largest) : Infinity;
-      if (!(e <= worst.error)) Object.assign(worst, { error: e, at: here, miya: m, torch: t });
-    });
-  } else if (typeof torch === 'object' && torch !== null) {
-    const keys = Object.keys(torch);
-    expect(Object.keys(miya as object).sort(), at).toEqual(keys.sort());
-    for (const k of keys) worstDifference((miya as Record<string, unknown>)[k], (torch as Record<string, unknown>)[k], scale, at ? `${at}.${k}` : k, worst);
-  } else {
-    throw new Error(`${at}: expected an array or an object, got ${JSON.stringify(torch)}`);
-  }
-  return worst;
-}
 
-const tolerance: Record<string, { tol: number; scale: (t: number, largest: number) => number }> = {
-  cpu: { tol: CPU_TOL, scale: (t) => Math.max(1, Math.abs(t)) },
-  webgpu: { tol: WEBGPU_RTOL, scale: (t, largest) => Math.max(Math.abs(t), largest) },
-};
 
 test('PyTorch trains every sequential case, and every tensor of every case has a gradient', () => {
   if (!oracle) throw new Error(oracleError);

@@ -1,30 +1,20 @@
-// Files the CLI reads and the checkpoints it writes. Only regular files are read, and that is
-// checked before one is opened: a FIFO would block until a writer came, /dev/zero never ends.
-// (The open itself does not block either: O_NONBLOCK, should the path change in between.) A
+// Files the CLI reads and the checkpoints it writes. Only regular files are read
+// (io/regularFile.ts). A
 // safetensors file is read by the sizes its own header gives, the header's bounded, so a wrong
 // length can never make Miya allocate more than the file holds. A missing, truncated or foreign
 // file is a SpecError naming it.
-import { constants } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { RunError, SpecError } from '../errors.js';
-import { checkOutput, fileKind, writeFileAtomic } from '../io/atomicFile.js';
+import { checkOutput, writeFileAtomic } from '../io/atomicFile.js';
+import { openRegular } from '../io/regularFile.js';
 import { type Checkpoint, decodeCheckpoint } from '../io/checkpoint.js';
 import { headerLength, parseHeader, requireFileSize } from '../io/safetensors.js';
 import type { CheckpointOptions } from '../train/checkpointing.js';
 
-const cannot = (path: string, e: unknown) => new SpecError(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-
-/** A regular file opened for reading, and its size. */
-async function openRegular(path: string): Promise<{ file: FileHandle; size: number }> {
-  const before = await stat(path).catch((e: unknown) => { throw cannot(path, e); });
-  if (!before.isFile()) throw new SpecError(path, `is ${fileKind(before)}; expected a regular file`);
-  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY).catch((e: unknown) => { throw cannot(path, e); });
-  const now = await file.stat();
-  if (!now.isFile() || now.ino !== before.ino || now.dev !== before.dev) {
-    await file.close();
-    throw new SpecError(path, 'was replaced while being opened; expected a regular file');
-  }
-  return { file, size: now.size };
+/** A regular file opened for reading (io/regularFile.ts), and its size; errors name the path. */
+async function openChecked(path: string): Promise<{ file: FileHandle; size: number }> {
+  const { file, stats } = await openRegular(path, { at: path, file: 'the file', subject: '' });
+  return { file, size: stats.size };
 }
 
 /** `length` bytes from `position` into `into` at `at`: a file that ends sooner is refused. */
@@ -38,7 +28,7 @@ async function readExactly(file: FileHandle, into: Uint8Array, at: number, lengt
 
 /** A regular file's bytes. */
 export async function readBytes(path: string): Promise<Uint8Array> {
-  const { file, size } = await openRegular(path);
+  const { file, size } = await openChecked(path);
   try {
     const bytes = new Uint8Array(size);
     await readExactly(file, bytes, 0, size, 0, path);
@@ -50,7 +40,7 @@ export async function readBytes(path: string): Promise<Uint8Array> {
 
 /** A safetensors file's bytes, read by the sizes its header gives once the header is checked. */
 export async function readSafetensorsFile(path: string): Promise<Uint8Array> {
-  const { file, size } = await openRegular(path);
+  const { file, size } = await openChecked(path);
   try {
     const first8 = new Uint8Array(Math.min(8, size));
     await readExactly(file, first8, 0, first8.length, 0, path);

@@ -28,21 +28,11 @@ const mib = (bytes: number) => (bytes < 2 ** 20 ? `${bytes} bytes` : `${(bytes /
  * (data.csv); without it the path itself is named. Errors are SpecErrors.
  */
 export async function readLocalText(path: string, where?: string, maxBytes = MAX_FILE_BYTES): Promise<string> {
-  const fs = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
-  const { fileKind } = await import('../io/atomicFile.js');
+  const { openRegular } = await import('../io/regularFile.js');
   const at = where ?? printable(path), subject = where === undefined ? '' : `${printable(path)} `;
-  const cannot = (e: unknown) => new SpecError(at, `cannot read ${where === undefined ? 'the file' : printable(path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  const check = (st: import('node:fs').Stats) => {
-    if (!st.isFile()) throw new SpecError(at, `${subject}is ${fileKind(st)}; expected a regular file`);
-    if (st.size > maxBytes) throw new SpecError(at, `${subject}is ${mib(st.size)}; Miya reads at most ${mib(maxBytes)} of a run spec or CSV file`);
-  };
-  check(await fs.stat(path).catch((e: unknown) => { throw cannot(e); }));
-  // O_NONBLOCK: should the path become a FIFO between stat and open, the open does not wait for a writer
-  const file = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)).catch((e: unknown) => { throw cannot(e); });
+  const { file, stats: st } = await openRegular(path, { at, file: where === undefined ? 'the file' : printable(path), subject });
   try {
-    const st = await file.stat();
-    check(st);
+    if (st.size > maxBytes) throw new SpecError(at, `${subject}is ${mib(st.size)}; Miya reads at most ${mib(maxBytes)} of a run spec or CSV file`);
     // one byte more than its size: a file that grows while it is read is refused, not read on
     const bytes = new Uint8Array(st.size + 1);
     let done = 0;

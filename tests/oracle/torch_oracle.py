@@ -139,9 +139,11 @@ def loss_of(kind, out, logits, out_act, y):
     if kind == "halfMse":
         return 0.5 * F.mse_loss(out, y)
     if kind == "crossEntropy":
-        # softmax cross-entropy, mean over the batch; on a softmax output it takes the logits
-        # (the same loss as CrossEntropyLoss on an identity output), otherwise the output itself
-        return F.cross_entropy(logits if out_act == "softmax" else out, y)
+        # softmax cross-entropy, mean over the batch (and the steps, for [batch][T][O] outputs: a
+        # sequential model's); on a softmax output it takes the logits (the same loss as
+        # CrossEntropyLoss on an identity output), otherwise the output itself
+        p = logits if out_act == "softmax" else out
+        return F.cross_entropy(p.reshape(-1, p.shape[-1]), y.reshape(-1, p.shape[-1]))
     raise SystemExit(f"unknown loss {kind}")
 
 

@@ -20,11 +20,10 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_oracle import act_fn, optimizer_for, tensor  # noqa: E402
+from torch_oracle import act_fn, loss_of, optimizer_for, tensor  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -82,18 +81,6 @@ class Stack(nn.Module):
 
     def shaped(self, get):
         return {"layers": [{key: get(p).tolist() for key, p in g} for g in self.groups()]}
-
-
-def loss_of(kind, out, logits, out_act, y):
-    O = out.shape[-1]
-    if kind == "mse":
-        return F.mse_loss(out, y)
-    if kind == "halfMse":
-        return 0.5 * F.mse_loss(out, y)
-    if kind == "crossEntropy":
-        p = logits if out_act == "softmax" else out
-        return F.cross_entropy(p.reshape(-1, O), y.reshape(-1, O))
-    raise SystemExit(f"unknown loss {kind}")
 
 
 def train(case):
