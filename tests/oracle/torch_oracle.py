@@ -183,18 +183,20 @@ def optimizer_for(o, params):
     raise SystemExit(f"unknown optimizer {kind}")
 
 
-def train(case):
+def fit(case, net, params):
+    """Trains `net` on the case's data as Miya does: mini-batches in order (the last may be short,
+    DataLoader's drop_last=False), each epoch in the order Miya drew (case["orders"]) when the spec
+    shuffles. Returns each step's loss, before its update."""
     spec = case["spec"]
-    model = spec["model"]
-    net = MLP(model) if model["type"] == "mlp" else RNN(model)
-    params = net.trained()
     opt = optimizer_for(spec["optimizer"], params)
     x, y = tensor(spec["data"]["x"]), tensor(spec["data"]["y"])
     n = x.shape[0]
     bs = min(spec.get("batchSize", n), n)
-    per_epoch = math.ceil(n / bs)  # the last batch may be short (DataLoader's drop_last=False)
+    per_epoch = math.ceil(n / bs)
     steps = spec.get("steps") or (spec["epochs"] * per_epoch if "epochs" in spec else 1)
     orders = case.get("orders")
+    if spec.get("shuffle", False) and orders is None:
+        raise SystemExit(f"{case['name']}: a shuffled case needs the epochs' orders")
     losses = []
     for step in range(steps):
         epoch, b = divmod(step, per_epoch)
@@ -211,6 +213,14 @@ def train(case):
         loss.backward()
         losses.append(loss.item())
         opt.step()
+    return losses
+
+
+def train(case):
+    model = case["spec"]["model"]
+    net = MLP(model) if model["type"] == "mlp" else RNN(model)
+    params = net.trained()
+    losses = fit(case, net, params)
     return {
         "name": case["name"], "losses": losses,
         "params": net.shaped([p.detach() for p in params]),
@@ -218,10 +228,11 @@ def train(case):
     }
 
 
-def main():
+def main(train_case=train):
+    """Trains every case of the JSON file named by argv[1]; prints the results as one JSON list."""
     with open(sys.argv[1]) as f:
         cases = json.load(f)
-    json.dump([train(c) for c in cases], sys.stdout)
+    json.dump([train_case(c) for c in cases], sys.stdout)
 
 
 if __name__ == "__main__":

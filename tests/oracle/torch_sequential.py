@@ -14,8 +14,6 @@ gradients, shaped as runSpec returns a sequential model's, and "prediction": the
 output for every sample ([n][T][O] or [n][O]): {"layers": [{weights, bias} or
 {weightIh, weightHh, biasIh, biasHh}]}.
 """
-import json
-import math
 import os
 import sys
 
@@ -23,7 +21,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_oracle import act_fn, loss_of, optimizer_for, tensor  # noqa: E402
+from torch_oracle import act_fn, fit, main, tensor  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -84,37 +82,14 @@ class Stack(nn.Module):
 
 
 def train(case):
-    spec = case["spec"]
-    net = Stack(spec["model"])
+    net = Stack(case["spec"]["model"])
     params = [p for g in net.groups() for _, p in g]
-    opt = optimizer_for(spec["optimizer"], params)
-    x, y = tensor(spec["data"]["x"]), tensor(spec["data"]["y"])
-    n = x.shape[0]
-    bs = min(spec.get("batchSize", n), n)
-    per_epoch = math.ceil(n / bs)
-    steps = spec.get("steps", 1)
-    if spec.get("shuffle", False):
-        raise SystemExit("the sequential oracle takes unshuffled cases")
     with torch.no_grad():
-        prediction = net(x)[0].tolist()  # the initial model's output for every sample: what `predict` must give
-    losses = []
-    for step in range(steps):
-        b = step % per_epoch
-        idx = torch.arange(b * bs, min(n, (b + 1) * bs))
-        opt.zero_grad()
-        out, logits = net(x[idx])
-        loss = loss_of(spec["loss"], out, logits, net.output_activation(), y[idx])
-        loss.backward()
-        losses.append(loss.item())
-        opt.step()
+        # the initial model's output for every sample: what `predict` must give
+        prediction = net(tensor(case["spec"]["data"]["x"]))[0].tolist()
+    losses = fit(case, net, params)
     return {"name": case["name"], "prediction": prediction, "losses": losses, "params": net.shaped(lambda p: p.detach()), "grads": net.shaped(lambda p: p.grad)}
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        cases = json.load(f)
-    json.dump([train(c) for c in cases], sys.stdout)
-
-
 if __name__ == "__main__":
-    main()
+    main(train)
