@@ -6,7 +6,7 @@ import { parse, positiveInt } from '../src/cli/args.js';
 import { createBackend } from '../src/backends.js';
 import { SpecError } from '../src/errors.js';
 import { tuneStoreOption } from '../src/cli/tuneCacheFile.js';
-import type { TuneStore } from '../src/webgpu/tuneCache.js';
+import type { TuneStore } from '../src/tuneStore.js';
 import type { Contender } from './contender.js';
 import { miyaContender } from './miya.js';
 import { profileSteps } from './profile.js';

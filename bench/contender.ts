@@ -3,7 +3,7 @@
 // validate them against the float64 reference before timing.
 import type { MatmulTile } from '../src/kernels.js';
 import type { ParamTensor } from '../src/nn/network.js';
-import type { Dataset } from '../src/train/session.js';
+import type { Dataset } from '../src/data/dataset.js';
 import type { MatmulCase, StepCase } from './cases.js';
 
 export interface Timed {

@@ -1,6 +1,6 @@
 // Seeded inputs for the benchmark cases: the same numbers for every backend and peer, so that
 // their first losses can be compared with each other and with the float64 reference.
-import type { Dataset } from '../src/train/session.js';
+import type { Dataset } from '../src/data/dataset.js';
 import type { StepCase } from './cases.js';
 import { outputsOf } from '../src/nn/layout.js';
 

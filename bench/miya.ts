@@ -3,7 +3,7 @@ import type { Backend } from '../src/backend.js';
 import { matmul, productsOf } from '../src/nn/ops.js';
 import { memorySince } from '../src/train/memory.js';
 import { Session, type SessionConfig } from '../src/train/session.js';
-import type { TuneStore } from '../src/webgpu/tuneCache.js';
+import type { TuneStore } from '../src/tuneStore.js';
 import type { Contender, StepSetup, TimedMatmul, TimedStep } from './contender.js';
 import type { MatmulCase } from './cases.js';
 

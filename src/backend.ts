@@ -1,5 +1,5 @@
 import type { KernelBuffers, KernelName, KernelParams, MatmulParams, MatmulPlan, MatmulTile } from './kernels.js';
-import type { TuneStore } from './webgpu/tuneCache.js';
+import type { TuneStore } from './tuneStore.js';
 
 /**
  * What nn/ needs of a device: flat float buffers and the kernels of src/kernels.ts.
@@ -8,6 +8,8 @@ import type { TuneStore } from './webgpu/tuneCache.js';
  */
 export interface Backend<B = unknown> {
   readonly name: 'cpu' | 'webgpu';
+  /** The arithmetic its kernels compute in: the cpu reference in float64, GPUs in float32. */
+  readonly precision: 'f64' | 'f32';
   /** The device in words, e.g. "NVIDIA H100 (vulkan)" or "CPU float64". */
   readonly device: string;
   /** The most floats one buffer may hold, and the limit that says so, in words. */

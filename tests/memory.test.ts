@@ -5,7 +5,8 @@ import { expect, test } from 'vitest';
 import { layoutSize, paramLayout } from '../src/nn/layout.js';
 import type { ModelSpec } from '../src/spec/types.js';
 import { memorySince } from '../src/train/memory.js';
-import { type Dataset, Session } from '../src/train/session.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { Session } from '../src/train/session.js';
 import { backendCases, describeBackends } from './backends.js';
 
 const models: [string, ModelSpec, number][] = [

@@ -7,7 +7,8 @@ import { expect, test } from 'vitest';
 import { SpecError } from '../src/errors.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { runSpec } from '../src/train/runSpec.js';
-import { choicesFor, emptyTuneCache, matmulKernelsText, parseTuneCache, tuneDeviceKey, type TuneStore, withChoices } from '../src/webgpu/tuneCache.js';
+import type { TuneStore } from '../src/tuneStore.js';
+import { choicesFor, emptyTuneCache, matmulKernelsText, parseTuneCache, tuneDeviceKey, withChoices } from '../src/webgpu/tuneCache.js';
 import { webgpuTest } from './backends.js';
 
 const gpuTest = await webgpuTest();

@@ -14,7 +14,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
   const spec = validateSpec(await readSpecFile(positionals[0]));
   const ref = await traceStep(new CpuBackend(), spec);
   const be = await createBackend(name, { notice: (m) => process.stderr.write(m + '\n') });
-  const dev = be.name === 'cpu' ? undefined : await traceStep(be, spec);
+  const dev = be.precision === 'f64' ? undefined : await traceStep(be, spec);
   be.dispose();
   process.stdout.write(tellStep(spec, ref, dev) + '\n');
   return 0;

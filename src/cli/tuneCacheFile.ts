@@ -5,7 +5,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SpecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
-import { checkTuneStore, type TuneStore } from '../webgpu/tuneCache.js';
+import type { TuneStore } from '../tuneStore.js';
+import { checkTuneStore } from '../webgpu/tuneCache.js';
 
 export function defaultTuneCachePath(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'miya', 'tuning.json');

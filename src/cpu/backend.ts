@@ -5,6 +5,7 @@ import { cpuKernels } from './kernels.js';
 /** The reference backend: Float64Array buffers, every kernel run at once with plain loops. */
 export class CpuBackend implements Backend<Float64Array> {
   readonly name = 'cpu' as const;
+  readonly precision = 'f64' as const;
   readonly device = 'CPU (float64 reference)';
   readonly bufferLimit = { floats: 2 ** 29, what: 'a 4 GiB Float64Array' };
   private live = new Map<Float64Array, string>();

@@ -9,7 +9,7 @@ import Papa from 'papaparse';
 import { SpecError } from '../errors.js';
 import { excerpt, printable } from '../spec/check.js';
 import type { CsvRef, ModelSpec } from '../spec/types.js';
-import type { Datasets } from './load.js';
+import type { Datasets } from './dataset.js';
 
 /**
  * The most bytes Miya reads of a run spec or a CSV file: room for all of MNIST's 70,000 digits as

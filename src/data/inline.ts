@@ -1,4 +1,4 @@
-import type { Dataset } from '../train/session.js';
+import type { Dataset } from '../data/dataset.js';
 import type { InlineData, ModelSpec } from '../spec/types.js';
 import { givesSequences, readsSequences } from '../spec/sequential.js';
 

@@ -1,11 +1,9 @@
 // Resolves a spec's data to datasets: inline arrays now; CSV files and MNIST by reference.
 import { SpecError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
-import type { Dataset } from '../train/session.js';
+import type { Datasets } from './dataset.js';
 import { inlineDataset } from './inline.js';
 import { outputsOf } from '../nn/layout.js';
-
-export interface Datasets { train: Dataset; test?: Dataset }
 
 export interface LoadOptions {
   /**

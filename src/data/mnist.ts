@@ -5,8 +5,8 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { SpecError } from '../errors.js';
 import type { DatasetRef, ModelSpec } from '../spec/types.js';
-import type { Dataset } from '../train/session.js';
-import type { Datasets } from './load.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Datasets } from './dataset.js';
 import { outputsOf } from '../nn/layout.js';
 
 export const MNIST_TOTAL = 10000;

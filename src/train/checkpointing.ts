@@ -21,7 +21,7 @@ export async function checkpointOf<B>(trainer: Trainer<B>): Promise<Checkpoint> 
   guardFinite(trainer.step, trainer.session.net.params, s.params);
   return {
     ...s, spec: trainer.spec, step: trainer.step,
-    dtype: trainer.be.name === 'cpu' ? 'F64' : 'F32', backend: trainer.be.name, device: trainer.be.device,
+    dtype: trainer.be.precision === 'f64' ? 'F64' : 'F32', backend: trainer.be.name, device: trainer.be.device,
   };
 }
 

@@ -1,10 +1,11 @@
 // runSpec: the library function behind `miya train --json`. Same result in the browser and Node.
 import type { Backend } from '../backend.js';
 import { type BackendName, createBackend } from '../backends.js';
-import { type Datasets, loadDataset } from '../data/load.js';
+import type { Datasets } from '../data/dataset.js';
+import { loadDataset } from '../data/load.js';
 import { RunError, SpecError } from '../errors.js';
 import { type Checkpoint, requireResumable } from '../io/checkpoint.js';
-import type { TuneStore } from '../webgpu/tuneCache.js';
+import type { TuneStore } from '../tuneStore.js';
 import { validateSpec } from '../spec/validate.js';
 import { guardFinite, type ParamsJson, shapeParams } from './result.js';
 import { type CheckpointOptions, Checkpointer } from './checkpointing.js';
@@ -65,7 +66,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     if (resume) {
       const at = resume.checkpoint.step;
       if (at > trainer.steps) throw new SpecError('steps', `${resume.from} is at step ${at}; expected a run of at least that many steps, got ${trainer.steps}`);
-      if (resume.checkpoint.dtype === 'F64' && be.name !== 'cpu') opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
+      if (resume.checkpoint.dtype === 'F64' && be.precision !== 'f64') opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
       trainer.restore(resume.checkpoint);
     }
     if (opts.tune && be.tuneProducts) await trainer.tune(opts.notice, opts.tuneStore);

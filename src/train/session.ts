@@ -15,13 +15,7 @@ import { Rnn } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
 import type { ModelSpec, OptimizerSpec } from '../spec/types.js';
-
-/** Samples flattened: x is [n][sampleSize] ([n][T][I] for an RNN), y is [n][outputs]. */
-export interface Dataset {
-  n: number; x: Float64Array; y: Float64Array; steps: number; features: number; outputs: number;
-  /** T when each sample's targets are a sequence, y [n][T][outputs] (a sequential model's per-step outputs); else absent (1) */
-  targetSteps?: number;
-}
+import type { Dataset } from '../data/dataset.js';
 
 export interface SessionConfig {
   model: ModelSpec; loss: LossKind; optimizer: OptimizerSpec;

@@ -10,11 +10,12 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Backend } from '../backend.js';
-import type { TuneStore } from '../webgpu/tuneCache.js';
-import type { Datasets } from '../data/load.js';
+import type { TuneStore } from '../tuneStore.js';
+import type { Datasets } from '../data/dataset.js';
 import { NonFiniteError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
-import { type Dataset, LossHistory, Session, type SessionState } from './session.js';
+import type { Dataset } from '../data/dataset.js';
+import { LossHistory, Session, type SessionState } from './session.js';
 
 /** Loss slots on the device: the ring the host history is drained from (reads come at least every `reportEvery` steps). */
 export const HISTORY_RING = 4096;

@@ -28,7 +28,7 @@ export async function verifyWorkedExample<B>(be: Backend<B>, name: string, raw: 
   const expect = spec.expect as unknown as Expect;
   const trace = await traceStep(be, spec);
   const got = allTensors(trace);
-  const tol = be.name === 'cpu' ? TOLERANCE.workedCpu : TOLERANCE.workedGpu;
+  const tol = be.precision === 'f64' ? TOLERANCE.workedCpu : TOLERANCE.workedGpu;
   const rows: VerifyRow[] = [row(name, 'loss', maxRelError([trace.loss], [expect.loss]), tol)];
   const groups: [Record<string, number[]> | undefined, string][] = [[expect.tensors, ''], [expect.grads, '.grad'], [expect.params, '']];
   for (const [group, suffix] of groups) {
@@ -41,12 +41,12 @@ export async function verifyWorkedExample<B>(be: Backend<B>, name: string, raw: 
   for (const [tensor, index, text] of expect.printed ?? []) {
     const v = got.get(tensor)?.[index] ?? NaN;
     // float32 holds about 7 digits: past that, a device is held to its own tolerance instead
-    const tolerance = Math.max(10 ** -((text.split('.')[1] ?? '').length), be.name === 'cpu' ? 0 : tol * Math.abs(Number(text)));
+    const tolerance = Math.max(10 ** -((text.split('.')[1] ?? '').length), be.precision === 'f64' ? 0 : tol * Math.abs(Number(text)));
     const error = Math.abs(v - Number(text));
-    const ok = be.name === 'cpu' ? matchesPrinted(v, text) : error <= tolerance * (1 + 1e-9);
+    const ok = be.precision === 'f64' ? matchesPrinted(v, text) : error <= tolerance * (1 + 1e-9);
     rows.push({ check: name, tensor: `${tensor}[${index}] shows as ${text}`, error, tolerance, ok });
   }
-  if (be.name !== 'cpu') {
+  if (be.precision !== 'f64') {
     const ref = allTensors(await traceStep(new CpuBackend(), spec));
     let worst = 0, worstName = '';
     for (const [k, v] of ref) {
@@ -78,13 +78,13 @@ export async function verifyAll<B>(be: Backend<B>, opts: VerifyOptions = {}): Pr
     opts.onStage?.(`worked example ${ex.name}`);
     for (const r of await verifyWorkedExample(be, ex.name, ex.spec)) add(r);
   }
-  if (be.name !== 'cpu') for (const k of await kernelChecks(be, opts.onStage)) add(row('kernel', k.name, k.error, TOLERANCE.kernelGpu));
+  if (be.precision !== 'f64') for (const k of await kernelChecks(be, opts.onStage)) add(row('kernel', k.name, k.error, TOLERANCE.kernelGpu));
   const n = opts.random ?? 20;
   for (let i = 0; i < n; i++) {
     const spec = validateSpec(randomSpec(i));
     const label = `random ${i + 1}: ${describeSpec(spec)}`;
     opts.onStage?.(`random network ${i + 1} of ${n}: ${describeSpec(spec)}`);
-    if (be.name !== 'cpu') {
+    if (be.precision !== 'f64') {
       const w = await compareWithReference(be, spec);
       add(row(label, `worst vs cpu: ${w.tensor}`, w.error, TOLERANCE.randomGpu));
     }

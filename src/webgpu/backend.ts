@@ -5,7 +5,7 @@ import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAM
 import { tileBytes } from './kernels.js';
 import type { GpuContext } from './device.js';
 import { productKey, type TimedChoice, tunedPlan, tuneWithStore } from './tune.js';
-import type { TuneStore } from './tuneCache.js';
+import type { TuneStore } from '../tuneStore.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
 import { type KernelTime, KernelTimer } from './timer.js';
 
@@ -16,6 +16,7 @@ import { type KernelTime, KernelTimer } from './timer.js';
  */
 export class WebGpuBackend implements Backend<GpuBuf> {
   readonly name = 'webgpu' as const;
+  readonly precision = 'f32' as const;
   readonly device: string;
   /** The adapter as it describes itself (the tuning cache's key). */
   readonly adapterInfo: GPUAdapterInfo;

@@ -5,11 +5,12 @@
 // this GPU (tuneCache.ts). None of these changes the order of any sum, so a tuned run ends with
 // the bits an untuned one ends with; split-K, which does change it, stays a function of the shape.
 import { hasEpilogue, type MatmulParams, type MatmulPlan, type MatmulTile, vec4Aligned } from '../kernels.js';
-import { matmul, type MatmulArgs } from '../nn/ops.js';
+import { matmul, type MatmulArgs } from '../matmul.js';
 import type { WebGpuBackend } from './backend.js';
 import type { GpuBuf } from './runner.js';
 import { matmulPlan, matmulTile, tileShape } from './kernels.js';
-import { loadChoices, saveChoices, tuneDeviceKey, type TuneStore } from './tuneCache.js';
+import type { TuneStore } from '../tuneStore.js';
+import { loadChoices, saveChoices, tuneDeviceKey } from './tuneCache.js';
 
 /** The variant of a product a tuning chose. */
 export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean; vec4: boolean }

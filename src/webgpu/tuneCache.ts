@@ -9,13 +9,7 @@ import { MATMUL_TILE_NAMES, type MatmulTile } from '../kernels.js';
 import { MATMUL_TILES } from './kernels.js';
 import { shaderFiles } from './shaders.js';
 import type { TimedChoice } from './tune.js';
-
-/** Where the document is kept: `where` names it in messages; `read` gives undefined when there is none yet. */
-export interface TuneStore {
-  where: string;
-  read(): Promise<string | undefined>;
-  write(text: string): Promise<void>;
-}
+import type { TuneStore } from '../tuneStore.js';
 
 export const TUNE_CACHE_FORMAT = 'miya-tuning';
 export interface TuneCache {

@@ -2,10 +2,10 @@
 // run per worker. It receives the spec and options from runInWorker, runs runSpec, and posts
 // progress, notices, checkpoint bytes and the result (or the error, as data) back to the page.
 import { outputsOf } from '../nn/layout.js';
-import type { Datasets } from '../data/load.js';
+import type { Datasets } from '../data/dataset.js';
 import { SpecError } from '../errors.js';
 import { type RunOptions, runSpec } from '../train/runSpec.js';
-import type { Dataset } from '../train/session.js';
+import type { Dataset } from '../data/dataset.js';
 import { validateSpec } from '../spec/validate.js';
 import { errorData, rebuildError } from './errors.js';
 import type { FromWorker, ToWorker } from './protocol.js';

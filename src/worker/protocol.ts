@@ -2,7 +2,7 @@
 // here survives structured cloning: the spec as plain JSON, the samples as typed arrays (moved,
 // not copied, when the caller asks), progress and the result as plain objects, errors as data.
 import type { BackendName } from '../backends.js';
-import type { Datasets } from '../data/load.js';
+import type { Datasets } from '../data/dataset.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { RunOptions, RunResult } from '../train/runSpec.js';
 import type { Progress } from '../train/trainer.js';

@@ -5,7 +5,7 @@
 // messages, and errors come back as the same classes (SpecError, RunError, NonFiniteError,
 // DeviceLostError) with the same messages.
 import type { BackendName } from '../backends.js';
-import type { Datasets } from '../data/load.js';
+import type { Datasets } from '../data/dataset.js';
 import { RunError } from '../errors.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { CheckpointOptions } from '../train/checkpointing.js';
