@@ -228,7 +228,7 @@ test('a sequential run checkpointed at step 3 and resumed ends bit for bit where
 
 // ---- PyTorch state dicts ----------------------------------------------------------------------
 
-test('a sequential model\'s state dict (PyTorch\'s names) imports back as its spec with every layer\'s weights; export --pytorch refuses it for now', async () => {
+test('a sequential model\'s state dict (PyTorch\'s names) imports back as its spec with every layer\'s weights; export --pytorch writes it (tests/export-sequential.test.ts loads it in PyTorch)', async () => {
   const spec = validateSpec(cases[4].spec);
   const layout = paramLayout(spec.model);
   const flat = Float64Array.from({ length: layout.reduce((s, p) => s + p.rows * p.cols, 0) }, (_, i) => Math.fround(Math.sin(i)));
@@ -236,8 +236,9 @@ test('a sequential model\'s state dict (PyTorch\'s names) imports back as its sp
   const back = await importStateDict(bytes, 'torch.safetensors');
   expect(back.model.type).toBe('sequential');
   expect(initialParams(back.model, paramLayout(back.model), 0)).toEqual(flat);
-  const ckpt = { spec, params: flat, state: [], optimizerT: 0, losses: new Float64Array(0), step: 0, dtype: 'F32' as const, backend: 'cpu', device: 'cpu' };
-  await expect(pytorchExport(ckpt)).rejects.toThrow(/^model\.type: "mlp" or "rnn" for export --pytorch/);
+  // optimizer state of zeros (at most Adam's two buffers): export also writes train.py's state
+  const ckpt = { spec, params: flat, state: [flat.map(() => 0), flat.map(() => 0)], optimizerT: 0, losses: new Float64Array(0), step: 0, dtype: 'F32' as const, backend: 'cpu', device: 'cpu' };
+  expect([...(await pytorchExport(ckpt)).keys()]).toEqual(expect.arrayContaining(['model.safetensors', 'miya_model.py']));
 });
 
 // ---- the shape of a step on the device ----------------------------------------------------------

@@ -19,6 +19,7 @@ export async function importCommand(argv: string[]): Promise<number> {
   const base = values.spec === undefined ? undefined : await readSpecFile(values.spec);
   const spec = await importStateDict(await readSafetensorsFile(file), file, base);
   await writeFileAtomic(out, new TextEncoder().encode(JSON.stringify(spec) + '\n'));
-  process.stdout.write(`wrote ${out}: the ${spec.model.type.toUpperCase()} of ${file} with its weights; train it with miya train ${out}\n`);
+  const what = spec.model.type === 'sequential' ? 'sequential model' : spec.model.type.toUpperCase();
+  process.stdout.write(`wrote ${out}: the ${what} of ${file} with its weights; train it with miya train ${out}\n`);
   return 0;
 }

@@ -6,7 +6,7 @@ export function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   const s = a >= 1e-4 && a < 1e7 ? String(Number(v.toPrecision(6))) : v.toExponential(4);
-  return s.replace('-', '−');
+  return s.replace(/-/g, '−');
 }
 
 export function fmtList(v: ArrayLike<number>, max = 8): string {

@@ -1,30 +1,37 @@
 // `miya explain`: one training step told as a story with every number — forward per layer (per
 // time step for an RNN), the loss, dL/dŷ, the deltas, each gradient, the optimizer state and the
 // update — with the reference (cpu, float64) and the device side by side.
-import { SpecError } from '../errors.js';
+import { outputsOf } from '../nn/layout.js';
 import { optimizerConfig } from '../optim/optimizer.js';
 import type { RunSpec } from '../spec/types.js';
 import type { StepTrace } from '../verify/trace.js';
 import { article, fmt, fmtList, fmtMatrix, plural } from './format.js';
+import { SequentialStory } from './sequentialStory.js';
+import { givesSequences } from '../spec/sequential.js';
 
 export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string {
   const out: string[] = [];
   const say = (s = '') => out.push(s);
   const cols = (name: string) => (ref.shapes.get(name) ?? [1, 1]).slice(-1)[0];
-  const show = (label: string, name: string, pick: (t: StepTrace) => Float64Array | undefined) => {
+  // a sequential model's stacked gate weights are told whole (4·units rows for an LSTM)
+  const rowsShown = spec.model.type === 'sequential' ? 16 : 4;
+  const showCols = (label: string, width: number, pick: (t: StepTrace) => Float64Array | undefined) => {
     const r = pick(ref);
     if (!r) return;
-    say(`  ${label} = ${fmtMatrix(r, cols(name))}`);
+    say(`  ${label} = ${fmtMatrix(r, width, rowsShown)}`);
     const d = dev && pick(dev);
     if (dev && d) {
       let worst = 0;
       for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(d[i] - r[i]));
-      say(`  ${' '.repeat(label.length)}   ${dev.backend}: ${fmtMatrix(d, cols(name))}   |difference| ≤ ${worst.toExponential(1)}`);
+      say(`  ${' '.repeat(label.length)}   ${dev.backend}: ${fmtMatrix(d, width, rowsShown)}   |difference| ≤ ${worst.toExponential(1)}`);
     }
   };
+  const show = (label: string, name: string, pick: (t: StepTrace) => Float64Array | undefined) => showCols(label, cols(name), pick);
   const m = spec.model;
-  if (m.type === 'sequential') throw new SpecError('model.type', '"mlp" or "rnn": explain does not tell a sequential model\'s step yet');
-  const what = m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP` : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${plural(ref.timeSteps, 'step')})`;
+  // a sequential model's forward and backward are told layer by layer, gate by gate (sequentialStory.ts)
+  const seq = m.type === 'sequential' ? new SequentialStory(m, ref, lossGradient(spec, ref)) : undefined;
+  const what = m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP`
+    : m.type === 'sequential' ? seq!.describe() : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${plural(ref.timeSteps, 'step')})`;
   say(`One training step of ${article(what)} ${what}` +
     `, loss ${spec.loss}, optimizer ${spec.optimizer.type}, batch of ${ref.batch}.`);
   say(`Reference: ${ref.device}${dev ? `; device: ${dev.backend} on ${dev.device}` : ''}.`);
@@ -35,7 +42,9 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string
   say();
   say('2. Forward');
   say(`  input x = ${fmtMatrix(ref.input, ref.input.length / ref.batch)}   target y = ${fmtMatrix(ref.target, ref.target.length / ref.batch)}`);
-  if (m.type === 'mlp') {
+  if (m.type === 'sequential') {
+    seq!.forward({ say, show: showCols });
+  } else if (m.type === 'mlp') {
     // layers are numbered from 1 here, as in the worked examples (tensor names keep PyTorch's 0-based names)
     let prev = 'x';
     m.layers.forEach((l, i) => {
@@ -58,14 +67,17 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string
   }
   say();
   say('3. The loss');
-  say(`  ${lossFormula(spec.loss)}`);
+  // a model that gives sequences averages over the steps too (y is [batch][T][O])
+  const steps = m.type === 'sequential' && givesSequences(m);
+  say(`  ${steps ? sequenceLoss(lossFormula(spec.loss)) : lossFormula(spec.loss)}`);
   say(`  loss = ${fmt(ref.loss)}${dev ? `   ${dev.backend}: ${fmt(dev.loss)}   |difference| = ${Math.abs(dev.loss - ref.loss).toExponential(1)}` : ''}`);
   say();
   say('4. Backward (the chain rule, from the loss back to every parameter)');
-  say(`  ${lossGradFormula(spec.loss)}`);
+  say(`  ${steps ? sequenceLoss(lossGradFormula(spec.loss)) : lossGradFormula(spec.loss)}`);
   const g = lossGradient(spec, ref);
-  if (g) say(`  dL/d${spec.loss === 'crossEntropy' ? 'logits' : 'ŷ'} = ${fmtMatrix(g, g.length / ref.batch)}`);
-  for (const [name] of ref.backward) show(`${name.endsWith('.grad') ? `dL/d ${name.slice(0, -5)}` : name.replace('.dz', '  δ = dL/dz').replace('head.dz', 'head δ = dL/dz')}`, name, (t) => t.backward.get(name));
+  if (g) say(`  dL/d${spec.loss === 'crossEntropy' ? 'logits' : 'ŷ'} = ${fmtMatrix(g, outputsOf(m), rowsShown)}`);
+  if (seq) seq.backward({ say, show: showCols });
+  else for (const [name] of ref.backward) show(`${name.endsWith('.grad') ? `dL/d ${name.slice(0, -5)}` : name.replace('.dz', '  δ = dL/dz').replace('head.dz', 'head δ = dL/dz')}`, name, (t) => t.backward.get(name));
   if (m.type === 'rnn') {
     say('  Wx, Wh and bh are shared by every step, so their gradients are the sums over t of each step\'s δ_t·x_tᵀ, δ_t·h_(t−1)ᵀ and δ_t:');
     for (const [t, share] of rnnShares(ref, m.inputSize, m.hiddenSize).entries()) {
@@ -120,20 +132,49 @@ function rnnShares(t: StepTrace, I: number, H: number): { dWx: Float64Array; dWh
 /** dL/dŷ (dL/dlogits for crossEntropy) from the reference's prediction, in float64. */
 function lossGradient(spec: RunSpec, t: StepTrace): Float64Array | undefined {
   const m = spec.model;
-  if (m.type === 'sequential') return undefined;
-  const last = m.type === 'mlp' ? `layers.${m.layers.length - 1}` : 'head';
-  const act = m.type === 'mlp' ? m.layers[m.layers.length - 1].activation : m.outputActivation;
-  const p = spec.loss === 'crossEntropy' && act === 'softmax' ? t.forward.get(`${last}.z`) : t.forward.get(`${last}.${act === 'identity' ? 'z' : 'a'}`);
+  const p = prediction(spec, t);
   if (!p) return undefined;
-  const y = t.target, n = p.length, cols = n / t.batch;
+  // rows: the batch's samples, or samples × steps when the model gives sequences
+  const y = t.target, n = p.length, cols = outputsOf(m), rows = n / cols;
   if (spec.loss !== 'crossEntropy') return p.map((v, i) => ((spec.loss === 'mse' ? 2 : 1) * (v - y[i])) / n);
   const out = new Float64Array(n);
-  for (let r = 0; r < t.batch; r++) {
+  for (let r = 0; r < rows; r++) {
     const row = p.subarray(r * cols, (r + 1) * cols), mx = Math.max(...row);
     const e = row.map((v) => Math.exp(v - mx)), s = e.reduce((a, b) => a + b, 0);
-    for (let c = 0; c < cols; c++) out[r * cols + c] = (e[c] / s - y[r * cols + c]) / t.batch;
+    // y: probabilities [rows][cols], or class indices (one a row, PyTorch's CrossEntropyLoss form)
+    const target = (c: number) => (y.length === rows ? (y[r] === c ? 1 : 0) : y[r * cols + c]);
+    for (let c = 0; c < cols; c++) out[r * cols + c] = (e[c] / s - target(c)) / rows;
   }
   return out;
+}
+
+/** What the loss reads: ŷ, or the logits for crossEntropy on a softmax layer. */
+function prediction(spec: RunSpec, t: StepTrace): Float64Array | undefined {
+  const m = spec.model;
+  const lastLayer = m.type === 'rnn' ? undefined : m.layers[m.layers.length - 1];
+  if (m.type === 'sequential') {
+    const L = m.layers.length - 1, l = m.layers[L];
+    if (l.type === 'rnn' || l.type === 'lstm' || l.type === 'gru') {
+      // a recurrent last layer: its last h, or every step's h stacked time-major
+      const steps = l.returnSequences ? Array.from({ length: t.timeSteps }, (_, k) => k + 1) : [t.timeSteps];
+      const hs = steps.map((k) => t.forward.get(`layers.${L}.h[t=${k}]`));
+      if (hs.some((h) => !h)) return undefined;
+      const out = new Float64Array(hs.reduce((s, h) => s + h!.length, 0));
+      let off = 0;
+      for (const h of hs) { out.set(h!, off); off += h!.length; }
+      return out;
+    }
+    if (l.type !== 'dense') return t.forward.get(`layers.${L}.out`);
+  }
+  const last = m.type === 'rnn' ? 'head' : `layers.${m.layers.length - 1}`;
+  const act = m.type === 'rnn' ? m.outputActivation : (lastLayer as { activation: string }).activation;
+  return spec.loss === 'crossEntropy' && act === 'softmax' ? t.forward.get(`${last}.z`) : t.forward.get(`${last}.${act === 'identity' ? 'z' : 'a'}`);
+}
+
+/** A loss's words for a model that gives sequences: means over the steps as well, y one-hot or a class index. */
+function sequenceLoss(text: string): string {
+  return text.replace('mean over the batch and the outputs', 'mean over the batch, the steps and the outputs').replace('(batch · outputs)', '(batch · steps · outputs)')
+    .replace('mean over the batch of', 'mean over the batch and the steps of').replace(') / batch;', ') / (batch · steps);');
 }
 
 function lossFormula(loss: string): string {

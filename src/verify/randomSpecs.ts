@@ -3,7 +3,8 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Act, LossKind } from '../kernels.js';
-import type { OptimizerSpec, RunSpec } from '../spec/types.js';
+import { readsSequences } from '../spec/sequential.js';
+import type { OptimizerSpec, RunSpec, SequentialLayerSpec } from '../spec/types.js';
 
 const HIDDEN: Act[] = ['sigmoid', 'tanh', 'relu', 'square', 'identity', 'softmax'];
 const LOSSES: LossKind[] = ['mse', 'halfMse', 'crossEntropy'];
@@ -53,11 +54,64 @@ export function randomSpec(i: number): RunSpec {
   };
 }
 
+/**
+ * The i-th network `miya verify --random` draws: in every three, randomSpec's next MLP and RNN,
+ * then a random sequential stack, so N networks cover all three kinds in order.
+ */
+export function randomNetwork(i: number): RunSpec {
+  const k = Math.floor(i / 3);
+  return i % 3 === 2 ? randomStack(k) : randomSpec(2 * k + (i % 3));
+}
+
+const RECURRENT = ['lstm', 'gru', 'rnn'] as const;
+
+/**
+ * The k-th random sequential stack: one to three rnn/lstm/gru layers (an embedding of token ids
+ * first in every third, a dense layer acting at every step before or between them in some), then
+ * a dense output layer; the last recurrent layer
+ * returns sequences in every other stack (targets [batch][T][O]), and a recurrent layer that feeds
+ * another always does. Weights are PyTorch's default initialisation from the seed; no dropout,
+ * since the finite differences are taken with the model in evaluation. 2 steps, as randomSpec.
+ */
+export function randomStack(k: number): RunSpec {
+  const rng = xoroshiro128plus(5000 + k);
+  const int = (lo: number, hi: number) => uniformInt(rng, lo, hi);
+  const u = () => 2 * uniformFloat64(rng) - 1;
+  const loss = LOSSES[k % LOSSES.length];
+  const optimizer = OPTIMIZERS[k % OPTIMIZERS.length];
+  const batch = int(1, 4), T = int(1, 4), inputSize = int(1, 3), outputs = int(1, 3) + (loss === 'crossEntropy' ? 1 : 0);
+  const recurrent = k % 4 === 3 ? int(2, 3) : int(1, 3), sequences = k % 2 === 0; // k % 4 = 3: a dense layer between two
+  const layers: SequentialLayerSpec[] = [];
+  // k % 3 = 2: token ids through an embedding first (x [batch][T], inputSize 1)
+  const vocab = k % 3 === 2 ? int(2, 5) : 0;
+  if (vocab) layers.push({ type: 'embedding', vocab, units: int(2, 3) });
+  if (k % 4 === 1) layers.push({ type: 'dense', units: int(2, 4), activation: HIDDEN[k % 3] });
+  for (let j = 0; j < recurrent; j++) {
+    const type = RECURRENT[(k + j) % RECURRENT.length];
+    const last = j === recurrent - 1;
+    layers.push({ type, units: int(2, 4), returnSequences: last ? sequences : true, ...(type === 'rnn' ? { activation: (k + j) % 4 === 3 ? 'relu' : 'tanh' } : {}) });
+    if (!last && k % 4 === 3) layers.push({ type: 'dense', units: int(2, 4), activation: 'tanh' });
+  }
+  layers.push({ type: 'dense', units: outputs, activation: outputActivation(loss, k) });
+  const row = () => {
+    if (loss !== 'crossEntropy') return Array.from({ length: outputs }, u);
+    const r = new Array(outputs).fill(0);
+    r[int(0, outputs - 1)] = 1;
+    return r;
+  };
+  const x = Array.from({ length: batch }, () => Array.from({ length: T }, () => (vocab ? int(0, vocab - 1) : Array.from({ length: inputSize }, u))));
+  const y = Array.from({ length: batch }, () => (sequences ? Array.from({ length: T }, row) : row()));
+  return {
+    model: { type: 'sequential', inputSize: vocab ? 1 : inputSize, layers }, data: { x, y } as RunSpec['data'],
+    loss, optimizer, steps: 2, seed: k, note: `random stack ${k + 1}`,
+  };
+}
+
 export function describeSpec(s: RunSpec): string {
   const m = s.model;
   const arch = m.type === 'mlp'
     ? `mlp ${m.inputSize}-${m.layers.map((l) => `${l.units}${l.activation.slice(0, 4)}`).join('-')}`
-    : m.type === 'sequential' ? `sequential ${m.inputSize}-${m.layers.map((l) => `${l.type}${l.units}`).join('-')}`
+    : m.type === 'sequential' ? `sequential ${m.inputSize}-${m.layers.map((l) => `${l.type}${'units' in l ? l.units : l.rate}${'returnSequences' in l && l.returnSequences ? 'seq' : ''}`).join('-')}${readsSequences(m) ? ` T${(s.data as { x: unknown[][] }).x[0].length}` : ''}`
     : `rnn ${m.inputSize}-${m.hiddenSize}${m.activation.slice(0, 4)}-${m.outputSize}${m.outputActivation.slice(0, 4)} T${(s.data as { x: unknown[][] }).x[0].length}`;
   const o = s.optimizer;
   return `${arch} ${s.loss} ${o.type}${o.type === 'rmsprop' ? (o.epsInsideSqrt === false ? '(eps out)' : '(eps in)') : ''}`;

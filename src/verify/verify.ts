@@ -1,6 +1,6 @@
 // `miya verify`: the worked examples against their expected numbers, every optimised matmul
-// variant and random networks of every kind against the float64 reference, and finite-difference
-// checks of the reference's gradients.
+// variant and random networks of every kind (MLPs, RNNs, sequential stacks of dense, rnn, lstm and
+// gru layers) against the float64 reference, and finite-difference checks of the reference's gradients.
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/backend.js';
 import { validateSpec } from '../spec/validate.js';
@@ -8,7 +8,7 @@ import type { RunSpec } from '../spec/types.js';
 import { maxRelError, normRelError, TOLERANCE } from './compare.js';
 import { gradientCheck } from './gradCheck.js';
 import { kernelChecks } from './kernelChecks.js';
-import { describeSpec, randomSpec } from './randomSpecs.js';
+import { describeSpec, randomNetwork } from './randomSpecs.js';
 import { allTensors, traceStep } from './trace.js';
 import { type Expect, matchesPrinted, workedExamples } from './workedExamples.js';
 
@@ -81,7 +81,7 @@ export async function verifyAll<B>(be: Backend<B>, opts: VerifyOptions = {}): Pr
   if (be.precision !== 'f64') for (const k of await kernelChecks(be, opts.onStage)) add(row('kernel', k.name, k.error, TOLERANCE.kernelGpu));
   const n = opts.random ?? 20;
   for (let i = 0; i < n; i++) {
-    const spec = validateSpec(randomSpec(i));
+    const spec = validateSpec(randomNetwork(i));
     const label = `random ${i + 1}: ${describeSpec(spec)}`;
     opts.onStage?.(`random network ${i + 1} of ${n}: ${describeSpec(spec)}`);
     if (be.precision !== 'f64') {

@@ -1,5 +1,7 @@
 // The hand-worked stories as run specs with their expected numbers (examples/*.json).
+import gru from '../../examples/one-gru-step.json';
 import linear from '../../examples/linear-half-mse.json';
+import lstm from '../../examples/one-lstm-step.json';
 import mlp from '../../examples/mlp-3-3-1-sigmoid.json';
 import rnn from '../../examples/rnn-3-day-bptt.json';
 import rmsprop from '../../examples/single-neuron-rmsprop.json';
@@ -17,6 +19,7 @@ export interface Expect {
 export const workedExamples: { name: string; spec: unknown }[] = [
   { name: 'single-neuron-sgd', spec: sgd }, { name: 'single-neuron-rmsprop', spec: rmsprop },
   { name: 'mlp-3-3-1-sigmoid', spec: mlp }, { name: 'linear-half-mse', spec: linear }, { name: 'rnn-3-day-bptt', spec: rnn },
+  { name: 'one-lstm-step', spec: lstm }, { name: 'one-gru-step', spec: gru },
 ];
 
 /** True when `value` shows as `text` at text's precision (rounded, or cut as the stories sometimes do). */

@@ -1,14 +1,18 @@
 """A Miya model as a torch.nn module, written by `miya export --pytorch DIR` beside model.safetensors.
 
     from miya_model import load, save, miya_loss
-    model, spec = load("model.safetensors")     # MiyaMLP or MiyaRNN holding Miya's trained weights
+    model, spec = load("model.safetensors")     # MiyaMLP, MiyaRNN or MiyaSequential with Miya's trained weights
     y = model(x)                                # Miya's prediction: MLP x [batch, in]; RNN x [batch, T, in]
+                                                # (a sequential model: as its first layer reads, ids for nn.Embedding)
     loss = miya_loss(spec["loss"])(model.logits(x), y)   # Miya's loss, to train on in PyTorch
     save(model, spec, "trained.safetensors")    # `miya import trained.safetensors --out spec.json` reads it back
 
 The parameter names and shapes are PyTorch's own (nn.Linear weight [out, in]; nn.RNN's weight_ih_l0,
 weight_hh_l0, bias_ih_l0, bias_hh_l0), so the file also loads with safetensors.torch.load_file.
-Miya's RNN has one hidden bias: it is exported as bias_ih_l0 with bias_hh_l0 zero.
+Miya's RNN has one hidden bias: it is exported as bias_ih_l0 with bias_hh_l0 zero. A sequential
+model's layers.i is the torch.nn module of Miya's layer i (nn.Linear, nn.RNN, nn.LSTM, nn.GRU, all
+batch_first, and nn.Embedding, nn.Dropout), with PyTorch's own parameter names under it.
+load returns the model in eval mode (dropout off), as Miya predicts; call model.train() to train it.
 This file needs only torch (and numpy, which torch uses for save).
 """
 import json
@@ -93,14 +97,80 @@ class MiyaRNN(nn.Module):
         return self.out(self.head(self.rnn(x)[0][:, -1]))
 
 
+def _recurrent(module):
+    def make(layer, fan_in):
+        extra = {"nonlinearity": layer.get("activation", "tanh")} if module is nn.RNN else {}
+        return module(fan_in, layer["units"], batch_first=True, **extra), layer["units"]
+    return make
+
+
+# Each Miya layer kind: (its torch.nn module for the input width, the width of its output).
+LAYERS = {
+    "dense": lambda layer, fan_in: (nn.Linear(fan_in, layer["units"]), layer["units"]),
+    "rnn": _recurrent(nn.RNN),
+    "lstm": _recurrent(nn.LSTM),
+    "gru": _recurrent(nn.GRU),
+    "embedding": lambda layer, fan_in: (nn.Embedding(layer["vocab"], layer["units"]), layer["units"]),
+    "dropout": lambda layer, fan_in: (nn.Dropout(layer["rate"]), fan_in),
+}
+
+
+class MiyaSequential(nn.Module):
+    """Miya's sequential model: layers.i is layer i's torch.nn module; a dense layer is followed by
+    its activation (and acts at every step of a sequence), a recurrent layer passes on every step's
+    h (returnSequences) or the last step's."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.kinds = [layer.get("type", "dense") for layer in model["layers"]]
+        self.sequences = [layer.get("returnSequences", False) for layer in model["layers"]]
+        modules, size = [], model.get("inputSize", 0)
+        for layer, kind in zip(model["layers"], self.kinds):
+            module, size = LAYERS[kind](layer, size)
+            modules.append(module)
+        self.layers = nn.ModuleList(modules)
+        self.activations = nn.ModuleList(
+            activation(layer.get("activation", "identity")) if kind == "dense" else nn.Identity()
+            for layer, kind in zip(model["layers"], self.kinds))
+
+    def logits(self, x):
+        """What Miya's crossEntropy takes: the last layer without its softmax, if it has one."""
+        return self._run(x, True)
+
+    def forward(self, x):
+        return self._run(x, False)
+
+    def _run(self, x, logits):
+        last = len(self.layers) - 1
+        for i, (kind, layer, f) in enumerate(zip(self.kinds, self.layers, self.activations)):
+            if kind in ("rnn", "lstm", "gru"):
+                out = layer(x)[0]  # [batch, T, units]
+                x = out if self.sequences[i] else out[:, -1]
+            elif kind == "embedding":
+                x = layer(x.long())
+            else:
+                x = layer(x)
+                if not (logits and i == last and isinstance(f, nn.Softmax)):
+                    x = f(x)
+        return x
+
+
+def cross_entropy(logits, y):
+    """Miya's crossEntropy: the mean over samples (and steps) of −Σ y·log softmax(logits); y holds
+    probabilities shaped as the logits, or class indices (one a sample and step: a dimension fewer)."""
+    if y.dim() == logits.dim():
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1, y.shape[-1]).to(logits.dtype))
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long())
+
+
 def miya_loss(name):
-    """Miya's losses: mse and halfMse average over every output; crossEntropy takes logits and probability targets."""
+    """Miya's losses: mse and halfMse average over every output; crossEntropy takes logits and probability (or class) targets."""
     mse = nn.MSELoss()
-    return {"mse": mse, "halfMse": lambda p, y: 0.5 * mse(p, y), "crossEntropy": nn.CrossEntropyLoss()}[name]
+    return {"mse": mse, "halfMse": lambda p, y: 0.5 * mse(p, y), "crossEntropy": cross_entropy}[name]
 
 
 def build(model_spec):
-    return MiyaMLP(model_spec) if model_spec["type"] == "mlp" else MiyaRNN(model_spec)
+    return {"mlp": MiyaMLP, "rnn": MiyaRNN, "sequential": MiyaSequential}[model_spec["type"]](model_spec)
 
 
 _DTYPES = {"F32": torch.float32, "F64": torch.float64}
@@ -127,7 +197,7 @@ def load(path):
     spec = json.loads(metadata["spec"])
     model = build(spec["model"])
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
-    return model, spec
+    return model.eval(), spec
 
 
 def save(model, spec, path):
