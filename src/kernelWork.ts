@@ -52,6 +52,20 @@ export function kernelWork<K extends KernelName>(kernel: K, params: KernelParams
       const p = params as KernelParams['update'];
       return work(UPDATE_FLOATS[p.opt] * p.n);
     }
+    case 'grad_norm_partial': { // G read, one partial sum written per part
+      const p = params as KernelParams['grad_norm_partial'];
+      return work(p.n + p.parts, 2 * p.n);
+    }
+    case 'grad_norm_total': return work((params as KernelParams['grad_norm_total']).parts + 1);
+    case 'embedding': { // ids read, a row of W read and written out per id
+      const p = params as KernelParams['embedding'];
+      return work(p.rows + 2 * p.rows * p.units);
+    }
+    case 'embedding_backward': { // ids and dOut read, dW written (each id read once per (v, d) in fact)
+      const p = params as KernelParams['embedding_backward'];
+      return work(p.rows + p.rows * p.units + p.vocab * p.units, p.rows * p.units);
+    }
+    case 'dropout': return work(2 * (params as KernelParams['dropout']).n);
   }
   throw new Error(`kernelWork: unknown kernel ${kernel}`);
 }

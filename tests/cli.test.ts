@@ -20,7 +20,7 @@ test('train --json prints {backend, device, losses, params, grads}', () => {
   const r = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'cpu', '--json');
   expect(r.status, r.stderr).toBe(0);
   const out = JSON.parse(r.stdout);
-  expect(Object.keys(out)).toEqual(['backend', 'device', 'losses', 'params', 'grads']);
+  expect(Object.keys(out)).toEqual(['backend', 'device', 'losses', 'params', 'grads', 'lrs', 'history']);
   expect(out.losses).toEqual([576]);
   expect(out.params.layers[0].weights[0][0]).toBeCloseTo(-10.44, 12);
   expect(out.grads.layers[0].bias[0]).toBe(672);

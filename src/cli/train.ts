@@ -37,7 +37,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const checkpoint = values.checkpoint === undefined ? undefined : await checkpointToFile(values.checkpoint, every ?? DEFAULT_CHECKPOINT_EVERY,
     runInputs(positionals[0], raw ?? resume?.checkpoint.spec, tuneStore?.where), (m) => process.stderr.write(m + '\n'));
   const bar = values.json ? undefined : new SingleBar({
-    format: 'epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | test {test} | {rate} steps/s | eta {eta_formatted}',
+    format: 'epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | test {test} | {rate} steps/s | eta {eta_formatted} | lr {lr}',
     stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000, etaBuffer: 50,
   });
   // the time and step training starts at (after loading, opening the device, tuning; past 0 when resumed)
@@ -60,14 +60,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const result = await runSpec(raw, {
     backend, steps, notice: (m) => process.stderr.write(m + '\n'), resume, signal: interrupt.signal, tune: values.tune, tuneStore,
     checkpoint,
+    // --json's history holds every epoch's held-out loss
+    evaluateEachEpoch: values.json ? true : undefined,
     // the bar starts where training starts, with no loss until one is read back (the first comes after some steps)
     onStart: (at) => {
       t0 = performance.now();
       from = at.step;
-      bar?.start(at.steps, at.step, { epoch: `${at.epoch}/${at.epochs}`, loss: '-', test: '-', rate: '-' });
+      bar?.start(at.steps, at.step, { epoch: `${at.epoch}/${at.epochs}`, loss: '-', lr: '-', test: '-', rate: '-' });
     },
     onProgress: values.json ? undefined : (p) => {
-      bar?.update(p.step, { epoch: `${p.epoch}/${p.epochs}`, loss: fmtShort(p.loss), rate: p.stepsPerSecond.toFixed(0), test: testText(p.test) });
+      bar?.update(p.step, { epoch: `${p.epoch}/${p.epochs}`, loss: fmtShort(p.loss), lr: fmtShort(p.lr), rate: p.stepsPerSecond.toFixed(0), test: testText(p.test) });
     },
   });
   const secs = (performance.now() - t0) / 1000;
@@ -88,6 +90,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const ran = `${plural(to - from, 'step')}${from > 0 ? ` (from step ${from} to ${to})` : ''}`;
   process.stdout.write(`${result.backend} on ${result.device}: ${ran} in ${secs.toFixed(2)} s\n`);
   if (to > 0) process.stdout.write(`loss: ${fmtShort(l[0])} (step 1) → ${fmtShort(l[to - 1])} (step ${to})\n`);
+  const lrs = result.lrs;
+  if (lrs.length > 0 && lrs.some((v) => v !== lrs[0])) process.stdout.write(`lr: ${fmtShort(lrs[0])} (step 1) → ${fmtShort(lrs[lrs.length - 1])} (step ${lrs.length})\n`);
+  const es = result.earlyStopping;
+  if (es) {
+    const stopped = es.stoppedEpoch === undefined ? 'ran every step' : `stopped after epoch ${es.stoppedEpoch}, the held-out loss not improving`;
+    process.stdout.write(`early stopping: ${stopped}; best epoch ${es.bestEpoch} (held-out loss ${fmtShort(es.bestLoss)})${es.restored ? ', its parameters restored' : ''}\n`);
+  }
   if (result.test) {
     const t = result.test, on = `on ${plural(t.samples, 'held-out sample')}`;
     process.stdout.write(t.accuracy !== undefined

@@ -22,6 +22,7 @@ export async function checkpointOf<B>(trainer: Trainer<B>): Promise<Checkpoint> 
   return {
     ...s, spec: trainer.spec, step: trainer.step,
     dtype: trainer.be.precision === 'f64' ? 'F64' : 'F32', backend: trainer.be.name, device: trainer.be.device,
+    ...(trainer.data.train.vocabulary ? { vocabulary: trainer.data.train.vocabulary } : {}),
   };
 }
 
@@ -35,10 +36,14 @@ export class Checkpointer<B> {
     if (step % this.opts.every === 0) await this.save();
   };
 
-  /** Saves the state after the steps done so far; before the first step there is nothing to save (a run stopped at once). */
-  async save(): Promise<void> {
+  /**
+   * Saves the state after the steps done so far; before the first step there is nothing to save (a
+   * run stopped at once). `again`: even when this step's is saved already (early stopping's best
+   * parameters were put back after it).
+   */
+  async save(again = false): Promise<void> {
     const t = this.trainer;
-    if (this.lastSaved === t.step || t.step === 0) return;
+    if ((this.lastSaved === t.step && !again) || t.step === 0) return;
     const bytes = await encodeCheckpoint(await checkpointOf(t), t.batchesPerEpoch);
     await this.opts.save(bytes, t.step);
     this.lastSaved = t.step;
