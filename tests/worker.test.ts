@@ -201,3 +201,47 @@ test('on WebGPU (SwiftShader) the worker\'s run is the main thread\'s bit for bi
   expect(r.difference).toBeNull();
   expect(h.errors).toEqual([]);
 }, 120_000);
+
+test('JobWorker and serveJobs: a job\'s events and result cross over, Stop aborts its signal, its error comes back as the same class; an unknown job and a worker that fails outside a job are RunErrors, and the next run starts a fresh worker', async () => {
+  const r = await page.evaluate(async () => {
+    const { miya, describeError } = window.workerCheck;
+    // a worker of the caller's own, serving three jobs through the built library
+    const source = `import { serveJobs, SpecError } from '${location.origin}/dist/miya.js';
+      const tick = () => new Promise((ok) => setTimeout(ok, 2));
+      serveJobs({
+        count: async ({ n }, { emit, signal }) => { let i = 0; for (; i < n && !signal.aborted; i++) { emit(i); await tick(); } return { counted: i, aborted: signal.aborted }; },
+        bad: async () => { throw new SpecError('data.csv', 'a CSV file'); },
+        crash: async () => { setTimeout(() => { throw new Error('boom outside a job'); }); return new Promise(() => {}); },
+      });`;
+    const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    let started = 0;
+    const jobs = new miya.JobWorker(() => { started++; return new Worker(url, { type: 'module' }); }, 'the test worker');
+    const fail = async (run: Promise<unknown>) => { try { await run; return null; } catch (e) { return describeError(e); } };
+    const events: number[] = [];
+    const counted = await jobs.run('count', { n: 5 }, { onEvent: (e: number) => events.push(e) });
+    const stop = new AbortController();
+    const stopped = await jobs.run<{ counted: number; aborted: boolean }, number>('count', { n: 1e6 }, { signal: stop.signal, onEvent: (e) => { if (e === 20) stop.abort(); } });
+    // two at once in one worker
+    const both = await Promise.all([jobs.run('count', { n: 3 }), jobs.run('count', { n: 4 })]);
+    const bad = await fail(jobs.run('bad', {}));
+    const expected = describeError(new miya.SpecError('data.csv', 'a CSV file'));
+    const unknown = await fail(jobs.run('nope', {}));
+    const before = started;
+    const crashed = await fail(jobs.run('crash', {}));
+    const after = await jobs.run('count', { n: 2 });
+    jobs.terminate();
+    return { events, counted, stopped, both, bad, expected, unknown, crashed, after, workers: [before, started] };
+  });
+  expect(r.events).toEqual([0, 1, 2, 3, 4]);
+  expect(r.counted).toEqual({ counted: 5, aborted: false });
+  expect(r.stopped.aborted).toBe(true);
+  expect(r.stopped.counted).toBeGreaterThanOrEqual(21);
+  expect(r.stopped.counted).toBeLessThan(200);
+  expect(r.both).toEqual([{ counted: 3, aborted: false }, { counted: 4, aborted: false }]);
+  expect(r.bad).toEqual(r.expected);
+  expect(r.bad).toMatchObject({ cls: 'SpecError', path: 'data.csv', expected: 'a CSV file' });
+  expect(r.unknown).toMatchObject({ cls: 'RunError', message: 'no job named nope in this worker (it has count, bad, crash)' });
+  expect(r.crashed).toMatchObject({ cls: 'RunError', message: expect.stringMatching(/^the test worker failed: .*boom outside a job/) });
+  expect(r.after).toEqual({ counted: 2, aborted: false });
+  expect(r.workers).toEqual([1, 2]); // one worker for every job until it failed, then a fresh one
+}, 60_000);

@@ -3,31 +3,16 @@
 // and on TensorFlow.js (loaded only when its boxes are ticked), with the same table. With "tune",
 // WebGPU's products are tuned first, the choices kept per GPU in this browser (tuneStore.ts).
 // Each result is shown once, as a row of the table; the log above it keeps the rest (devices,
-// tuning), and the same table as markdown is folded away below, in a box that scrolls.
-import { type BenchRun, BACKENDS, runBench } from '../bench/suite.js';
-import type { Contender } from '../bench/contender.js';
-import { miyaContender } from '../bench/miya.js';
-import { hostText, markdownTable, memoryText, speedups, timeText } from '../bench/report.js';
+// tuning), and the same table as markdown is folded away below, in a box that scrolls. The
+// benchmark runs in the playground's worker (jobs/bench.ts), TF.js with it; the page draws the table.
+import { BACKENDS } from '../bench/suite.js';
+import { hostText, memoryText, speedups, timeText } from '../bench/report.js';
 import type { BenchResult } from '../bench/run.js';
-import { targetsSection } from '../bench/targets.js';
-import { CpuBackend } from '../src/index.js';
 import { el, select, webgpu } from './backend.js';
-import { browserTuneStore } from './tuneStore.js';
+import type { BenchPageResult, BenchRequest } from './jobs/bench.js';
+import { runJob } from './run.js';
 
-export interface BenchRequest { suite: string; quick: boolean; backends: string[]; reps?: number; tune?: boolean }
-export interface BenchPageResult extends BenchRun { markdown: string; log: string[] }
-
-async function contender(name: string, tune?: (line: string) => void): Promise<Contender> {
-  if (name === 'cpu') return miyaContender(new CpuBackend());
-  if (name === 'webgpu') {
-    const gpu = await webgpu();
-    if (!gpu) throw new Error('webgpu: this browser has no WebGPU');
-    // the page's one device, shared with the other tabs (which then run tuned products tuned too)
-    return miyaContender(gpu, false, tune, tune && browserTuneStore);
-  }
-  const { tfjsPeer } = await import('../bench/tfjsSetup.js');
-  return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
-}
+export type { BenchPageResult, BenchRequest } from './jobs/bench.js';
 
 export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<BenchPageResult> } {
   const suite = select([['small', 'small (worked-example steps)'], ['matmul', 'matmul'], ['mlp', 'mlp training steps'], ['rnn', 'rnn training steps'], ['all', 'all']], 'all');
@@ -73,22 +58,22 @@ export function setupBench(root: HTMLElement): { run(r: BenchRequest): Promise<B
     log.textContent = '';
     markdown.textContent = '';
     markdownBox.hidden = true;
-    const results: BenchResult[] = [], lines: string[] = [];
-    // a result's line (indented, resultLine in bench/suite.ts) is its row in the table: the log shows the rest
-    const say = (line: string) => {
-      lines.push(line);
-      if (!line.startsWith('  ')) log.textContent += line + '\n';
-    };
+    const results: BenchResult[] = [];
     showTable(results);
     stats.textContent = `Running ${r.suite}${r.quick ? ' (quick sizes)' : ''}${r.tune ? ', tuned,' : ''} on ${r.backends.join(', ')}…`;
-    const out = await runBench(r.backends.map((n) => () => contender(n, r.tune ? say : undefined)), { suite: r.suite, quick: r.quick, reps: r.reps },
-      say, (x) => { results.push(x); showTable(results); });
-    const targets = targetsSection(out.results);
-    const md = markdownTable(out.results) + (targets ? `\n${targets}` : '');
-    markdown.textContent = md;
+    // the page decides whether there is WebGPU (its worker has navigator.gpu even where the page has none)
+    const gpu = (await webgpu()) !== undefined;
+    const out = await runJob('bench', { ...r, gpu }, {
+      onEvent: (e) => {
+        // a result's line (indented, resultLine in bench/suite.ts) is its row in the table: the log shows the rest
+        if (e.type === 'line') { if (!e.line.startsWith('  ')) log.textContent += e.line + '\n'; }
+        else { results.push(e.result); showTable(results); }
+      },
+    });
+    markdown.textContent = out.markdown;
     markdownBox.hidden = false;
     stats.textContent = `${out.results.length} case${out.results.length === 1 ? '' : 's'} on ${Object.entries(out.devices).map(([k, v]) => `${k} (${v})`).join(', ')}. The table as markdown is below.`;
-    return { ...out, markdown: md, log: lines };
+    return out;
   }
   start.onclick = () => void run({ suite: suite.value, quick: quick.checked, tune: tune.checked, backends: boxes.filter(([, b]) => b.checked).map(([n]) => n) })
     .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });

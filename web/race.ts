@@ -1,19 +1,13 @@
 // Race: the same model, data and seed on WebGPU and on the CPU backend, a few steps at a time
-// on each in turn; the time per step of each is plotted as they go.
-import { type Backend, CpuBackend, loadDataset, Trainer, validateSpec } from '../src/index.js';
+// on each in turn; the time per step of each is plotted as they go. The race runs in the
+// playground's worker (jobs/race.ts); the page plots.
 import { el, select, webgpu } from './backend.js';
 import { LineChart } from './chart.js';
 import { trainingSpecs } from './examples.js';
+import type { RaceResult } from './jobs/race.js';
+import { runJob } from './run.js';
 
-export interface RaceResult { rounds: number; gpuMsPerStep?: number; cpuMsPerStep: number; sameLosses: boolean }
-
-async function timeSteps<B>(t: Trainer<B>, from: number, k: number): Promise<{ ms: number; losses: Float64Array }> {
-  const s = t.session, nb = s.batches.length;
-  const t0 = performance.now();
-  for (let i = from; i < from + k; i++) s.step(s.batches[i % nb], i);
-  const losses = await s.readLosses(from, k); // waits for the device
-  return { ms: (performance.now() - t0) / k, losses };
-}
+export type { RaceResult } from './jobs/race.js';
 
 export function setupRace(root: HTMLElement): { run(rounds?: number, stepsPerRound?: number): Promise<RaceResult> } {
   const model = select([['mnist-mlp', 'MNIST MLP 784-128-10'], ['mnist-rnn', 'sequential MNIST RNN']]);
@@ -37,29 +31,16 @@ export function setupRace(root: HTMLElement): { run(rounds?: number, stepsPerRou
   }
   async function race(rounds: number, stepsPerRound: number): Promise<RaceResult> {
     chart.clear();
-    const spec = validateSpec(trainingSpecs[model.value]);
-    const data = await loadDataset(spec);
-    const steps = rounds * stepsPerRound;
-    const gpu: Backend | undefined = await webgpu();
-    const cpu = new CpuBackend();
-    const trainers = [gpu ? new Trainer(gpu, spec, data, steps) : undefined, new Trainer(cpu, spec, data, steps)];
-    const last: (number | undefined)[] = [undefined, undefined];
-    let same = true;
-    try {
-      for (let r = 0; r < rounds; r++) {
-        const results: ({ ms: number; losses: Float64Array } | undefined)[] = [];
-        for (const t of trainers) results.push(t ? await timeSteps(t, r * stepsPerRound, stepsPerRound) : undefined);
-        results.forEach((x, i) => { last[i] = x?.ms; });
-        if (results[0]) same &&= results[0].losses.every((l, i) => Math.abs(l - results[1]!.losses[i]) <= 1e-3 * Math.abs(results[1]!.losses[i]));
-        chart.add(r + 1, last);
-        stats.textContent = `round ${r + 1}/${rounds}: ` + (gpu ? `WebGPU (${gpu.device}) ${last[0]!.toFixed(2)} ms/step, ` : 'no WebGPU, ') +
-          `CPU ${last[1]!.toFixed(2)} ms/step` + (gpu ? ` · losses ${same ? 'agree' : 'DIFFER'}` : '');
-      }
-      return { rounds, gpuMsPerStep: last[0], cpuMsPerStep: last[1]!, sameLosses: same };
-    } finally {
-      for (const t of trainers) t?.dispose();
-      cpu.dispose();
-    }
+    stats.textContent = 'Loading the data…';
+    // the page decides whether there is WebGPU (its worker has navigator.gpu even where the page has none)
+    const gpu = (await webgpu()) !== undefined;
+    return runJob('race', { spec: trainingSpecs[model.value], rounds, stepsPerRound, gpu }, {
+      onEvent: (r) => {
+        chart.add(r.round, [r.gpuMsPerStep, r.cpuMsPerStep]);
+        stats.textContent = `round ${r.round}/${rounds}: ` + (r.gpuMsPerStep !== undefined ? `WebGPU (${r.gpuDevice}) ${r.gpuMsPerStep.toFixed(2)} ms/step, ` : 'no WebGPU, ') +
+          `CPU ${r.cpuMsPerStep.toFixed(2)} ms/step` + (r.gpuMsPerStep !== undefined ? ` · losses ${r.sameLosses ? 'agree' : 'DIFFER'}` : '');
+      },
+    });
   }
   start.onclick = () => void run().catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
   return { run };

@@ -8,16 +8,17 @@
 // The buttons follow the state: Train and Resume while no run is going (Resume, Download only with a
 // checkpoint to use), Stop during one. Stop ends the run after the step in progress, as Ctrl-C does
 // the CLI's: the display stops at once, says "Stopped at step N", and a checkpoint is kept for Resume.
-import { Checkpointer, decodeCheckpoint, type Evaluation, loadDataset, predict, type Progress, pytorchExport, requireResumable, Trainer, validateSpec } from '../src/index.js';
-import { backendNamed, el, select, webgpu } from './backend.js';
-import { download, storeCheckpoint, storedCheckpoint } from './checkpoints.js';
+// The run itself (jobs/train.ts) goes on in the playground's worker, so the page stays interactive;
+// "Run in: this page" runs the same job on the page instead, to show what the worker spares it.
+import { decodeCheckpoint, type Evaluation, type Progress, pytorchExport } from '../src/index.js';
+import { el, select, webgpu } from './backend.js';
+import { download, storedCheckpoint } from './checkpoints.js';
 import { LineChart } from './chart.js';
 import { trainingSpecs } from './examples.js';
-import { chosenFileReader, type OwnSpec, readChosenFiles } from './ownSpec.js';
-import { predictionsTable, SHOWN } from './predictions.js';
-import { browserTuneStore } from './tuneStore.js';
-
-const CHECKPOINT_EVERY = 100;
+import type { Shown, TrainEvent } from './jobs/train.js';
+import { type OwnSpec, readChosenFiles } from './ownSpec.js';
+import { predictionsTable } from './predictions.js';
+import { runJob, type Where } from './run.js';
 
 export interface TrainRun {
   /** One of the page's models, or the name of the user's own spec (its checkpoints are kept under it). */
@@ -29,15 +30,20 @@ export interface TrainRun {
   /** Continue from the model's checkpoint in IndexedDB. */
   resume?: boolean;
   checkpointEvery?: number;
+  /** Train in the playground's worker (the default, and the "Run in" choice's), or on the page itself. */
+  where?: Where;
 }
 export interface TrainResult {
   backend: string; device: string; steps: number; firstLoss: number; lastLoss: number; seconds: number;
+  /** Every step's training loss. */
+  losses: number[];
   /** Stopped (Stop, or stop()) before its last step: `steps` is where it stopped; no held-out evaluation. */
   stopped?: boolean;
   /** On held-out samples, where the data has them: the loss, and accuracy for one-hot classes. */
   testLoss?: number; accuracy?: number;
   /** What tuning chose (or found kept from an earlier run), a line a product. */
   tuned: string[];
+  where: Where;
 }
 
 function drawDigit(pixels: ArrayLike<number>, rows: number): HTMLCanvasElement {
@@ -52,6 +58,20 @@ function drawDigit(pixels: ArrayLike<number>, rows: number): HTMLCanvasElement {
   ctx.putImageData(img, 0, 0);
   c.title = `${rows} rows`;
   return c;
+}
+
+/** The test digits with the model's guesses, or the first samples' targets beside its predictions. */
+function showResults(into: HTMLElement, s: Shown): void {
+  if (s.kind === 'table') {
+    into.append(predictionsTable(s.yhat, s.y, s.rows, s.outputs));
+    return;
+  }
+  s.guesses.forEach((guess, i) => {
+    const truth = s.truths[i];
+    const cell = el('div', '', guess === truth ? 'digit' : 'digit wrong');
+    cell.append(drawDigit(s.pixels.subarray(i * 784, (i + 1) * 784), s.rows), el('div', `${guess}${guess === truth ? '' : ` (${truth})`}`));
+    into.append(cell);
+  });
 }
 
 /** "test accuracy 93.1%" for classes, "test loss 0.0123" otherwise. */
@@ -78,11 +98,13 @@ export function setupTrain(root: HTMLElement): TrainMode {
   const tune = Object.assign(el('input'), { type: 'checkbox', checked: false, title: 'time each product\'s variants on this GPU first, as miya train --tune; the choices are kept in this browser' });
   const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint'), torch = el('button', 'Download for PyTorch');
   resume.dataset.action = 'resume'; save.dataset.action = 'download'; torch.dataset.action = 'pytorch';
+  const where = select([['worker', 'a worker (the page stays responsive)'], ['page', 'this page (for comparison: its frames stall)']]);
+  where.title = 'where the training runs: the playground\'s worker, or the page itself for comparison';
   const chooser = Object.assign(el('input'), { type: 'file', multiple: true, accept: '.json,.csv', title: 'a run spec (.json) and the CSV files it names' });
   const controls = el('div', '', 'controls'), ownControls = el('div', '', 'controls');
   const tuneLabel = el('label');
   tuneLabel.append(tune, ' tune');
-  controls.append('Model: ', model, 'Backend: ', backend, tuneLabel, 'Steps: ', steps, start, stop, resume, save, torch);
+  controls.append('Model: ', model, 'Backend: ', backend, tuneLabel, 'Steps: ', steps, 'Run in: ', where, start, stop, resume, save, torch);
   ownControls.append('Or your own run spec (the .json and the CSV it names): ', chooser);
   const stats = el('p', 'Press Train.', 'stats');
   const saved = el('p', '', 'stats');
@@ -101,7 +123,7 @@ export function setupTrain(root: HTMLElement): TrainMode {
     stop.disabled = !running || stopping;
     resume.disabled = running || !hasCheckpoint;
     save.disabled = torch.disabled = !hasCheckpoint;
-    for (const c of [model, backend, tune, steps, chooser]) c.disabled = running;
+    for (const c of [model, backend, tune, steps, where, chooser]) c.disabled = running;
   }
   function stopRun(): void {
     if (!current || !abort || abort.signal.aborted) return;
@@ -140,80 +162,50 @@ export function setupTrain(root: HTMLElement): TrainMode {
     chart.clear();
     digits.replaceChildren();
     tuneLog.textContent = '';
-    const raw = r.spec ?? trainingSpecs[r.model];
-    if (raw === undefined) throw new Error(`no model named ${r.model}`);
-    const spec = validateSpec(raw);
-    const mnist = 'dataset' in spec.data;
-    stats.textContent = mnist ? 'Loading MNIST…' : 'Loading the data…';
-    const data = await loadDataset(spec, { readText: r.files && chosenFileReader(r.files) });
-    const be = await backendNamed(r.backend);
-    const trainer = new Trainer(be, spec, data, r.steps);
-    const saver = new Checkpointer(trainer, {
-      every: r.checkpointEvery ?? CHECKPOINT_EVERY, where: 'IndexedDB',
-      save: async (bytes, step) => { await storeCheckpoint(r.model, bytes, step); await showSaved(r.model); },
-    });
-    const t0 = performance.now();
-    try {
-      if (r.resume) {
-        const stored = await storedCheckpoint(r.model);
-        if (!stored) throw new Error(`no checkpoint of ${r.model} in this browser yet: train first`);
-        const ckpt = await decodeCheckpoint(stored.bytes, `the stored ${r.model} checkpoint`);
-        requireResumable(ckpt, spec, `the stored ${r.model} checkpoint`);
-        trainer.restore(ckpt);
-        saver.lastSaved = ckpt.step;
+    const spec = r.spec ?? trainingSpecs[r.model];
+    if (spec === undefined) throw new Error(`no model named ${r.model}`);
+    const runIn = r.where ?? (where.value as Where);
+    where.value = runIn;
+    // the page decides: a worker has navigator.gpu even where the page has none
+    const gpu = r.backend === 'webgpu' && (await webgpu()) !== undefined;
+    let be = { backend: '', device: '' };
+    const show = (p: Progress) => {
+      chart.add(p.step, [p.loss, p.test?.accuracy, p.test?.loss]);
+      stats.textContent = `${be.backend} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
+        (p.test ? ` · ${heldOut(p.test)}` : '') + ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
+    };
+    const onEvent = (e: TrainEvent) => {
+      if (e.type === 'saved') void showSaved(r.model);
+      else if (signal.aborted) return; // stopped: the display stops now, not when the run catches up
+      else if (e.type === 'status') stats.textContent = e.text;
+      else if (e.type === 'tuned') tuneLog.textContent += e.line + '\n';
+      else if (e.type === 'start') be = e;
+      else show(e.progress);
+    };
+    const o = await runJob('train', {
+      model: r.model, spec, backend: gpu ? 'webgpu' : 'cpu', steps: r.steps, reportEvery: r.reportEvery, files: r.files,
+      tune: r.tune, resume: r.resume, checkpointEvery: r.checkpointEvery,
+    }, { onEvent, signal }, runIn);
+    const losses = o.losses, first = losses[0] ?? NaN, last = losses[losses.length - 1] ?? NaN;
+    const result: TrainResult = {
+      backend: o.backend, device: o.device, steps: o.steps, firstLoss: first, lastLoss: last, losses, seconds: o.seconds, tuned: o.tuned, where: runIn,
+    };
+    if (o.stopped) {
+      if (losses.length === 0) { // stopped before its first step: nothing to show or keep
+        stats.textContent = `Stopped before its first step (${o.backend} on ${o.device}).`;
+        return { ...result, stopped: true };
       }
-      const tuned: string[] = [];
-      if (r.tune && be.tuneProducts) {
-        stats.textContent = 'Tuning the step\'s products on this GPU…';
-        await trainer.tune((line) => { tuned.push(line); tuneLog.textContent += line + '\n'; }, browserTuneStore);
-      }
-      const show = (p: Progress) => {
-        if (signal.aborted) return; // stopped: the display stops now, not when the device catches up
-        chart.add(p.step, [p.loss, p.test?.accuracy, p.test?.loss]);
-        stats.textContent = `${be.name} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
-          (p.test ? ` · ${heldOut(p.test)}` : '') + ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
-      };
-      // (the trainer gives the page a turn every few ms of work, so Stop is taken at once, on the cpu backend too)
-      const losses = await trainer.train({ onProgress: show, reportEvery: r.reportEvery ?? 10, signal, afterStep: saver.afterStep });
-      if (signal.aborted && trainer.step < trainer.steps) {
-        const seconds = (performance.now() - t0) / 1000;
-        if (losses.length === 0) { // stopped before its first step: nothing to show or keep
-          stats.textContent = `Stopped before its first step (${be.name} on ${be.device}).`;
-          return { backend: be.name, device: be.device, steps: trainer.step, firstLoss: NaN, lastLoss: NaN, seconds, tuned, stopped: true };
-        }
-        chart.add(trainer.step, [losses[losses.length - 1], undefined, undefined]);
-        stats.textContent = `Stopped at step ${trainer.step} of ${trainer.steps} (${be.name} on ${be.device}, ${seconds.toFixed(1)} s) · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}. ` +
-          'Its checkpoint is kept in this browser: Resume goes on from it.';
-        await saver.save(); // as the CLI's Ctrl-C: the steps done so far are kept for Resume
-        return { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], seconds, tuned, stopped: true };
-      }
-      await saver.save();
-      const test = data.test && await trainer.evaluate();
-      chart.add(trainer.step, [losses[losses.length - 1], test?.accuracy, test?.loss]);
-      const seconds = (performance.now() - t0) / 1000;
-      stats.textContent = `${be.name} on ${be.device} · ${trainer.step} steps in ${seconds.toFixed(1)} s · loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}` +
-        (test ? ` · ${heldOut(test)} on ${test.samples} ${mnist ? 'digits' : 'samples'}` : '');
-      const result = { backend: be.name, device: be.device, steps: trainer.step, firstLoss: losses[0], lastLoss: losses[losses.length - 1], accuracy: test?.accuracy, testLoss: test?.loss, seconds, tuned };
-      if (!mnist) {
-        const d = data.train, k = Math.min(SHOWN, d.n);
-        const yhat = await predict(be, spec, { n: k, steps: d.steps, x: d.x.subarray(0, k * d.steps * d.features) }, await trainer.session.readParams());
-        digits.append(predictionsTable(yhat, d.y, k, d.outputs));
-        return result;
-      }
-      const yhat = await trainer.predict(24);
-      const t = data.test!;
-      for (let i = 0; i < 24; i++) {
-        const row = (v: ArrayLike<number>, o: number) => { let best = 0; for (let c = 1; c < 10; c++) if (v[o + c] > v[o + best]) best = c; return best; };
-        const guess = row(yhat, i * 10), truth = row(t.y, i * 10);
-        const cell = el('div', '', guess === truth ? 'digit' : 'digit wrong');
-        cell.append(drawDigit(t.x.subarray(i * 784, (i + 1) * 784), t.steps), el('div', `${guess}${guess === truth ? '' : ` (${truth})`}`));
-        digits.append(cell);
-      }
-      return result;
-    } finally {
-      trainer.dispose();
-      if (be.name === 'cpu') be.dispose();
+      chart.add(o.steps, [last, undefined, undefined]);
+      stats.textContent = `Stopped at step ${o.steps} of ${o.totalSteps} (${o.backend} on ${o.device}, ${o.seconds.toFixed(1)} s) · loss ${first.toFixed(3)} → ${last.toFixed(3)}. ` +
+        'Its checkpoint is kept in this browser: Resume goes on from it.';
+      return { ...result, stopped: true };
     }
+    const test = o.test;
+    chart.add(o.steps, [last, test?.accuracy, test?.loss]);
+    stats.textContent = `${o.backend} on ${o.device} · ${o.steps} steps in ${o.seconds.toFixed(1)} s · loss ${first.toFixed(3)} → ${last.toFixed(3)}` +
+      (test ? ` · ${heldOut(test)} on ${test.samples} ${o.mnist ? 'digits' : 'samples'}` : '');
+    if (o.shown) showResults(digits, o.shown);
+    return { ...result, accuracy: test?.accuracy, testLoss: test?.loss };
   }
   async function showSaved(name: string): Promise<number | undefined> {
     const c = await storedCheckpoint(name);

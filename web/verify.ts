@@ -1,9 +1,11 @@
 // Verify: `miya verify` in the page: the worked examples and random networks on WebGPU against
-// the float64 reference (and finite differences), one row per check.
-import { CpuBackend, type VerifyRow, verifyAll } from '../src/index.js';
+// the float64 reference (and finite differences), one row per check. The checks run in the
+// playground's worker (jobs/verify.ts); the page adds each row as it comes.
 import { el, webgpu } from './backend.js';
+import type { VerifyResult } from './jobs/verify.js';
+import { runJob } from './run.js';
 
-export interface VerifyResult { backend: string; device: string; rows: VerifyRow[]; passed: number; failed: number }
+export type { VerifyResult } from './jobs/verify.js';
 
 export function setupVerify(root: HTMLElement): { run(random?: number): Promise<VerifyResult> } {
   const start = el('button', 'Run verify');
@@ -22,20 +24,22 @@ export function setupVerify(root: HTMLElement): { run(random?: number): Promise<
     }
   }
   async function verify(random: number): Promise<VerifyResult> {
-    const be = (await webgpu()) ?? new CpuBackend();
     table.innerHTML = '<tr><th>check</th><th>tensor</th><th>error</th><th>tolerance</th><th>ok</th></tr>';
-    summary.textContent = `Verifying on ${be.name} (${be.device})…`;
-    const rows = await verifyAll(be, {
-      random,
-      onRow: (r) => {
-        const tr = el('tr', undefined, r.ok ? '' : 'fail');
+    summary.textContent = 'Starting…';
+    const gpu = (await webgpu()) !== undefined;
+    const out = await runJob('verify', { random, gpu }, {
+      onEvent: (e) => {
+        if (e.type === 'start') {
+          summary.textContent = `Verifying on ${e.backend} (${e.device})…`;
+          return;
+        }
+        const r = e.row, tr = el('tr', undefined, r.ok ? '' : 'fail');
         for (const [t, c] of [[r.check, 'name'], [r.tensor, 'name'], [r.error.toExponential(2), ''], [r.tolerance.toExponential(0), ''], [r.ok ? 'ok' : 'FAIL', '']]) tr.append(el('td', t, c));
         table.append(tr);
       },
     });
-    const failed = rows.filter((r) => !r.ok).length;
-    summary.textContent = `${be.name} on ${be.device}: ${rows.length - failed} passed, ${failed} failed`;
-    return { backend: be.name, device: be.device, rows, passed: rows.length - failed, failed };
+    summary.textContent = `${out.backend} on ${out.device}: ${out.passed} passed, ${out.failed} failed`;
+    return out;
   }
   start.onclick = () => void run().catch((e) => { summary.textContent = `Stopped: ${(e as Error).message}`; });
   return { run };
