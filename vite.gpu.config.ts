@@ -9,9 +9,6 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'node20',
     rollupOptions: {
-      // mnist's 40 MB of digits (reached through the soak's data loader, never by a benchmark)
-      // stay out, so that the packed folder fits a device call's 64 MiB
-      external: [/^mnist\//],
       output: {
         entryFileNames: 'bench.mjs', inlineDynamicImports: true,
       },

@@ -33,8 +33,13 @@ async function verifyInBrowser(random: number): Promise<number> {
   const { dirname } = await import('node:path');
   let root = dirname(fileURLToPath(import.meta.url)); // somewhere under dist/node/: up to the package
   while (!existsSync(`${root}/package.json`) && dirname(root) !== root) root = dirname(root);
-  if (!existsSync(`${root}/dist/web/index.html`)) throw new RunError(`verify --browser: ${root}/dist/web is missing; run npm run build`);
-  const { startHeadless } = await import('../browser/headless.js');
+  // the playground is built in Miya's own checkout only: the package leaves dist/web out
+  if (!existsSync(`${root}/dist/web/index.html`)) throw new RunError(`verify --browser: ${root}/dist/web is missing; it is built in a checkout of Miya's repository (npm ci or npm run build)`);
+  // puppeteer-core and sirv are optional peer dependencies, installed for this command only
+  const { startHeadless } = await import('../browser/headless.js').catch((e: unknown) => {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new RunError('verify --browser needs the optional packages puppeteer-core and sirv: npm install puppeteer-core sirv');
+  });
   const h = await startHeadless(root);
   try {
     const page = await h.open('/dist/web/index.html#verify');

@@ -4,6 +4,7 @@ import { kernelWork } from '../kernelWork.js';
 import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams, type MatmulPlan, type MatmulTile } from '../kernels.js';
 import { tileBytes } from './kernels.js';
 import type { GpuContext } from './device.js';
+import { BufferUsage, MapMode } from './flags.js';
 import { productKey, type TimedChoice, tunedPlan, tuneWithStore } from './tune.js';
 import type { TuneStore } from '../tuneStore.js';
 import { type GpuBuf, KernelRunner } from './runner.js';
@@ -75,7 +76,7 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   buffer(length: number, label: string): GpuBuf {
     if (length > this.bufferLimit.floats) throw new RangeError(`${label}: ${length} floats (${length * 4} bytes) exceed ${this.bufferLimit.what}`);
     const size = Math.max(16, Math.ceil((length * 4) / 16) * 16);
-    const gpu = this.gpu.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const gpu = this.gpu.createBuffer({ label, size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST });
     const b = { id: this.nextId++, gpu, length, label };
     this.live.add(b);
     return b;
@@ -90,12 +91,12 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   async read(buf: GpuBuf, offset: number, length: number): Promise<Float64Array> {
     this.submit();
     const bytes = Math.ceil((length * 4) / 4) * 4;
-    const staging = this.gpu.createBuffer({ size: Math.max(4, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.gpu.createBuffer({ size: Math.max(4, bytes), usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     const enc = this.gpu.createCommandEncoder();
     if (bytes > 0) enc.copyBufferToBuffer(buf.gpu, offset * 4, staging, 0, bytes);
     this.gpu.queue.submit([enc.finish()]);
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(MapMode.READ);
     } catch (e) {
       this.check();
       throw e;

@@ -1,67 +1,25 @@
-// Finds a WebGPU device: the browser's navigator.gpu, or in Node the `webgpu` package (Dawn).
+// Finds a WebGPU device: the browser's navigator.gpu, or in Node the `webgpu` package (Dawn,
+// through nodeGpu.ts; the browser build swaps in nodeGpu.browser.ts, which names no Node module).
 // In Node without a GPU driver, Dawn is pointed at SwiftShader's CPU Vulkan (shipped by Debian's
 // chromium package) and the caller is told, since that is for correctness, not speed.
+import { nodeAdapter, nodePeerGpu } from './nodeGpu.js';
+
 export interface GpuContext { device: GPUDevice; adapter: GPUAdapter; description: string; software: boolean }
 
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+export { SWIFTSHADER_ICD } from './nodeGpu.js';
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-
-type Create = (flags: string[]) => GPU;
-// Dawn instances must outlive their adapters and devices: a collected instance takes them down.
-const instances: GPU[] = [];
-function instance(create: Create): GPU {
-  const gpu = create([]);
-  instances.push(gpu);
-  return gpu;
-}
-let createGpu: Create | undefined;
-async function nodeCreate(): Promise<Create> {
-  if (!createGpu) {
-    process.env.XDG_RUNTIME_DIR ??= '/tmp';
-    const pkg = 'webgpu';
-    const { create, globals } = await import(/* @vite-ignore */ pkg);
-    Object.assign(globalThis, globals);
-    createGpu = create as Create;
-  }
-  return createGpu;
-}
-
-/**
- * Linux: whether the machine has a GPU device node (a hardware Vulkan driver needs one: /dev/dri
- * for Mesa's and AMD's, /dev/nvidiactl for NVIDIA's, /dev/dxg under WSL). Without one, asking the
- * drivers only makes the Vulkan loader print "Failed to detect any valid GPUs" as an error.
- */
-async function mayHaveGpu(): Promise<boolean> {
-  if (process.platform !== 'linux') return true;
-  const fs = 'node:fs';
-  const { existsSync } = await import(/* @vite-ignore */ fs);
-  return ['/dev/dri', '/dev/nvidiactl', '/dev/dxg'].some((d) => existsSync(d));
-}
-
-/**
- * Node: the hardware adapter Dawn finds (Mesa's llvmpipe is left out: it is software and lacks
- * what Dawn needs); failing that, and if allowed, SwiftShader. Each Dawn instance reads the
- * Vulkan driver settings anew, so the second try sees VK_ICD_FILENAMES.
- */
-async function nodeAdapter(allowSoftware: boolean): Promise<GPUAdapter | undefined> {
-  const create = await nodeCreate();
-  const env = process.env;
-  const userChoice = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES;
-  if (!userChoice) env.VK_LOADER_DRIVERS_DISABLE ??= '*lvp*';
-  const adapter = userChoice || await mayHaveGpu() ? await instance(create).requestAdapter({ powerPreference: 'high-performance' }) : null;
-  if (adapter || userChoice || !allowSoftware) return adapter ?? undefined;
-  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  return (await instance(create).requestAdapter()) ?? undefined;
-}
 
 /**
  * A GPU entry point for another library in this process (the benchmark's TF.js peer), with the
- * same driver choice as ours, so that both run on the same adapter.
+ * same driver choice as ours, so that both run on the same adapter. In Node that library also
+ * expects a browser's GPU* globals (GPUBufferUsage, …): those missing are installed here, for the
+ * benchmark that asks for them; Miya's own API installs none.
  */
 export async function gpuForPeers(): Promise<GPU> {
   if (!isNode) return (globalThis.navigator as Navigator).gpu;
-  await nodeAdapter(true);
-  return instance(await nodeCreate());
+  const { gpu, globals } = await nodePeerGpu();
+  for (const [k, v] of Object.entries(globals)) if (!(k in globalThis)) Object.assign(globalThis, { [k]: v });
+  return gpu;
 }
 
 export function describeAdapter(a: GPUAdapter): string {
@@ -78,10 +36,21 @@ function isSoftware(a: GPUAdapter): boolean {
 /**
  * Opens a device. With `allowSoftware` false (the `auto` backend) it returns undefined unless a
  * hardware GPU is present; with it true (the `webgpu` backend) a software adapter is accepted.
+ * In Node without the optional `webgpu` package, `auto` finds no GPU and `webgpu` throws saying
+ * how to install it.
  */
 export async function openGpu(allowSoftware: boolean): Promise<GpuContext | undefined> {
-  const adapter = isNode ? await nodeAdapter(allowSoftware)
-    : await (globalThis.navigator as Navigator | undefined)?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  let adapter: GPUAdapter | null | undefined;
+  if (isNode) {
+    try {
+      adapter = await nodeAdapter(allowSoftware);
+    } catch (e) {
+      if (!allowSoftware) return undefined;
+      throw e;
+    }
+  } else {
+    adapter = await (globalThis.navigator as Navigator | undefined)?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  }
   if (!adapter) return undefined;
   const software = isSoftware(adapter);
   if (software && !allowSoftware) return undefined;

@@ -4,6 +4,7 @@
 import type { KernelBuffers, KernelName, KernelParams } from '../kernels.js';
 import { gpuKernels, type KernelSpec } from './kernels.js';
 import { shaderSource } from './shaders.js';
+import { BufferUsage } from './flags.js';
 
 export interface GpuBuf { id: number; gpu: GPUBuffer; length: number; label: string }
 
@@ -67,7 +68,7 @@ export class KernelRunner {
       this.pipelines.set(variant, pipeline);
     }
     const data = packUniforms(spec, p);
-    const uniform = this.device.createBuffer({ label: variant + ' params', size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const uniform = this.device.createBuffer({ label: variant + ' params', size: data.byteLength, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
     this.device.queue.writeBuffer(uniform, 0, data);
     const bindGroup = this.device.createBindGroup({
       label: variant,

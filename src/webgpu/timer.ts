@@ -3,6 +3,7 @@
 // stamps are resolved and read back when timing stops. For profiling only: one pass per kernel
 // and the read-back cost what the fused single-pass step does not.
 import type { KernelWork } from '../kernelWork.js';
+import { BufferUsage, MapMode } from './flags.js';
 
 export interface KernelTime { kernel: string; ms: number; work: KernelWork }
 
@@ -27,13 +28,13 @@ export class KernelTimer {
   async read(): Promise<KernelTime[]> {
     const n = 2 * this.timed.length;
     if (n === 0) return [];
-    const resolved = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const staging = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const resolved = this.device.createBuffer({ size: n * 8, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: n * 8, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
     enc.resolveQuerySet(this.querySet, 0, n, resolved, 0);
     enc.copyBufferToBuffer(resolved, 0, staging, 0, n * 8);
     this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    await staging.mapAsync(MapMode.READ);
     const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
     staging.unmap();
     for (const b of [resolved, staging, this.querySet]) b.destroy();
