@@ -2,6 +2,8 @@
 //   mse:          mean over rows·cols of (P − Y)²          grad 2(P − Y)/(rows·cols)
 //   halfMse:      ½·mse                                    grad (P − Y)/(rows·cols)
 //   crossEntropy: P are logits; mean over rows of −Σ_c Y·log softmax(P)   grad (softmax(P) − Y)/rows
+//   CLASS_INDEX:  Y[r] is row r's class y (PyTorch's class-index targets): the one-hot row of y,
+//                 so the loss is lse − P[y] and the grad (softmax(P) − [c = y])/rows, the same bits
 // Two passes make the loss, so that a large batch is summed by many workgroups, each in a fixed
 // order: loss_partial's workgroup w sums the rows of part w (rows [w·R, (w+1)·R), R = ⌈rows /
 // parts⌉; element-strided for the mse forms, so that reads are coalesced, row-strided for
@@ -32,17 +34,30 @@ fn row_max_sum(r: u32) -> vec2<f32> {
 // dLoss/dP of row r: (softmax(P_r) − Y_r) / rows
 fn ce_grad_row(r: u32, me: vec2<f32>) {
   let b = r * p.cols;
+#if CLASS_INDEX
+  let y = u32(Y[p.offY + r]);
+#endif
   for (var c = 0u; c < p.cols; c++) {
-    Out[p.offOut + b + c] = (exp(P[p.offP + b + c] - me.x) / me.y - Y[p.offY + b + c]) / f32(p.rows);
+#if CLASS_INDEX
+    let t = select(0.0, 1.0, c == y);
+#else
+    let t = Y[p.offY + b + c];
+#endif
+    Out[p.offOut + b + c] = (exp(P[p.offP + b + c] - me.x) / me.y - t) / f32(p.rows);
   }
 }
 
 fn row_loss(r: u32, me: vec2<f32>) -> f32 {
   let b = r * p.cols;
   let lse = me.x + log(me.y);
+#if CLASS_INDEX
+  // a class outside 0…cols−1 never comes here: the data is checked on the host (spec/sequential.ts)
+  return lse - P[p.offP + b + min(u32(Y[p.offY + r]), p.cols - 1u)];
+#else
   var s = 0.0;
   for (var c = 0u; c < p.cols; c++) { s += Y[p.offY + b + c] * (lse - P[p.offP + b + c]); }
   return s;
+#endif
 }
 #else
 // dLoss/dP of element i, whose difference P − Y is d

@@ -82,6 +82,11 @@ export interface LossParams {
   rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number; offPart: number; parts: number;
   /** loss_partial: also write the gradient (loss_grad's) to Out at offOut, in the same pass over P and Y */
   withGrad?: boolean;
+  /**
+   * crossEntropy only: Y holds one class index per row (Y[r], an integer in 0…cols−1, as
+   * PyTorch's CrossEntropyLoss takes them) instead of a one-hot row Y[r][cols]; the same numbers.
+   */
+  classIndex?: boolean;
 }
 /** Out[t][r][i] = In[Idx[offIdx + r]][t][i]: a mini-batch gathered from resident samples. */
 export interface GatherParams { rows: number; steps: number; features: number; offIdx: number; offIn: number; offOut: number }
@@ -90,7 +95,22 @@ export interface ColSumParams { rows: number; cols: number; offM: number; offOut
 export interface UpdateParams {
   n: number; opt: OptKind; epsInside: boolean;
   lr: number; h1: number; h2: number; eps: number; bc1: number; bc2: number;
+  /** Weight decay (0 or absent: none): g + wd·p, as PyTorch's weight_decay; with `decoupled` (AdamW) p·(1 − lr·wd) first instead. */
+  wd?: number; decoupled?: boolean;
+  /** momentum: Nesterov's form, as torch.optim.SGD(nesterov=True) */
+  nesterov?: boolean;
+  /**
+   * Clipping of the loss gradient, before weight decay: 'norm' scales it by min(1, clip / (‖G‖ + 1e-6))
+   * with ‖G‖² read from Norm[offNorm] (grad_norm_total's result), as clip_grad_norm_; 'value' clamps
+   * each element to [−clip, clip], as clip_grad_value_.
+   */
+  clipMode?: 'norm' | 'value'; clip?: number; offNorm?: number;
 }
+/**
+ * Sum of squares of G[0..n) in two passes: `grad_norm_partial` writes Part[offPart + w], w < parts,
+ * the sum over part w's range; `grad_norm_total` adds them into Part[offOut].
+ */
+export interface GradNormParams { n: number; parts: number; offPart: number; offOut: number }
 
 /**
  * One time step of an LSTM or GRU cell over a batch, after the step's products (src/nn/lstm.ts,
@@ -106,6 +126,24 @@ export interface CellParams {
   hasCarry: boolean; hasDOut: boolean;
 }
 
+/**
+ * An embedding's rows (src/nn/embedding.ts, shaders/embedding.wgsl), W: [vocab][units], ids one a
+ * row (as floats, exact below 2^24): `embedding` Out[r][d] = W[Idx[r]][d] (0 for an id outside
+ * 0…vocab−1, which the data's checks keep out); `embedding_backward` dW[v][d] = Σ over the rows r
+ * whose id is v, in ascending r, of dOut[r][d] (W's offset is dW's, Out's is dOut's).
+ */
+export interface EmbeddingParams { rows: number; units: number; vocab: number; offIdx: number; offW: number; offOut: number }
+/**
+ * Inverted dropout of n values (src/nn/dropout.ts, shaders/dropout.wgsl): Out[i] = In[i]·scale
+ * where value i is kept, else 0. Whether it is kept is a counter-based draw, the same in WGSL and
+ * in JS: h = mix(mix(mix(mix(seed) + step) + layer) + i) in u32 arithmetic (mix: a 32-bit integer
+ * hash), kept when h >> 8 ≥ threshold (= round(rate·2^24)). The backward is the same kernel on
+ * the gradient: the mask is its own transpose.
+ */
+export interface DropoutParams { n: number; threshold: number; scale: number; seed: number; step: number; layer: number; offIn: number; offOut: number }
+/** The integer threshold of a dropout rate: round(rate·2^24), so the kept fraction is 1 − threshold/2^24. */
+export const dropoutThreshold = (rate: number): number => Math.round(rate * 2 ** 24);
+
 export interface KernelParams {
   matmul: MatmulParams;
   /** Z = Σ_s Part[s] (the `splits` partial products at the start of Part) + Bias + Add ⊙ f'(D); Act = f(Z) */
@@ -119,10 +157,15 @@ export interface KernelParams {
   col_sum: ColSumParams;
   gather: GatherParams;
   update: UpdateParams;
+  grad_norm_partial: GradNormParams;
+  grad_norm_total: GradNormParams;
   lstm_cell: CellParams;
   lstm_cell_backward: CellParams;
   gru_cell: CellParams;
   gru_cell_backward: CellParams;
+  embedding: EmbeddingParams;
+  embedding_backward: EmbeddingParams;
+  dropout: DropoutParams;
 }
 export type KernelName = keyof KernelParams;
 
@@ -137,7 +180,9 @@ export interface KernelBuffers<B> {
   loss_grad: { P: B; Y: B; Out: B };
   col_sum: { M: B; Out: B };
   gather: { Idx: B; In: B; Out: B };
-  update: { P: B; G: B; S1?: B; S2?: B };
+  update: { P: B; G: B; S1?: B; S2?: B; Norm?: B };
+  grad_norm_partial: { G: B; Part: B };
+  grad_norm_total: { Part: B };
   /** G: gate pre-activations in, activations out (in place); C: c_{t−1} read, c_t written; Hs: h_t written */
   lstm_cell: { G: B; C: B; Hs: B };
   /** dH: dh_t; G: gates; C: c_{t−1}, c_t; dC: dc_{t+1} in, dc_t out (in place); dG: gate pre-activation gradients out */
@@ -146,4 +191,7 @@ export interface KernelBuffers<B> {
   gru_cell: { X: B; Gh: B; G: B; Hs: B };
   /** dH: dh_t; G, Gh, Hs as forward; dG: d(x-side pre-activations) out; dGh: d(h-side products) out; Carry: out; DOut: dOut_{t−1} */
   gru_cell_backward: { dH: B; G: B; Gh: B; Hs: B; dG: B; dGh: B; Carry?: B; DOut?: B };
+  embedding: { Idx: B; W: B; Out: B };
+  embedding_backward: { Idx: B; dOut: B; dW: B };
+  dropout: { In: B; Out: B };
 }

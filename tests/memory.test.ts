@@ -15,7 +15,7 @@ const models: [string, ModelSpec, number][] = [
 ];
 
 function dataset(model: ModelSpec, n: number): Dataset {
-  const T = model.type === 'rnn' ? 5 : 1, outputs = model.type === 'rnn' ? model.outputSize : model.layers[model.layers.length - 1].units;
+  const T = model.type === 'rnn' ? 5 : 1, outputs = model.type === 'rnn' ? model.outputSize : (model.layers[model.layers.length - 1] as { units: number }).units;
   return { n, steps: T, features: model.inputSize, outputs, x: new Float64Array(n * T * model.inputSize), y: new Float64Array(n * outputs) };
 }
 

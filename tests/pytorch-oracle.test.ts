@@ -183,7 +183,7 @@ test('Debian\'s PyTorch (/usr/bin/python3 with torch, float64) trains every case
 
 test('the cases cover every optimizer and option, every loss with every output activation, every hidden activation, MLPs and RNNs', () => {
   const specs = cases.map((c) => c.spec);
-  const outputAct = (s: RunSpec) => (s.model.type === 'rnn' ? s.model.outputActivation : s.model.layers[s.model.layers.length - 1].activation);
+  const outputAct = (s: RunSpec) => (s.model.type === 'rnn' ? s.model.outputActivation : (s.model.layers[s.model.layers.length - 1] as { activation?: string }).activation);
   for (const o of OPTIMIZERS) expect(specs.some((s) => s.optimizer.type === o), o).toBe(true);
   for (const k of ['momentum', 'rho', 'eps', 'beta1', 'beta2'] as const) expect(specs.some((s) => s.optimizer[k] !== undefined), k).toBe(true);
   for (const inside of [true, false, undefined]) expect(specs.some((s) => s.optimizer.type === 'rmsprop' && s.optimizer.epsInsideSqrt === inside), `epsInsideSqrt ${inside}`).toBe(true);

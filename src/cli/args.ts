@@ -51,12 +51,24 @@ export const COMMANDS: Record<string, CommandHelp> = {
       json: { help: 'print {backend, device, outputs, predictions[, classes]} instead of CSV' },
     },
   },
-  export: {
-    summary: 'write a checkpoint as model.safetensors + miya_model.py for PyTorch',
+  sample: {
+    summary: "generate text from a character model's checkpoint (one trained on data.text)",
     positionals: ['CHECKPOINT'],
     options: {
-      pytorch: { arg: 'DIR', help: 'the directory to write model.safetensors and miya_model.py into' },
-      force: { help: 'replace a miya_model.py there that differs from the one Miya writes (edits in it are lost)' },
+      length: { arg: 'N', help: 'characters to generate after the prime (default 200)' },
+      temperature: { arg: 't', help: 'divides the logits before the softmax (default 1): lower is surer, higher wilder; 0 takes the likeliest character' },
+      prime: { arg: 'TEXT', help: 'the text to continue (default a newline, or the first character of the vocabulary); every character must be in the vocabulary' },
+      seed: { arg: 's', help: 'the seed of the draws (default 0): the same seed, the same text' },
+      backend: backend('where to run the model'),
+    },
+  },
+  export: {
+    summary: 'write a checkpoint as model.safetensors + miya_model.py for PyTorch, and train.py to continue the run there',
+    positionals: ['CHECKPOINT'],
+    options: {
+      pytorch: { arg: 'DIR', help: 'the directory to write model.safetensors, miya_model.py and train.py (with train_state.safetensors) into' },
+      dtype: { arg: 'float32|float64', help: "the tensors' type (default float32; float64 keeps a cpu checkpoint's values exactly)" },
+      force: { help: 'replace a miya_model.py or train.py there that differs from the one Miya writes (edits in it are lost)' },
     },
   },
   import: {
@@ -85,7 +97,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'time matmuls and training steps against TF.js, or soak-test a long run',
     positionals: [],
     options: {
-      suite: { arg: 'matmul|tiles|mlp|rnn|small|all', help: 'which cases to time (default all)' },
+      suite: { arg: 'matmul|tiles|mlp|rnn|lstm|gru|small|all', help: 'which cases to time (default all: every suite but tiles, lstm and gru)' },
       backends: { arg: 'LIST', help: 'comma-separated, of webgpu, cpu, tfjs-webgpu, tfjs-cpu (default webgpu,cpu)' },
       quick: { help: 'smaller sizes and fewer repetitions' },
       json: { arg: 'FILE', help: 'write the results as JSON' },

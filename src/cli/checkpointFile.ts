@@ -64,8 +64,9 @@ export async function readCheckpointFile(path: string): Promise<Checkpoint> {
 
 /** The files a run reads, [what it is, path], for checkOutput: the spec, its CSV data, the tuning cache. */
 export function runInputs(specPath: string | undefined, spec: unknown, tuneCache: string | undefined): [string, string | undefined][] {
-  const csv = (spec as { data?: { csv?: unknown } } | undefined)?.data?.csv;
-  return [['the run spec', specPath], ['the CSV data', typeof csv === 'string' ? csv : undefined], ['the tuning cache', tuneCache]];
+  const data = (spec as { data?: { csv?: unknown; text?: unknown } } | undefined)?.data;
+  const [csv, text] = [data?.csv, data?.text];
+  return [['the run spec', specPath], ['the CSV data', typeof csv === 'string' ? csv : undefined], ['the text data', typeof text === 'string' ? text : undefined], ['the tuning cache', tuneCache]];
 }
 
 /**

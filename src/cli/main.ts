@@ -11,11 +11,12 @@ const SYNOPSIS = `synopsis:
   miya train SPEC.json [--backend cpu|webgpu|auto] [--steps N] [--json] [--tune [--tune-cache FILE|off]]
              [--checkpoint FILE [--checkpoint-every N]] [--resume FILE]
   miya predict CHECKPOINT INPUT.csv|INPUT.json [--backend cpu|webgpu|auto] [--window T] [--json]
-  miya export CHECKPOINT --pytorch DIR [--force]
+  miya sample CHECKPOINT [--length N] [--temperature t] [--prime TEXT] [--seed s] [--backend cpu|webgpu|auto]
+  miya export CHECKPOINT --pytorch DIR [--dtype float32|float64] [--force]
   miya import FILE.safetensors --out SPEC.json [--spec SPEC.json]
   miya explain SPEC.json [--backend cpu|webgpu|auto]
   miya verify [--backend webgpu|cpu|auto] [--random N] [--browser]
-  miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
+  miya bench [--suite matmul|tiles|mlp|rnn|lstm|gru|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
              [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile]
              [--tune [--tune-cache FILE|off]]
   miya bench --soak N [--backends webgpu,cpu]`;
@@ -23,6 +24,7 @@ const SYNOPSIS = `synopsis:
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   train: async () => (await import('./train.js')).trainCommand,
   predict: async () => (await import('./predict.js')).predictCommand,
+  sample: async () => (await import('./sample.js')).sampleCommand,
   export: async () => (await import('./exportCmd.js')).exportCommand,
   import: async () => (await import('./importCmd.js')).importCommand,
   explain: async () => (await import('./explain.js')).explainCommand,

@@ -58,7 +58,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
 /** Whether the model's outputs are class scores: a softmax output layer, or the logits crossEntropy reads (two or more). */
 export function isClassifier(spec: RunSpec): boolean {
   const m = spec.model;
-  const last = m.type === 'rnn' ? m.outputActivation : m.layers[m.layers.length - 1].activation;
+  const top = m.type === 'rnn' ? undefined : m.layers[m.layers.length - 1];
+  const last = m.type === 'rnn' ? m.outputActivation : top && 'activation' in top ? top.activation : undefined;
   return outputsOf(m) >= 2 && (last === 'softmax' || spec.loss === 'crossEntropy');
 }
 

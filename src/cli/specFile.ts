@@ -36,9 +36,11 @@ export function jsonErrorText(text: string, message: string): string {
   return ` at line ${line}, column ${column}: ${printable(at[1]).slice(0, 200)}`;
 }
 
-/** A relative data.csv is the spec file's neighbour (as paths in tsconfig.json are), wherever miya runs from. */
+/** A relative data.csv (or data.text) is the spec file's neighbour (as paths in tsconfig.json are), wherever miya runs from. */
 function withCsvBeside(spec: unknown, path: string): unknown {
-  const data = (spec as { data?: { csv?: unknown } } | null)?.data;
-  if (typeof data?.csv !== 'string' || data.csv === '' || isAbsolute(data.csv)) return spec;
-  return { ...(spec as object), data: { ...data, csv: resolve(dirname(path), data.csv) } };
+  const data = (spec as { data?: { csv?: unknown; text?: unknown } } | null)?.data;
+  const key = typeof data?.csv === 'string' ? 'csv' : typeof data?.text === 'string' ? 'text' : undefined;
+  const file = key && (data![key] as string);
+  if (!key || !file || isAbsolute(file)) return spec;
+  return { ...(spec as object), data: { ...data, [key]: resolve(dirname(path), file) } };
 }

@@ -2,10 +2,12 @@
 // shaders/*.wgsl. This file is the definition of what each kernel computes.
 import {
   type ColSumParams, type EltParams, type KernelBuffers, type KernelName, type KernelParams, type GatherParams, type LossParams,
-  type MatmulParams, type UpdateParams, splitRange,
+  type MatmulParams, type UpdateParams, type GradNormParams, splitRange,
 } from '../kernels.js';
 import { actDf, actF } from './activation.js';
 import { gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward } from './recurrent.js';
+import { dropout } from './dropout.js';
+import { embedding, embedding_backward } from './embedding.js';
 
 type F = Float64Array;
 
@@ -150,7 +152,8 @@ export const lossPartRows = (rows: number, parts: number, w: number): [number, n
 };
 
 // Part[w] = Σ over the rows of part w of the row losses: Σ_c (P − Y)² (mse forms) or
-// Σ_c Y·(logsumexp(P) − P) (crossEntropy on logits); withGrad: loss_grad's Out as well
+// Σ_c Y·(logsumexp(P) − P) (crossEntropy on logits; logsumexp(P) − P[Y[r]] with classIndex, the
+// one-hot row's sum to the bit); withGrad: loss_grad's Out as well
 export function loss_partial(p: LossParams, b: KernelBuffers<F>['loss_partial']): void {
   for (let w = 0; w < p.parts; w++) {
     const [r0, r1] = lossPartRows(p.rows, p.parts, w);
@@ -159,7 +162,8 @@ export function loss_partial(p: LossParams, b: KernelBuffers<F>['loss_partial'])
       const o = r * p.cols;
       if (p.loss === 'crossEntropy') {
         const lse = logSumExp(b.P, p.offP + o, p.cols);
-        for (let c = 0; c < p.cols; c++) s += b.Y[p.offY + o + c] * (lse - b.P[p.offP + o + c]);
+        if (p.classIndex) s += lse - b.P[p.offP + o + b.Y[p.offY + r]];
+        else for (let c = 0; c < p.cols; c++) s += b.Y[p.offY + o + c] * (lse - b.P[p.offP + o + c]);
       } else {
         for (let c = 0; c < p.cols; c++) { const d = b.P[p.offP + o + c] - b.Y[p.offY + o + c]; s += d * d; }
       }
@@ -177,7 +181,7 @@ export function loss_value(p: LossParams, b: KernelBuffers<F>['loss_value']): vo
   b.Out[p.offOut] = p.loss === 'crossEntropy' ? s / p.rows : p.loss === 'halfMse' ? (0.5 * s) / n : s / n;
 }
 
-// Out = dLoss/dP, same shape as P
+// Out = dLoss/dP, same shape as P (crossEntropy with classIndex: Y[r]'s one-hot row as the target)
 export function loss_grad(p: LossParams, b: KernelBuffers<F>['loss_grad']): void {
   const n = p.rows * p.cols;
   if (p.loss === 'crossEntropy') {
@@ -185,7 +189,8 @@ export function loss_grad(p: LossParams, b: KernelBuffers<F>['loss_grad']): void
       const o = r * p.cols;
       const lse = logSumExp(b.P, p.offP + o, p.cols);
       for (let c = 0; c < p.cols; c++) {
-        b.Out[p.offOut + o + c] = (Math.exp(b.P[p.offP + o + c] - lse) - b.Y[p.offY + o + c]) / p.rows;
+        const y = p.classIndex ? (c === b.Y[p.offY + r] ? 1 : 0) : b.Y[p.offY + o + c];
+        b.Out[p.offOut + o + c] = (Math.exp(b.P[p.offP + o + c] - lse) - y) / p.rows;
       }
     }
     return;
@@ -215,17 +220,27 @@ export function col_sum(p: ColSumParams, b: KernelBuffers<F>['col_sum']): void {
   }
 }
 
-// One optimizer step over n flat parameters (rules in shaders/optimizers.wgsl; README.md "The run spec" states them)
+// One optimizer step over n flat parameters (rules in shaders/optimizers.wgsl; README.md "The run spec" states them).
+// Each element: the loss gradient clipped (by the global norm's factor, or to ±clip), then weight
+// decay (L2 into the gradient, or AdamW's decoupled shrink of p), then the optimizer's rule.
 export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
   const { P, G } = b;
+  const wd = p.wd ?? 0, clip = p.clip ?? 0;
+  const factor = p.clipMode === 'norm' ? Math.min(1, clip / (Math.sqrt(b.Norm![p.offNorm ?? 0]) + 1e-6)) : 1;
   for (let i = 0; i < p.n; i++) {
-    const g = G[i];
+    let g = G[i];
+    if (p.clipMode === 'norm') g *= factor;
+    else if (p.clipMode === 'value') g = Math.min(Math.max(g, -clip), clip);
+    if (wd !== 0) {
+      if (p.decoupled) P[i] *= 1 - p.lr * wd;
+      else g += wd * P[i];
+    }
     if (p.opt === 'sgd') {
       P[i] -= p.lr * g;
     } else if (p.opt === 'momentum') {
       const v = p.h1 * b.S1![i] + g;
       b.S1![i] = v;
-      P[i] -= p.lr * v;
+      P[i] -= p.lr * (p.nesterov ? g + p.h1 * v : v);
     } else if (p.opt === 'rmsprop') {
       const s = p.h1 * b.S1![i] + (1 - p.h1) * g * g;
       b.S1![i] = s;
@@ -240,8 +255,35 @@ export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
   }
 }
 
+// The global gradient norm's square in a fixed order (shaders/grad_norm.wgsl sums the same way):
+// part w of `parts` takes the range [w·R, min(n, (w+1)·R)), R = ⌈n / parts⌉; in it, lane t of 256
+// sums elements t, t+256, t+512, … in order, and the 256 lane sums are added as a tree (lane t +=
+// lane t + h for h = 128, 64, …, 1).
+const LANES = 256;
+function laneTree(s: Float64Array): number {
+  for (let h = LANES / 2; h > 0; h >>= 1) for (let t = 0; t < h; t++) s[t] += s[t + h];
+  return s[0];
+}
+// Part[offPart + w] = Σ G[i]² over part w
+export function grad_norm_partial(p: GradNormParams, b: KernelBuffers<F>['grad_norm_partial']): void {
+  const per = Math.ceil(p.n / p.parts), s = new Float64Array(LANES);
+  for (let w = 0; w < p.parts; w++) {
+    const r0 = Math.min(p.n, w * per), r1 = Math.min(p.n, r0 + per);
+    s.fill(0);
+    for (let t = 0; t < LANES; t++) for (let i = r0 + t; i < r1; i += LANES) s[t] += b.G[i] * b.G[i];
+    b.Part[p.offPart + w] = laneTree(s);
+  }
+}
+// Part[offOut] = Σ_w Part[offPart + w], lane t taking w = t, t+256, …, then the tree
+export function grad_norm_total(p: GradNormParams, b: KernelBuffers<F>['grad_norm_total']): void {
+  const s = new Float64Array(LANES);
+  for (let t = 0; t < LANES; t++) for (let w = t; w < p.parts; w += LANES) s[t] += b.Part[p.offPart + w];
+  b.Part[p.offOut] = laneTree(s);
+}
+
 type CpuKernel<K extends KernelName> = (p: KernelParams[K], b: KernelBuffers<F>[K]) => void;
 export const cpuKernels: { [K in KernelName]: CpuKernel<K> } = {
   matmul, matmul_reduce, act_backward, softmax_rows, softmax_backward, loss_partial, loss_value, loss_grad, col_sum, gather, update,
-  lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward,
+  grad_norm_partial, grad_norm_total,
+  lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward, embedding, embedding_backward, dropout,
 };

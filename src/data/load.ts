@@ -17,6 +17,7 @@ export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promis
   const d = spec.data;
   const sets = 'x' in d ? { train: inlineDataset(d, spec.model) }
     : 'csv' in d ? await (await import('./csv.js')).csvDataset(d, spec.model, opts.readText)
+      : 'text' in d ? await (await import('./text.js')).textDataset(d, spec.model, opts.readText)
       : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;
   const outputs = outputsOf(m);

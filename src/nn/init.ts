@@ -17,9 +17,11 @@ export function givenWeights(model: ModelSpec): Map<string, number[]> {
     });
   } else if (model.type === 'sequential') {
     model.layers.forEach((l, i) => {
+      if (l.type === 'dropout') return;
       const given: [string, number[] | number[][] | undefined][] = l.type === 'dense'
         ? [['weight', l.weights], ['bias', l.bias]]
-        : [['weight_ih_l0', l.weightIh], ['weight_hh_l0', l.weightHh], ['bias_ih_l0', l.biasIh], ['bias_hh_l0', l.biasHh]];
+        : l.type === 'embedding' ? [['weight', l.weights]]
+          : [['weight_ih_l0', l.weightIh], ['weight_hh_l0', l.weightHh], ['bias_ih_l0', l.biasIh], ['bias_hh_l0', l.biasHh]];
       for (const [name, w] of given) if (w) m.set(`layers.${i}.${name}`, w.flat());
     });
   } else {
@@ -42,7 +44,8 @@ export function initialParams(model: ModelSpec, params: ParamTensor[], seed: num
       // PyTorch's defaults: every tensor (biases too) uniform in ±bound, drawn whether given or not
       const n = p.rows * p.cols, values = given.get(p.name), k = bounds.get(p.name)!;
       for (let i = 0; i < n; i++) {
-        const r = (2 * uniformFloat64(rng) - 1) * k;
+        // 'normal': nn.Embedding's N(0, 1), by Box–Muller from two uniforms (1 − u > 0)
+        const r = k === 'normal' ? Math.sqrt(-2 * Math.log(1 - uniformFloat64(rng))) * Math.cos(2 * Math.PI * uniformFloat64(rng)) : (2 * uniformFloat64(rng) - 1) * k;
         out[p.off + i] = values ? values[i] : r;
       }
       continue;
@@ -62,12 +65,14 @@ export function initialParams(model: ModelSpec, params: ParamTensor[], seed: num
 /**
  * PyTorch's default initialisation bound of each tensor of a sequential model: nn.RNN/LSTM/GRU
  * draw every tensor from U(−1/√H, 1/√H); nn.Linear's kaiming_uniform_(a = √5) weight and its bias
- * both come to U(−1/√in, 1/√in).
+ * both come to U(−1/√in, 1/√in); nn.Embedding's weight is N(0, 1) ('normal').
  */
-function sequentialBounds(model: SequentialSpec): Map<string, number> {
-  const out = new Map<string, number>();
+function sequentialBounds(model: SequentialSpec): Map<string, number | 'normal'> {
+  const out = new Map<string, number | 'normal'>();
   let inSize = model.inputSize;
   model.layers.forEach((l, i) => {
+    if (l.type === 'dropout') return;
+    if (l.type === 'embedding') { out.set(`layers.${i}.weight`, 'normal'); inSize = l.units; return; }
     const names = l.type === 'dense' ? ['weight', 'bias'] : ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'];
     const k = 1 / Math.sqrt(l.type === 'dense' ? inSize : l.units);
     for (const n of names) out.set(`layers.${i}.${n}`, k);

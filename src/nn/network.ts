@@ -5,6 +5,9 @@ import type { Act, LossKind } from '../kernels.js';
 /** One parameter tensor inside the flat parameter buffer. Vectors have rows = 1. */
 export interface ParamTensor { name: string; shape: number[]; off: number; rows: number; cols: number }
 
+/** What a training step's forward needs beyond its data: dropout masks are drawn from the seed and the step (src/nn/dropout.ts). */
+export interface Training { seed: number; step: number }
+
 /** A tensor of a training step, for `explain` and `verify`. */
 export interface StepTensor<B> { name: string; view: View<B>; stage: 'forward' | 'backward' }
 
@@ -22,7 +25,8 @@ export interface Network<B> {
   readonly sampleSize: number;
   readonly outputSize: number;
   readonly outputActivation: Act;
-  forward(x: View<B>, batch: number): void;
+  /** With `training` (a training step's), dropout layers drop; without (evaluation, predict), they pass values on. */
+  forward(x: View<B>, batch: number, training?: Training): void;
   /** The loss reads its predictions (logits for crossEntropy with softmax) here... */
   lossInput(loss: LossKind, batch: number): View<B>;
   /** ...and writes dLoss/d(lossInput) here. */

@@ -45,15 +45,22 @@ const lossParts = (rows: number, cols: number) => Math.max(1, Math.min(LOSS_PART
  */
 export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>, grad?: View<B>): void {
   const n = lossParts(rows, p.cols);
-  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n };
+  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n, classIndex: classIndex(loss, p, y) };
   if (grad) be.run('loss_partial', { ...lp, offOut: grad.off, withGrad: true }, { P: p.buf, Y: y.buf, Part: parts.buf, Out: grad.buf });
   else be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
   be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }
 
 export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>): void {
-  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1 }, { P: p.buf, Y: y.buf, Out: out.buf });
+  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1, classIndex: classIndex(loss, p, y) }, { P: p.buf, Y: y.buf, Out: out.buf });
 }
+
+/**
+ * Whether the targets are class indices (one a row, PyTorch's CrossEntropyLoss form): a one-hot
+ * target row is as wide as the prediction's, so one column against several can only be indices.
+ * (With one class both forms are the same numbers.)
+ */
+const classIndex = <B>(loss: LossKind, p: View<B>, y: View<B>): boolean => loss === 'crossEntropy' && y.cols === 1 && p.cols > 1;
 
 /** Rows [start, start+count) of a matrix view. */
 export const rowsOf = <B>(v: View<B>, start: number, count: number): View<B> =>

@@ -1,5 +1,7 @@
-// A sequential model: a stack of layers (dense.ts, rnnLayer.ts, lstm.ts, gru.ts), each the input
-// of the next, as PyTorch's nn.Sequential of nn.Linear / nn.RNN / nn.LSTM / nn.GRU. The model
+// A sequential model: a stack of layers (dense.ts, rnnLayer.ts, lstm.ts, gru.ts, embedding.ts,
+// dropout.ts), each the input of the next, as PyTorch's nn.Sequential of nn.Linear / nn.RNN /
+// nn.LSTM / nn.GRU / nn.Embedding / nn.Dropout. An embedding (first only) reads token ids,
+// [T·batch][1]; dropout drops only in a training step's forward (given its seed and step). The model
 // owns the parameters (one flat buffer, PyTorch's names from layout.ts) and hands each layer its
 // views; each layer owns its activations and the gradient of its output (written by the layer
 // above, or by the loss for the last).
@@ -14,7 +16,9 @@ import { DenseLayer } from './dense.js';
 import { GruLayer } from './gru.js';
 import { layoutSize, paramLayout } from './layout.js';
 import { LstmLayer } from './lstm.js';
-import { allocate, fusedSoftmaxCE, paramBuffers, type Network, type ParamTensor, type StepTensor } from './network.js';
+import { DropoutLayer } from './dropout.js';
+import { EmbeddingLayer } from './embedding.js';
+import { allocate, fusedSoftmaxCE, paramBuffers, type Network, type ParamTensor, type StepTensor, type Training } from './network.js';
 import { RnnLayer } from './rnnLayer.js';
 
 /** What a layer is given: its place, its input's shape, its parameters' views and an allocator. */
@@ -73,7 +77,8 @@ export class Sequential<B> implements Network<B> {
         alloc: (rows, cols, label) => allocate(be, this.owned, rows, cols, label),
       };
       const layer = l.type === 'dense' ? new DenseLayer(be, l, ctx)
-        : l.type === 'lstm' ? new LstmLayer(be, l, ctx) : l.type === 'gru' ? new GruLayer(be, l, ctx) : new RnnLayer(be, l, ctx);
+        : l.type === 'embedding' ? new EmbeddingLayer(be, l, ctx) : l.type === 'dropout' ? new DropoutLayer(be, l, ctx)
+          : l.type === 'lstm' ? new LstmLayer(be, l, ctx) : l.type === 'gru' ? new GruLayer(be, l, ctx) : new RnnLayer(be, l, ctx);
       this.layers.push(layer);
       inSize = layer.outSize;
       seqIn = layer.seqOut;
@@ -92,9 +97,10 @@ export class Sequential<B> implements Network<B> {
   }
   private input(x: View<B>, batch: number): View<B> { return { buf: x.buf, off: x.off, rows: this.T * batch, cols: this.I }; }
 
-  forward(x: View<B>, batch: number): void {
+  forward(x: View<B>, batch: number, training?: Training): void {
     let input = this.input(x, batch);
     for (const l of this.layers) {
+      if (l instanceof DropoutLayer) l.training = training;
       l.forward(input, batch);
       input = l.output(batch);
     }

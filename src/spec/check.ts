@@ -158,6 +158,8 @@ export function closest(key: string, options: readonly string[]): string | undef
 export function knownKeys(path: string, o: Record<string, unknown>, keys: readonly string[], what: string, elsewhere: Record<string, string> = {}): void {
   for (const k of Object.keys(o)) {
     if (keys.includes(k) || o[k] === undefined) continue;
+    // a spec file's "$schema" (the package's run-spec.schema.json) is for editors, not for training
+    if (path === '' && k === '$schema' && typeof o[k] === 'string') continue;
     const expected = `expected one of ${keys.join(', ')}`;
     if (k in elsewhere) fail(keyPath(path, k), `not a field of ${what} (${expected}); ${k} ${elsewhere[k]}`);
     const guess = closest(k, [...keys, ...Object.keys(elsewhere)]);

@@ -1,25 +1,30 @@
 // Validates a run spec (README.md "The run spec") and returns it typed, or throws a SpecError
 // naming the JSON path and what was expected. Data sets named by reference are checked here for
 // their fields only; their contents are checked when loaded (src/data).
-import { ACTIVATIONS, LOSSES, type OptKind, OPTIMIZERS } from '../kernels.js';
+import { ACTIVATIONS, type LossKind, LOSSES } from '../kernels.js';
+import { OPTIMIZER_ALIASES, OPTIMIZER_CONTROLS, validateOptimizerControls, validateRunControls } from './controls.js';
+import { OPTIMIZER_TYPES as OPTIMIZERS, type OptimizerType } from './types.js';
 import { fail, int, knownKeys, matrix, num, obj, oneOf, optional, requireDepth, vector } from './check.js';
 import type { DataSpec, DenseLayerSpec, ModelSpec, OptimizerSpec, RunSpec, RnnSpec } from './types.js';
 import { outputsOf } from '../nn/layout.js';
-import { validateSequential, validateSequentialData } from './sequential.js';
+import { classIndexAt, readsSequenceData, requireOneTargetPerSample, validateSequential, validateSequentialData } from './sequential.js';
 
 const HIDDEN_ACTIVATIONS = ACTIVATIONS.filter((a) => a !== 'softmax');
 
 // Every object of a spec has its keys checked: a misspelt key (activaton, momentun) would
 // otherwise leave its default in place and train something else than was asked, silently.
-const RUN_SPEC_KEYS = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'shuffle', 'seed', 'note', 'expect'];
+const RUN_SPEC_KEYS = ['model', 'loss', 'optimizer', 'data', 'steps', 'epochs', 'batchSize', 'shuffle', 'seed', 'note', 'expect', 'schedule', 'earlyStopping'];
 const inModel = 'belongs in model', inOptimizer = 'belongs in optimizer', inData = 'belongs in data';
 const MISPLACED_AT_ROOT: Record<string, string> = {
   type: 'belongs in model or optimizer', inputSize: inModel, hiddenSize: inModel, outputSize: inModel, layers: inModel, activation: inModel,
-  lr: inOptimizer, momentum: inOptimizer, x: inData, y: inData, csv: inData, dataset: inData, window: inData, test: inData, train: inData,
+  lr: inOptimizer, momentum: inOptimizer, weightDecay: inOptimizer, nesterov: inOptimizer, clipNorm: inOptimizer, clipValue: inOptimizer,
+  warmup: 'belongs in schedule', patience: 'belongs in schedule (plateau) or earlyStopping', x: inData, y: inData, csv: inData, dataset: inData, window: inData, test: inData, train: inData,
 };
 const RNN_FIELDS = { hiddenSize: 'is for model.type "rnn"', outputSize: 'is for model.type "rnn"', outputActivation: 'is for model.type "rnn"' };
 /** The optional fields of each optimizer (all have type and lr). */
-const OPTIMIZER_FIELDS: Record<OptKind, string[]> = { sgd: [], momentum: ['momentum'], rmsprop: ['rho', 'eps', 'epsInsideSqrt'], adam: ['beta1', 'beta2', 'eps'] };
+const OPTIMIZER_FIELDS: Record<OptimizerType, string[]> = {
+  sgd: [], momentum: ['momentum', 'nesterov'], rmsprop: ['rho', 'eps', 'epsInsideSqrt'], adam: ['beta1', 'beta2', 'eps'], adamw: ['beta1', 'beta2', 'eps'],
+};
 const forCsv = 'is for CSV data (data.csv)', forMnist = 'is for MNIST data (data.dataset)', forInline = 'is for inline data (data.x and data.y)';
 
 export function validateSpec(raw: unknown): RunSpec {
@@ -29,7 +34,7 @@ export function validateSpec(raw: unknown): RunSpec {
   const model = validateModel(s.model);
   const loss = oneOf('loss', s.loss, LOSSES);
   const optimizer = validateOptimizer(s.optimizer);
-  const data = validateData(s.data, model);
+  const data = validateData(s.data, model, loss);
   const steps = optional(s, 'steps', (v) => int('steps', v, 1));
   const epochs = optional(s, 'epochs', (v) => int('epochs', v, 1));
   const batchSize = optional(s, 'batchSize', (v) => int('batchSize', v, 1));
@@ -37,7 +42,7 @@ export function validateSpec(raw: unknown): RunSpec {
   const seed = optional(s, 'seed', (v) => int('seed', v, 0));
   const note = optional(s, 'note', (v) => (typeof v === 'string' ? v : fail('note', 'a string', v)));
   const expect = optional(s, 'expect', (v) => obj('expect', v));
-  return { model, loss, optimizer, data, steps, epochs, batchSize, shuffle, seed, note, expect };
+  return { model, loss, optimizer, data, steps, epochs, batchSize, shuffle, seed, note, expect, ...validateRunControls(s, data) };
 }
 
 function validateModel(v: unknown): ModelSpec {
@@ -97,7 +102,7 @@ function validateOptimizer(v: unknown): OptimizerSpec {
     const owners = OPTIMIZERS.filter((t) => OPTIMIZER_FIELDS[t].includes(f)).map((t) => `"${t}"`);
     return [f, `is for optimizer.type ${owners.join(' or ')}`];
   }));
-  knownKeys('optimizer', o, ['type', 'lr', ...fields], `the ${type} optimizer`, others);
+  knownKeys('optimizer', o, ['type', 'lr', ...fields, ...OPTIMIZER_CONTROLS], `the ${type} optimizer`, { ...OPTIMIZER_ALIASES, ...others });
   if (typeof o.lr !== 'number' || !(o.lr > 0) || !Number.isFinite(o.lr)) fail('optimizer.lr', 'a number > 0', o.lr);
   const unit = (k: string) => optional(o, k, (x) => {
     const n = num(`optimizer.${k}`, x);
@@ -105,21 +110,24 @@ function validateOptimizer(v: unknown): OptimizerSpec {
   });
   const eps = optional(o, 'eps', (x) => (num('optimizer.eps', x) > 0 ? (x as number) : fail('optimizer.eps', 'a number > 0', x)));
   const epsInsideSqrt = optional(o, 'epsInsideSqrt', (x) => (typeof x === 'boolean' ? x : fail('optimizer.epsInsideSqrt', 'true or false', x)));
-  return { type, lr: o.lr as number, momentum: unit('momentum'), rho: unit('rho'), beta1: unit('beta1'), beta2: unit('beta2'), eps, epsInsideSqrt };
+  return { type, lr: o.lr as number, momentum: unit('momentum'), rho: unit('rho'), beta1: unit('beta1'), beta2: unit('beta2'), eps, epsInsideSqrt, ...validateOptimizerControls(o, type) };
 }
 
-function validateData(v: unknown, model: ModelSpec): DataSpec {
+function validateData(v: unknown, model: ModelSpec, loss: LossKind): DataSpec {
   const d = obj('data', v);
-  if (model.type === 'sequential') return validateSequentialData(d, model);
+  // CSV and MNIST are read as for an RNN (a model with a recurrent layer) or an MLP (dense layers only)
+  if (model.type === 'sequential' && d.csv === undefined && d.dataset === undefined) return validateSequentialData(d, model, loss);
+  if (model.type === 'sequential') requireOneTargetPerSample(model, d.csv !== undefined ? 'CSV' : 'MNIST');
   if (d.dataset !== undefined) {
     oneOf('data.dataset', d.dataset, ['mnist'] as const);
     knownKeys('data', d, ['dataset', 'train', 'test', 'sequential'], 'MNIST data', { csv: forCsv, inputs: forCsv, targets: forCsv, window: forCsv, x: forInline, y: forInline });
     const train = optional(d, 'train', (x) => int('data.train', x, 1));
     const test = optional(d, 'test', (x) => int('data.test', x, 1));
     // written by Miya (a checkpoint keeps the validated spec), and always what model.type makes it
-    const sequential = model.type === 'rnn';
+    const sequential = readsSequenceData(model);
     if (d.sequential !== undefined && d.sequential !== sequential) {
-      fail('data.sequential', `${sequential} for an ${model.type === 'rnn' ? 'RNN' : 'MLP'} (an RNN reads each digit as 28 rows of 28 pixels, an MLP as 784 pixels; model.type decides)`, d.sequential);
+      const what = model.type === 'sequential' ? `a sequential model ${sequential ? 'with' : 'without'} a recurrent layer` : model.type === 'rnn' ? 'an RNN' : 'an MLP';
+      fail('data.sequential', `${sequential} for ${what} (a model with a recurrent layer reads each digit as 28 rows of 28 pixels, one of dense layers as 784 pixels; the model decides)`, d.sequential);
     }
     return { dataset: 'mnist', train, test, sequential };
   }
@@ -129,7 +137,7 @@ function validateData(v: unknown, model: ModelSpec): DataSpec {
     const names = (k: string) => optional(d, k, (x) => (Array.isArray(x) && x.length > 0 && x.every((s) => typeof s === 'string') ? (x as string[]) : fail(`data.${k}`, 'a non-empty array of column names', x)));
     // An RNN's sample is a window of T rows (its T time steps); an MLP's is one row, so a window
     // has no meaning for it (and was read past the file's end).
-    if (model.type === 'mlp' && d.window !== undefined) fail('data.window', 'no window for an MLP: it takes each CSV row as one sample (a window of T rows is an RNN\'s T time steps); remove data.window or use model.type "rnn"');
+    if (!readsSequenceData(model) && d.window !== undefined) fail('data.window', `no window for ${model.type === 'mlp' ? 'an MLP' : 'a sequential model of dense layers only'}: it takes each CSV row as one sample (a window of T rows is a recurrent layer\'s T time steps); remove data.window or add a recurrent layer`);
     const window = optional(d, 'window', (x) => int('data.window', x, 1));
     const test = optional(d, 'test', (x) => int('data.test', x, 1));
     return { csv: d.csv as string, inputs: names('inputs'), targets: names('targets'), window, test };
@@ -155,6 +163,11 @@ function validateData(v: unknown, model: ModelSpec): DataSpec {
   }
   if (!Array.isArray(d.y)) fail('data.y', `${xs.length} rows of ${outputs} numbers`, d.y);
   if ((d.y as unknown[]).length !== xs.length) fail('data.y', `expected ${xs.length} rows (one per sample of data.x), got ${(d.y as unknown[]).length}`);
+  // crossEntropy's class-index targets, [batch] (PyTorch's CrossEntropyLoss form), as for a sequential model
+  if (loss === 'crossEntropy' && typeof (d.y as unknown[])[0] === 'number') {
+    (d.y as unknown[]).forEach((c, i) => classIndexAt(`data.y[${i}]`, c, outputs));
+    return { x: xs as number[][] | number[][][], y: d.y as number[] };
+  }
   const y = matrix('data.y', d.y, xs.length, outputs);
   return { x: xs as number[][] | number[][][], y };
 }

@@ -10,6 +10,7 @@ import { validateSpec } from '../spec/validate.js';
 import { guardFinite, type ParamsJson, shapeParams } from './result.js';
 import { type CheckpointOptions, Checkpointer } from './checkpointing.js';
 import { type Evaluation, type Progress, Trainer } from './trainer.js';
+import type { EarlyStoppingResult, EpochRecord } from './controls.js';
 export { stepCount } from './trainer.js';
 
 export interface RunOptions {
@@ -42,12 +43,20 @@ export interface RunOptions {
   data?: Datasets;
   /** Called after each step is recorded (tests use it to inject faults). */
   afterStep?: (step: number, be: Backend) => Promise<void> | void;
+  /** Evaluate the held-out set after every epoch, for the result's history (default: when onProgress is given; always when the spec's plateau or earlyStopping watches it). */
+  evaluateEachEpoch?: boolean;
 }
 
 export interface RunResult {
   backend: string; device: string; losses: number[]; params: ParamsJson; grads: ParamsJson;
   /** Only when the data has a held-out test set (MNIST, or CSV with data.test): its loss, and accuracy for one-hot targets, after training. */
   test?: Evaluation;
+  /** Every step's learning rate (the schedule's). */
+  lrs: number[];
+  /** Per epoch begun: mean training loss, held-out loss and accuracy where evaluated, the rate of its last step. */
+  history: EpochRecord[];
+  /** With earlyStopping: the best epoch, and where the run stopped. */
+  earlyStopping?: EarlyStoppingResult;
 }
 
 /**
@@ -61,6 +70,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
   const data = opts.data ?? await loadDataset(spec);
   const be = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto', { notice: opts.notice });
   const trainer = new Trainer(be, spec, data, opts.steps);
+  for (const m of trainer.controls.notices(trainer.steps, trainer.batchesPerEpoch, trainer.specSteps)) opts.notice?.(m);
   const saver = opts.checkpoint && new Checkpointer(trainer, opts.checkpoint);
   try {
     if (resume) {
@@ -79,8 +89,8 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     opts.onStart?.({ step: trainer.step, steps: trainer.steps, epoch: Math.min(Math.floor(trainer.step / trainer.batchesPerEpoch) + 1, epochs), epochs });
     let trained: Float64Array;
     try {
-      trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: !!opts.onProgress, afterStep, signal: opts.signal });
-      await saver?.save();
+      trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: opts.evaluateEachEpoch ?? !!opts.onProgress, afterStep, signal: opts.signal });
+      await saver?.save(trainer.controls.restored);
     } catch (e) {
       throw saver ? withCheckpointNote(e, saver) : e;
     }
@@ -93,7 +103,10 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     const result: RunResult = {
       backend: be.name, device: be.device, losses,
       params: shapeParams(spec.model, session.net.params, params), grads: shapeParams(spec.model, session.net.params, grads),
+      lrs: Array.from(trainer.controls.lrs.values()), history: trainer.controls.history(trained, trainer.batchesPerEpoch),
     };
+    const stopping = trainer.controls.result();
+    if (stopping) result.earlyStopping = stopping;
     if (data.test && !opts.signal?.aborted) result.test = await trainer.evaluate();
     return result;
   } finally {

@@ -14,13 +14,20 @@ import { LOSS_PARTS, lossGrad, lossValue, productsOf } from '../nn/ops.js';
 import { Rnn } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
+import type { ControlState } from './controls.js';
 import type { ModelSpec, OptimizerSpec } from '../spec/types.js';
-import type { Dataset } from '../data/dataset.js';
+import { type Dataset, targetCols } from '../data/dataset.js';
+import { planShards, ShardFeeder } from './shards.js';
 
 export interface SessionConfig {
   model: ModelSpec; loss: LossKind; optimizer: OptimizerSpec;
   /** historySize: the loss slots on the device, a ring (the losses of the last historySize steps). */
   batchSize: number; seed: number; historySize: number;
+  /**
+   * Data larger than a buffer, or streamed, is fed in shards (src/train/shards.ts): whether each
+   * epoch shuffles them, and the most floats a data buffer may hold (default: the backend's bufferLimit).
+   */
+  shuffle?: boolean; dataFloats?: number;
 }
 
 /**
@@ -58,7 +65,11 @@ export class LossHistory {
 export interface Batch { index: number; start: number; size: number }
 
 /** What a resumed run needs besides the spec: parameters, optimizer state and the losses so far. */
-export interface SessionState { params: Float64Array; state: Float64Array[]; optimizerT: number; losses: Float64Array }
+export interface SessionState {
+  params: Float64Array; state: Float64Array[]; optimizerT: number; losses: Float64Array;
+  /** the schedule's and early stopping's state (Trainer.snapshot; absent in older checkpoints) */
+  controls?: ControlState;
+}
 
 export function makeNetwork<B>(be: Backend<B>, model: ModelSpec, steps: number, maxBatch: number): Network<B> {
   if (model.type === 'sequential') return new Sequential(be, model, steps, maxBatch);
@@ -72,6 +83,8 @@ export class Session<B> {
   private x: B; private y: B;
   /** Sample indices in batch order (f32); batch b is order[b.start .. b.start + b.size). */
   private order: B;
+  /** Present when the samples are fed in shards: Trainer awaits its feed(batch) before each step. */
+  readonly shards?: ShardFeeder<B>;
   private bx: B; private by: B;
   private loss: View<B>;
   private lossParts: View<B>;
@@ -85,15 +98,19 @@ export class Session<B> {
     be.write(this.net.paramBuf, initialParams(cfg.model, this.net.params, cfg.seed));
     this.batches = [];
     for (let start = 0, index = 0; start < data.n; start += B, index++) this.batches.push({ index, start, size: Math.min(B, data.n - start) });
-    if (data.n >= 2 ** 24) throw new Error(`data: ${data.n} samples; at most 2^24 can be indexed on the device`);
-    this.x = be.buffer(data.x.length, 'data.x');
-    this.y = be.buffer(data.y.length, 'data.y');
-    be.write(this.x, data.x);
-    be.write(this.y, data.y);
-    this.order = be.buffer(data.n, 'data.order');
-    this.setOrder(Float64Array.from({ length: data.n }, (_, i) => i));
+    // samples past a buffer (or past 2^24, or streamed) are held two shards at a time, and the index list is the batch's
+    const plan = planShards(data, B, cfg.dataFloats ?? be.bufferLimit.floats);
+    this.x = be.buffer(plan ? 2 * plan.slot * data.steps * data.features : data.x.length, 'data.x');
+    this.y = be.buffer(plan ? 2 * plan.slot * (data.targetSteps ?? 1) * targetCols(data) : data.y.length, 'data.y');
+    this.order = be.buffer(plan ? B : data.n, 'data.order');
+    if (plan) this.shards = new ShardFeeder(be, plan, data, { x: this.x, y: this.y, order: this.order }, cfg.shuffle ?? false, cfg.seed, B);
+    else {
+      be.write(this.x, data.x);
+      be.write(this.y, data.y);
+      this.setOrder(Float64Array.from({ length: data.n }, (_, i) => i));
+    }
     this.bx = be.buffer(B * data.steps * data.features, 'batch.x');
-    this.by = be.buffer(B * (data.targetSteps ?? 1) * data.outputs, 'batch.y');
+    this.by = be.buffer(B * (data.targetSteps ?? 1) * targetCols(data), 'batch.y');
     const lossBuf = be.buffer(1, 'loss'), partsBuf = be.buffer(LOSS_PARTS, 'loss parts');
     this.loss = { buf: lossBuf, off: 0, rows: 1, cols: 1 };
     this.lossParts = { buf: partsBuf, off: 0, rows: 1, cols: LOSS_PARTS };
@@ -109,23 +126,28 @@ export class Session<B> {
     const d = this.data;
     return {
       x: { buf: this.bx, off: 0, rows: b.size, cols: d.steps * d.features },
-      y: { buf: this.by, off: 0, rows: b.size * (d.targetSteps ?? 1), cols: d.outputs }, // time-major [T][batch][O] for sequences, as the model's outputs
+      y: { buf: this.by, off: 0, rows: b.size * (d.targetSteps ?? 1), cols: targetCols(d) }, // time-major [T][batch][O] for sequences, as the model's outputs
     };
   }
 
   /** Records the gathering of batch b from the resident samples and returns its views. */
   gather(b: Batch): { x: View<B>; y: View<B> } {
     const d = this.data;
-    this.be.run('gather', { rows: b.size, steps: d.steps, features: d.features, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.x, Out: this.bx });
-    this.be.run('gather', { rows: b.size, steps: d.targetSteps ?? 1, features: d.outputs, offIdx: b.start, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.y, Out: this.by });
+    const offIdx = this.shards ? 0 : b.start; // shards: the order buffer holds this batch's indices alone
+    this.be.run('gather', { rows: b.size, steps: d.steps, features: d.features, offIdx, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.x, Out: this.bx });
+    this.be.run('gather', { rows: b.size, steps: d.targetSteps ?? 1, features: targetCols(d), offIdx, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.y, Out: this.by });
     return this.batchViews(b);
   }
 
-  /** Records and submits one step on batch b; its loss goes to history slot `slot`. */
+  /**
+   * Records and submits one step on batch b; its loss goes to history slot `slot`, the run's step
+   * number (0-based), from which with the seed its dropout masks are drawn.
+   */
   step(b: Batch, slot: number, update = true): void {
+    this.requireFed(b);
     const { x, y } = this.gather(b);
     const net = this.net, loss = this.cfg.loss;
-    net.forward(x, b.size);
+    net.forward(x, b.size, { seed: this.cfg.seed, step: slot });
     const p = net.lossInput(loss, b.size);
     lossValue(this.be, loss, y.rows, p, y, this.loss, this.lossParts, net.lossGradTarget(loss, b.size));
     net.backward(x, b.size, loss);
@@ -143,7 +165,7 @@ export class Session<B> {
     return productsOf(this.be, () => {
       const b = this.batches[0], net = this.net, loss = this.cfg.loss;
       const { x, y } = this.gather(b);
-      net.forward(x, b.size);
+      net.forward(x, b.size, { seed: this.cfg.seed, step: 0 });
       lossGrad(this.be, loss, y.rows, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
       net.backward(x, b.size, loss);
       this.be.submit();
@@ -152,6 +174,7 @@ export class Session<B> {
 
   /** Forward pass only, for evaluation: returns the batch loss (recorded in slot) . */
   evaluate(b: Batch, slot: number): void {
+    this.requireFed(b);
     const { x, y } = this.gather(b);
     this.net.forward(x, b.size);
     lossValue(this.be, this.cfg.loss, y.rows, this.net.lossInput(this.cfg.loss, b.size), y, this.loss, this.lossParts);
@@ -175,6 +198,10 @@ export class Session<B> {
       out.set(b, a.length);
       return out;
     });
+  }
+
+  private requireFed(b: Batch): void {
+    if (this.shards && !this.shards.ready(b.start, b.size)) throw new Error(`batch ${b.index}: its shards were not fed (await session.shards.feed(batch, epoch) first)`);
   }
 
   async readParams(): Promise<Float64Array> { return this.be.read(this.net.paramBuf, 0, this.net.size); }

@@ -12,10 +12,12 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Backend } from '../backend.js';
 import type { TuneStore } from '../tuneStore.js';
 import type { Datasets } from '../data/dataset.js';
-import { NonFiniteError } from '../errors.js';
+import { NonFiniteError, SpecError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
 import type { Dataset } from '../data/dataset.js';
+import { classIndexCorrect } from './classAccuracy.js';
 import { LossHistory, Session, type SessionState } from './session.js';
+import { RunControls } from './controls.js';
 
 /** Loss slots on the device: the ring the host history is drained from (reads come at least every `reportEvery` steps). */
 export const HISTORY_RING = 4096;
@@ -47,6 +49,8 @@ export interface Progress {
   step: number; steps: number; epoch: number; epochs: number;
   /** The training loss of the latest step read back. */
   loss: number;
+  /** The learning rate of the latest step recorded (the schedule's). */
+  lr: number;
   /** The latest held-out evaluation, once there is one. */
   test?: Evaluation;
   stepsPerSecond: number; etaSeconds: number;
@@ -82,6 +86,12 @@ export function epochOrder(n: number, shuffle: boolean, seed: number, epoch: num
 export class Trainer<B> {
   readonly session: Session<B>;
   readonly steps: number;
+  /**
+   * The step the spec's own run ends at (its steps or epochs; this run's `steps` when more): where
+   * restoreBest puts the best parameters back unless early stopping ends the run first. A run cut
+   * shorter (a smaller `steps`, --steps) keeps its last parameters, so that --resume continues it.
+   */
+  readonly specSteps: number;
   /** Steps done so far (a resumed run starts past 0). */
   step = 0;
   /** The losses of the steps done and read back so far (the first `step` once a train() has returned). */
@@ -92,14 +102,27 @@ export class Trainer<B> {
   private reading: Promise<void> = Promise.resolve();
   private evalSession?: Session<B>;
   private shuffle: boolean;
+  /** The schedule's rates, the plateau and early stopping (src/train/controls.ts). */
+  readonly controls: RunControls<B>;
 
-  constructor(readonly be: Backend<B>, readonly spec: RunSpec, readonly data: Datasets, steps?: number) {
+  /** dataFloats: the most floats a data buffer may hold, past which samples go in shards (default: the backend's bufferLimit; tests lower it). */
+  constructor(readonly be: Backend<B>, readonly spec: RunSpec, readonly data: Datasets, steps?: number, private dataFloats?: number) {
+    // validateSpec refuses these for a spec's data; samples handed over by a caller (a page's) may lack a held-out set too
+    if ((spec.schedule?.type === 'plateau' || spec.earlyStopping) && !data.test) {
+      throw new SpecError(spec.earlyStopping ? 'earlyStopping' : 'schedule', 'expected a held-out set to watch; this data has none');
+    }
     const batchSize = spec.batchSize ?? data.train.n;
     this.steps = steps ?? stepCount(spec, Math.ceil(data.train.n / Math.min(batchSize, data.train.n)));
+    this.specSteps = Math.max(this.steps, stepCount(spec, Math.ceil(data.train.n / Math.min(batchSize, data.train.n))));
     this.session = new Session(be, {
       model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize, seed: spec.seed ?? 0, historySize: Math.min(this.steps, HISTORY_RING),
+      shuffle: spec.shuffle ?? false, dataFloats,
     }, data.train);
     this.shuffle = spec.shuffle ?? false;
+    const net = this.session.net;
+    const opt = this.session.opt;
+    this.controls = new RunControls(be, spec, net.paramBuf, net.size, () => opt.config.lr);
+    opt.lrOf = (t) => this.controls.lrAt(t);
   }
 
   /**
@@ -140,7 +163,9 @@ export class Trainer<B> {
     const s = this.session, nb = this.batchesPerEpoch, signal = opts.signal;
     // a read at least every ring's worth of steps, so that no loss is overwritten before it is read
     const every = Math.min(Math.max(1, opts.reportEvery ?? 25), s.cfg.historySize);
-    const evalEach = (opts.evaluateEachEpoch ?? true) && !!this.data.test;
+    const controls = this.controls;
+    // the plateau and early stopping watch every epoch's held-out loss, whatever the caller asked
+    const evalEach = ((opts.evaluateEachEpoch ?? true) || controls.needsEvaluation) && !!this.data.test;
     let pending: Promise<void> | undefined;
     let test: Evaluation | undefined;
     let reported = -1;
@@ -150,23 +175,25 @@ export class Trainer<B> {
       const secs = (performance.now() - t0) / 1000;
       const rate = (step - first) / Math.max(secs, 1e-9);
       opts.onProgress?.({
-        step, steps: this.steps, epoch: Math.floor((step - 1) / nb) + 1, epochs: this.epochs, loss, test,
+        step, steps: this.steps, epoch: Math.floor((step - 1) / nb) + 1, epochs: this.epochs, loss, test, lr: controls.lrs.last,
         stepsPerSecond: rate, etaSeconds: (this.steps - step) / Math.max(rate, 1e-9),
       });
     };
     const ahead = new LookAhead(this.be, every, first);
     let lastYield = performance.now();
-    s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, Math.floor(this.step / nb)));
-    while (this.step < this.steps && !signal?.aborted) {
+    // sharded data (src/train/shards.ts) orders its own epochs, batch by batch
+    if (!s.shards) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, Math.floor(this.step / nb)));
+    while (this.step < this.steps && !signal?.aborted && !controls.stopped) {
       const i = this.step;
       const bi = i % nb;
-      if (bi === 0 && i > first) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, i / nb));
+      if (bi === 0 && i > first && !s.shards) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, i / nb));
       await ahead.room(i);
       if (signal?.aborted) break; // asked while waiting for the device: this step has not begun
+      await s.shards?.feed(s.batches[bi], Math.floor(i / nb));
+      controls.recordStep(i);
       s.step(s.batches[bi], i);
       this.step = i + 1;
       ahead.recorded(this.step);
-      await opts.afterStep?.(this.step);
       const endOfEpoch = bi === nb - 1;
       if (this.step % every === 0 || this.step === this.steps || (endOfEpoch && evalEach)) {
         await pending; // at most one read in flight: the device runs ahead by `every` steps at most
@@ -176,9 +203,16 @@ export class Trainer<B> {
       }
       if (endOfEpoch && evalEach) {
         await pending; // this step's loss, read just above
-        test = (await this.evaluate(this.data.test, signal)) ?? test;
+        // not cut short by a stop when the controls need it: a checkpoint at this step must hold the epoch's outcome
+        const ev = await this.evaluate(this.data.test, controls.needsEvaluation ? undefined : signal);
+        test = ev ?? test;
+        controls.endOfEpoch(this.step / nb, ev);
         report(this.step, this.history.last);
       }
+      // restoreBest before the run's last checkpoint: the one file holds the parameters the run ends with
+      if (controls.stopped || this.step === this.specSteps) controls.finish();
+      // after the epoch's evaluation: a checkpoint taken here holds what the plateau and early stopping made of it
+      await opts.afterStep?.(this.step);
       // a turn of the event loop every few ms of work: without it a cpu run never sees its SIGINT
       if (performance.now() - lastYield >= YIELD_MS) {
         await yieldToEventLoop();
@@ -187,6 +221,7 @@ export class Trainer<B> {
     }
     await pending;
     await this.collect(this.step);
+    if (controls.stopped || this.step === this.specSteps) controls.finish(); // restoreBest: the best epoch's parameters
     if (reported !== this.step && this.step > first) report(this.step, this.history.last); // a stop between two reports
     return this.history.values();
   }
@@ -194,7 +229,7 @@ export class Trainer<B> {
   /** The state after the steps done so far, for a checkpoint. */
   async snapshot(): Promise<SessionState> {
     await this.collect(this.step);
-    return this.session.snapshot(this.history.values());
+    return { ...await this.session.snapshot(this.history.values()), controls: await this.controls.snapshot() };
   }
 
   /** Continues from a snapshot taken after `state.losses.length` steps. */
@@ -203,6 +238,8 @@ export class Trainer<B> {
     this.session.restore(state);
     this.step = this.asked = state.losses.length;
     this.history.reset(state.losses);
+    // a checkpoint from before the controls: every step so far ran at the spec's rate
+    this.controls.restore(state.controls ?? { lrs: new Float64Array(state.losses.length).fill(this.spec.optimizer.lr), evaluations: [] });
   }
 
   /** ŷ for the first `count` held-out samples (at most one evaluation batch) under the current parameters. */
@@ -212,6 +249,7 @@ export class Trainer<B> {
     const e = this.evalSessionFor(test);
     this.be.copy(this.session.net.paramBuf, 0, e.net.paramBuf, 0, e.net.size);
     const b = e.batches[0];
+    await e.shards?.feed(b, 0);
     e.evaluate(b, 0);
     return (await e.readView(e.net.prediction(b.size))).subarray(0, Math.min(count, b.size) * test.outputs);
   }
@@ -219,7 +257,7 @@ export class Trainer<B> {
   private evalSessionFor(test: Dataset): Session<B> {
     const batchSize = Math.min(test.n, 512);
     this.evalSession ??= new Session(this.be, {
-      model: this.spec.model, loss: this.spec.loss, optimizer: this.spec.optimizer, batchSize, seed: 0, historySize: Math.ceil(test.n / batchSize),
+      model: this.spec.model, loss: this.spec.loss, optimizer: this.spec.optimizer, batchSize, seed: 0, historySize: Math.ceil(test.n / batchSize), dataFloats: this.dataFloats,
     }, test);
     return this.evalSession;
   }
@@ -237,16 +275,20 @@ export class Trainer<B> {
     let correct = 0;
     for (const b of e.batches) {
       if (signal?.aborted) return undefined;
+      await e.shards?.feed(b, 0); // a held-out set past a buffer: in order, shard by shard
       e.evaluate(b, b.index);
       const yhat = await e.readView(e.net.prediction(b.size));
-      correct += countCorrect(yhat, test.y.subarray(b.start * test.outputs, (b.start + b.size) * test.outputs), b.size, test.outputs);
+      correct += test.classIndex ? classIndexCorrect(yhat, test, b.start, b.size) : countCorrect(yhat, test.y.subarray(b.start * test.outputs, (b.start + b.size) * test.outputs), b.size, test.outputs);
     }
     const losses = await e.readLosses(0, e.batches.length);
     const loss = e.batches.reduce((sum, b, i) => sum + losses[i] * b.size, 0) / test.n;
+    // class-index targets: the fraction of target rows (every step's, for sequences) whose class is the argmax
+    if (test.classIndex) return { loss, accuracy: correct / (test.n * (test.targetSteps ?? 1)), samples: test.n };
     return oneHot(test.y, test.outputs) ? { loss, accuracy: correct / test.n, samples: test.n } : { loss, samples: test.n };
   }
 
   dispose(): void {
+    this.controls.dispose();
     this.session.dispose();
     this.evalSession?.dispose();
   }

@@ -21,7 +21,7 @@ export interface KernelSpec<K extends KernelName> {
 const actFlags = (act: Act) => ({
   ACT_SIGMOID: act === 'sigmoid', ACT_TANH: act === 'tanh', ACT_RELU: act === 'relu', ACT_SQUARE: act === 'square',
 });
-const lossFlags = (l: LossKind) => ({ LOSS_CE: l === 'crossEntropy', LOSS_HALF_MSE: l === 'halfMse' });
+const lossFlags = (l: LossKind, classIndex?: boolean) => ({ LOSS_CE: l === 'crossEntropy', LOSS_HALF_MSE: l === 'halfMse', CLASS_INDEX: l === 'crossEntropy' && !!classIndex });
 const optFlags = (o: OptKind) => ({
   OPT_MOMENTUM: o === 'momentum', OPT_RMSPROP: o === 'rmsprop', OPT_ADAM: o === 'adam', HAS_S1: o !== 'sgd',
 });
@@ -88,6 +88,8 @@ const cellU = ['batch', 'H', 'offG', 'offX', 'offGh', 'offC', 'offCPrev', 'offH'
 const cellBindings = { G: 1, C: 2, Hs: 3, X: 4, Gh: 5, dH: 6, dC: 7, dG: 8, dGh: 9, Carry: 10, DOut: 11 };
 const cellGrid = (p: KernelParams['lstm_cell']) => grid1d(p.batch * p.H, 256);
 
+const embeddingU = ['rows', 'units', 'vocab', 'offIdx', 'offW', 'offOut'].map((u) => [u, 'u32'] as const) as KernelSpec<'embedding'>['uniforms'];
+const embeddingBindings = { Idx: 1, W: 2, Out: 3, dOut: 4, dW: 5 };
 const elt = ['rows', 'cols', 'offZ', 'offA', 'offDA', 'offDZ'].map((u) => [u, 'u32'] as const);
 const lossU = ['rows', 'cols', 'offP', 'offY', 'offOut', 'offPart', 'parts'].map((u) => [u, 'u32'] as const);
 const eltBindings = { Z: 1, A: 2, dA: 3, dZ: 4 };
@@ -136,7 +138,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     workgroups: (p) => grid1d(p.rows, 64),
   },
   loss_partial: {
-    files: ['loss'], entry: 'loss_partial', flags: (p) => ({ ...lossFlags(p.loss), WITH_GRAD: !!p.withGrad }),
+    files: ['loss'], entry: 'loss_partial', flags: (p) => ({ ...lossFlags(p.loss, p.classIndex), WITH_GRAD: !!p.withGrad }),
     uniforms: lossU as KernelSpec<'loss_partial'>['uniforms'], bindings: { P: 1, Y: 2, Out: 3, Part: 4 },
     used: (p) => ['P', 'Y', 'Part', ...(p.withGrad ? ['Out'] : [])],
     workgroups: (p) => [p.parts, 1, 1],
@@ -147,7 +149,7 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     workgroups: () => [1, 1, 1],
   },
   loss_grad: {
-    files: ['loss'], entry: 'loss_grad', flags: (p) => lossFlags(p.loss),
+    files: ['loss'], entry: 'loss_grad', flags: (p) => lossFlags(p.loss, p.classIndex),
     uniforms: lossU as KernelSpec<'loss_grad'>['uniforms'], bindings: { P: 1, Y: 2, Out: 3 },
     workgroups: (p) => grid1d(p.loss === 'crossEntropy' ? p.rows : p.rows * p.cols, 256),
   },
@@ -165,12 +167,27 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
   },
   update: {
     files: ['optimizers'], entry: 'update',
-    flags: (p) => ({ ...optFlags(p.opt), EPS_INSIDE: p.epsInside }),
-    uniforms: [['n', 'u32'], ['lr', 'f32'], ['h1', 'f32'], ['h2', 'f32'], ['eps', 'f32'], ['bc1', 'f32'], ['bc2', 'f32']],
+    flags: (p) => ({
+      ...optFlags(p.opt), EPS_INSIDE: p.epsInside, WEIGHT_DECAY: (p.wd ?? 0) !== 0, DECOUPLED: (p.wd ?? 0) !== 0 && !!p.decoupled,
+      NESTEROV: p.opt === 'momentum' && !!p.nesterov, CLIP_NORM: p.clipMode === 'norm', CLIP_VALUE: p.clipMode === 'value',
+    }),
+    uniforms: [['n', 'u32'], ['lr', 'f32'], ['h1', 'f32'], ['h2', 'f32'], ['eps', 'f32'], ['bc1', 'f32'], ['bc2', 'f32'], ['wd', 'f32'], ['clip', 'f32'], ['offNorm', 'u32']],
     dynamic: ['lr', 'bc1', 'bc2'],
-    bindings: { P: 1, G: 2, S1: 3, S2: 4 },
-    used: (p) => ['P', 'G', ...(p.opt === 'sgd' ? [] : ['S1']), ...(p.opt === 'adam' ? ['S2'] : [])],
+    bindings: { P: 1, G: 2, S1: 3, S2: 4, Norm: 5 },
+    used: (p) => ['P', 'G', ...(p.opt === 'sgd' ? [] : ['S1']), ...(p.opt === 'adam' ? ['S2'] : []), ...(p.clipMode === 'norm' ? ['Norm'] : [])],
     workgroups: (p) => grid1d(p.n, 256),
+  },
+  grad_norm_partial: {
+    files: ['grad_norm'], entry: 'grad_norm_partial', flags: () => ({}),
+    uniforms: [['n', 'u32'], ['parts', 'u32'], ['offPart', 'u32'], ['offOut', 'u32']],
+    bindings: { G: 1, Part: 2 },
+    workgroups: (p) => [p.parts, 1, 1],
+  },
+  grad_norm_total: {
+    files: ['grad_norm'], entry: 'grad_norm_total', flags: () => ({}),
+    uniforms: [['n', 'u32'], ['parts', 'u32'], ['offPart', 'u32'], ['offOut', 'u32']],
+    bindings: { Part: 2 },
+    workgroups: () => [1, 1, 1],
   },
   lstm_cell: {
     files: ['recurrent'], entry: 'lstm_cell', flags: () => ({}), uniforms: cellU, bindings: cellBindings,
@@ -189,5 +206,20 @@ export const gpuKernels: { [K in KernelName]: KernelSpec<K> } = {
     uniforms: cellU, bindings: cellBindings,
     used: (p) => ['dH', 'G', 'Gh', 'Hs', 'dG', 'dGh', ...(p.hasCarry ? ['Carry'] : []), ...(p.hasCarry && p.hasDOut ? ['DOut'] : [])],
     workgroups: cellGrid,
+  },
+  embedding: {
+    files: ['embedding'], entry: 'embedding', flags: () => ({}), uniforms: embeddingU, bindings: embeddingBindings,
+    used: () => ['Idx', 'W', 'Out'], workgroups: (p) => grid1d(p.rows * p.units, 256),
+  },
+  embedding_backward: {
+    files: ['embedding'], entry: 'embedding_backward', flags: () => ({}), uniforms: embeddingU, bindings: embeddingBindings,
+    // a workgroup per vocabulary row (folded past 65535 rows) and block of 256 units (shaders/embedding.wgsl)
+    used: () => ['Idx', 'dOut', 'dW'], workgroups: (p) => [Math.min(p.vocab, 65535), Math.ceil(p.units / 256), Math.ceil(p.vocab / 65535)],
+  },
+  dropout: {
+    files: ['dropout'], entry: 'dropout', flags: () => ({}),
+    uniforms: [['n', 'u32'], ['threshold', 'u32'], ['scale', 'f32'], ['seed', 'u32'], ['step', 'u32'], ['layer', 'u32'], ['offIn', 'u32'], ['offOut', 'u32']],
+    dynamic: ['step'], // the mask changes every training step: the prepared dispatch is kept, its step rewritten
+    bindings: { In: 1, Out: 2 }, workgroups: (p) => grid1d(p.n, 256),
   },
 };

@@ -3,15 +3,18 @@
 // value is passed in the template tag's place.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import activation from '../../shaders/activation.wgsl?raw';
+import dropout from '../../shaders/dropout.wgsl?raw';
 import elementwise from '../../shaders/elementwise.wgsl?raw';
+import embedding from '../../shaders/embedding.wgsl?raw';
 import gather from '../../shaders/gather.wgsl?raw';
+import gradNorm from '../../shaders/grad_norm.wgsl?raw';
 import loss from '../../shaders/loss.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import optimizers from '../../shaders/optimizers.wgsl?raw';
 import recurrent from '../../shaders/recurrent.wgsl?raw';
 import reduce from '../../shaders/reduce.wgsl?raw';
 
-export const shaderFiles = { activation, elementwise, gather, loss, matmul, optimizers, recurrent, reduce };
+export const shaderFiles = { activation, dropout, elementwise, embedding, gather, grad_norm: gradNorm, loss, matmul, optimizers, recurrent, reduce };
 export type ShaderFile = keyof typeof shaderFiles;
 
 export function preprocess(source: string, flags: Record<string, boolean>): string {

@@ -143,6 +143,8 @@ def loss_of(kind, out, logits, out_act, y):
         # sequential model's); on a softmax output it takes the logits (the same loss as
         # CrossEntropyLoss on an identity output), otherwise the output itself
         p = logits if out_act == "softmax" else out
+        if y.dim() < p.dim():  # class-index targets, [batch] or [batch][T]: CrossEntropyLoss's other form
+            return F.cross_entropy(p.reshape(-1, p.shape[-1]), y.reshape(-1).long())
         return F.cross_entropy(p.reshape(-1, p.shape[-1]), y.reshape(-1, p.shape[-1]))
     raise SystemExit(f"unknown loss {kind}")
 

@@ -5,7 +5,8 @@
 CASES.json is a list of {"name", "spec"}: `spec` is a Miya run spec with model.type "sequential",
 inline data and explicit initial weights in every layer. Each layer is the torch.nn module itself:
 nn.Linear (+ the activation), nn.RNN, nn.LSTM, nn.GRU (one layer, batch_first=True, both biases
-trained, h0 = c0 = 0); a recurrent layer with returnSequences false passes out[:, -1, :] on.
+trained, h0 = c0 = 0), nn.Embedding (x then holds token ids); a recurrent layer with returnSequences
+false passes out[:, -1, :] on.
 Losses: F.mse_loss (mean over batch, steps and outputs), F.cross_entropy with probability targets
 on the [batch·T, O] rows (mean over batch and steps). Optimizers: torch_oracle.py's (torch.optim,
 and RMSprop with ε inside the root written by hand). For each case this prints {"name", "losses",
@@ -26,6 +27,7 @@ from torch_oracle import act_fn, fit, main, tensor  # noqa: E402
 torch.set_default_dtype(torch.float64)
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+EMBEDDING_KEYS = (("weights", "weight"),)
 RECURRENT_KEYS = (("weightIh", "weight_ih_l0"), ("weightHh", "weight_hh_l0"), ("biasIh", "bias_ih_l0"), ("biasHh", "bias_hh_l0"))
 
 
@@ -33,12 +35,15 @@ class Stack(nn.Module):
     def __init__(self, model):
         super().__init__()
         self.kinds, self.mods, self.specs = [], nn.ModuleList(), model["layers"]
-        size = model["inputSize"]
+        size = model.get("inputSize", 1)
         for i, layer in enumerate(model["layers"]):
             kind = layer.get("type", "dense")
             if kind == "dense":
                 mod = nn.Linear(size, layer["units"])
                 given = (("weights", "weight"), ("bias", "bias"))
+            elif kind == "embedding":  # x holds token ids (as numbers): nn.Embedding(vocab, units)
+                mod = nn.Embedding(layer["vocab"], layer["units"])
+                given = EMBEDDING_KEYS
             else:
                 extra = {"nonlinearity": layer.get("activation", "tanh")} if kind == "rnn" else {}
                 mod = MODULES[kind](size, layer["units"], batch_first=True, **extra)
@@ -59,6 +64,8 @@ class Stack(nn.Module):
             if kind == "dense":
                 z = mod(x)
                 x = act_fn(layer.get("activation", "identity"))(z)
+            elif kind == "embedding":
+                x = mod(x.long())
             else:
                 out = mod(x)[0]  # [batch, T, H]
                 x = out if layer.get("returnSequences", False) else out[:, -1, :]
@@ -73,7 +80,7 @@ class Stack(nn.Module):
         """Each layer's (spec key, parameter) pairs, in Miya's layout order."""
         out = []
         for kind, mod in zip(self.kinds, self.mods):
-            keys = (("weights", "weight"), ("bias", "bias")) if kind == "dense" else RECURRENT_KEYS
+            keys = (("weights", "weight"), ("bias", "bias")) if kind == "dense" else EMBEDDING_KEYS if kind == "embedding" else RECURRENT_KEYS
             out.append([(key, getattr(mod, name)) for key, name in keys])
         return out
 
