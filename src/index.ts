@@ -4,6 +4,7 @@ export { type BackendName, createBackend } from './backends.js';
 export { CpuBackend } from './cpu/backend.js';
 export { DeviceLostError, NonFiniteError, RunError, SpecError } from './errors.js';
 export { tellStep } from './explain/story.js';
+export { traceForExplain } from './explain/controls.js';
 export { ACTIVATIONS, LOSSES, OPTIMIZERS } from './kernels.js';
 export { Mlp } from './nn/mlp.js';
 export { Rnn } from './nn/rnn.js';

@@ -2,14 +2,19 @@
 // time step for an RNN), the loss, dL/dŷ, the deltas, each gradient, the optimizer state and the
 // update — with the reference (cpu, float64) and the device side by side.
 import { outputsOf } from '../nn/layout.js';
-import { optimizerConfig } from '../optim/optimizer.js';
 import type { RunSpec } from '../spec/types.js';
 import type { StepTrace } from '../verify/trace.js';
 import { article, fmt, fmtList, fmtMatrix, plural } from './format.js';
 import { SequentialStory } from './sequentialStory.js';
 import { givesSequences } from '../spec/sequential.js';
+import { hasControls, tellControls, updateFormula } from './controls.js';
 
-export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string {
+/**
+ * The story of one step. With training controls, `ref` and `dev` are traced at the schedule's rate
+ * of step 1 (traceForExplain, src/explain/controls.ts), and `norms` holds ‖G‖² as each backend's
+ * grad_norm kernels summed it (clipNorm; else the norm is summed here from the gradients).
+ */
+export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace, norms?: { ref?: number; dev?: number }): string {
   const out: string[] = [];
   const say = (s = '') => out.push(s);
   const cols = (name: string) => (ref.shapes.get(name) ?? [1, 1]).slice(-1)[0];
@@ -87,6 +92,7 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace): string
   say();
   say('5. The update');
   say(`  ${updateFormula(spec)}`);
+  if (hasControls(spec)) for (const line of tellControls(spec, ref, dev, norms)) say(line);
   for (const [name] of ref.state) show(name, name.split('.').slice(0, -1).join('.'), (t) => t.state.get(name));
   for (const [name] of ref.after) show(`new ${name}`, name, (t) => t.after.get(name));
   return out.join('\n');
@@ -187,16 +193,6 @@ function lossGradFormula(loss: string): string {
   if (loss === 'mse') return 'dL/dŷ = 2(ŷ − y) / (batch · outputs); then δ = dL/dz = dL/dŷ ⊙ f′(z) at each layer, going back through Wᵀ';
   if (loss === 'halfMse') return 'dL/dŷ = (ŷ − y) / (batch · outputs); then δ = dL/dz = dL/dŷ ⊙ f′(z) at each layer, going back through Wᵀ';
   return 'dL/dlogits = (softmax(logits) − y) / batch; then δ = dL/dz at each layer, going back through Wᵀ';
-}
-
-function updateFormula(spec: RunSpec): string {
-  const c = optimizerConfig(spec.optimizer);
-  switch (c.type) {
-    case 'sgd': return `sgd: p ← p − lr·g, lr = ${c.lr}`;
-    case 'momentum': return `momentum: v ← μ·v + g; p ← p − lr·v, lr = ${c.lr}, μ = ${c.momentum}`;
-    case 'rmsprop': return `rmsprop: s ← ρ·s + (1 − ρ)·g²; p ← p − lr·g / ${c.epsInsideSqrt ? '√(s + ε)' : '(√s + ε)'}, lr = ${c.lr}, ρ = ${c.rho}, ε = ${c.eps}`;
-    default: return `adam: m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²; p ← p − lr·(m/(1 − β1^t)) / (√(v/(1 − β2^t)) + ε), lr = ${c.lr}, β1 = ${c.beta1}, β2 = ${c.beta2}, ε = ${c.eps}`;
-  }
 }
 
 function wrap(text: string, width: number): string[] {

@@ -75,6 +75,11 @@ export class Optimizer<B> {
   /** The norm's kernels' parameters (clipNorm): parts partial sums, their total after them. */
   normParams() { return { n: this.n, parts: this.parts, offPart: 0, offOut: this.parts }; }
 
+  /** ‖G‖² of the latest step as the device's grad_norm kernels summed it (clipNorm only; `explain` shows it). */
+  async readNormSquared(): Promise<number | undefined> {
+    return this.norm && (await this.be.read(this.norm, this.parts, 1))[0];
+  }
+
   step(params: B, grads: B): void {
     if (this.norm) {
       this.be.run('grad_norm_partial', this.normParams(), { G: grads, Part: this.norm });

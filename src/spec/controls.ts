@@ -1,6 +1,7 @@
 // Validation of the training controls (README.md "Training controls"): the optimizer's
 // weightDecay, nesterov, clipNorm and clipValue, and the top-level schedule and earlyStopping.
 // Each refusal names the JSON path and what was expected (SpecError → exit 2).
+import { ADAMW_WEIGHT_DECAY } from '../optim/optimizer.js';
 import { fail, int, knownKeys, num, obj, oneOf, optional } from './check.js';
 import type { DataSpec, EarlyStoppingSpec, OptimizerSpec, OptimizerType, ScheduleSpec } from './types.js';
 
@@ -16,6 +17,11 @@ export function validateOptimizerControls(o: Record<string, unknown>, type: Opti
   const weightDecay = optional(o, 'weightDecay', (v) => nonNegative('optimizer.weightDecay', v));
   const nesterov = optional(o, 'nesterov', (v) => bool('optimizer.nesterov', v));
   if (nesterov && type === 'momentum' && o.momentum === 0) fail('optimizer.nesterov', 'a momentum > 0 beside it (Nesterov momentum needs one, as torch.optim.SGD says)');
+  // p·(1 − lr·λ) is AdamW's decay, and plain SGD's through the gradient: at lr·λ ≥ 1 every step
+  // zeroes the parameters or flips their sign (λ and lr swapped, or a decay of 1 meant as 1e-?)
+  const lr = o.lr as number, decays = type === 'adamw' || type === 'sgd';
+  const wd = weightDecay ?? (type === 'adamw' ? ADAMW_WEIGHT_DECAY : 0);
+  if (decays && lr * wd >= 1) fail('optimizer.weightDecay', `lr·weightDecay < 1 (each step multiplies the parameters by 1 − lr·weightDecay = ${1 - lr * wd}, as torch.optim.${type === 'adamw' ? 'AdamW' : 'SGD'} does)`, wd);
   const clipNorm = optional(o, 'clipNorm', (v) => positive('optimizer.clipNorm', v));
   const clipValue = optional(o, 'clipValue', (v) => positive('optimizer.clipValue', v));
   if (clipNorm !== undefined && clipValue !== undefined) fail('optimizer.clipValue', 'clipNorm or clipValue, not both');
@@ -28,17 +34,53 @@ export function hasHeldOut(d: DataSpec): boolean {
 }
 const noHeldOut = 'a held-out set to watch (data.test of CSV data, or MNIST data); this data has none';
 
+// What a PyTorch or Keras user writes for a control, and Miya's name for it (refusals say so).
+const miyas = (name: string) => `is PyTorch's or Keras's name; Miya's is ${name}`;
+/** PyTorch's scheduler classes (and Keras's) → Miya's schedule.type. */
+const SCHEDULER_CLASSES: Record<string, ScheduleSpec['type']> = {
+  steplr: 'step', exponentiallr: 'exponential', exponentialdecay: 'exponential', cosineannealinglr: 'cosine', cosinedecay: 'cosine', reducelronplateau: 'plateau',
+};
+const SCHEDULE_ALIASES: Record<string, string> = {
+  step_size: miyas('"every" (schedule.type "step")'), T_max: miyas('"steps" (schedule.type "cosine")'), eta_min: miyas('"min" (schedule.type "cosine", a rate)'),
+  decay_rate: miyas('"gamma"'), decay_steps: miyas('"every" (schedule.type "step") or "steps" (schedule.type "cosine")'), alpha: 'is Keras\'s fraction of the rate; Miya\'s "min" (schedule.type "cosine") is the rate itself',
+  warmup_steps: miyas('"warmup"'), threshold: miyas('"minDelta" (an absolute threshold)'), min_delta: miyas('"minDelta"'),
+  cooldown: 'is not supported: the plateau schedule has no cooldown (PyTorch\'s cooldown 0)', min_lr: 'is not supported: the plateau schedule lowers the rate without a floor (PyTorch\'s min_lr 0)',
+  mode: 'is not supported: the plateau schedule watches the held-out loss, lower is better (PyTorch\'s mode "min")',
+  last_epoch: 'is not supported: a run continues its schedule from a checkpoint (miya train --resume)',
+};
+const EARLY_STOPPING_ALIASES: Record<string, string> = {
+  restore_best_weights: miyas('"restoreBest"'), min_delta: miyas('"minDelta"'),
+  monitor: 'is not supported: earlyStopping watches the held-out loss (Keras\'s "val_loss")', mode: 'is not supported: earlyStopping watches the held-out loss, lower is better (Keras\'s mode "min")',
+  baseline: 'is not supported', start_from_epoch: 'is not supported: earlyStopping watches from the first epoch',
+};
+/** For validate.ts's refusal of an optimizer field: where a control a user put in the optimizer belongs. */
+export const OPTIMIZER_ALIASES: Record<string, string> = {
+  max_norm: miyas('"clipNorm"'), clip_value: miyas('"clipValue"'), global_clipnorm: miyas('"clipNorm"'),
+  schedule: 'belongs at the top level of the spec, beside optimizer', lr_scheduler: 'is PyTorch\'s name; Miya\'s "schedule" sits at the top level of the spec, beside optimizer',
+  earlyStopping: 'belongs at the top level of the spec, beside optimizer', warmup: 'belongs in schedule (the top-level "schedule": {"type": …, "warmup": W})',
+};
+
 const SCHEDULE_FIELDS: Record<ScheduleSpec['type'], string[]> = {
   step: ['every', 'gamma'], exponential: ['gamma'], cosine: ['steps', 'min'], plateau: ['factor', 'patience', 'minDelta'],
 };
 const SCHEDULE_TYPES = Object.keys(SCHEDULE_FIELDS) as ScheduleSpec['type'][];
 
-export function validateSchedule(v: unknown, data: DataSpec): ScheduleSpec {
+/** `lr`: the optimizer's rate (when valid), which a cosine schedule's min may not exceed. */
+export function validateSchedule(v: unknown, data: DataSpec, lr?: number): ScheduleSpec {
+  // "schedule": "cosine", as a name alone: the object it stands for, with the fields it needs
+  if (typeof v === 'string' && (SCHEDULE_TYPES as string[]).includes(v)) {
+    fail('schedule', `an object: {"type": "${v}", ${SCHEDULE_FIELDS[v as ScheduleSpec['type']].map((f) => `"${f}": …`).join(', ')}}`, v);
+  }
   const s = obj('schedule', v);
+  const kinds = SCHEDULE_TYPES.map((t) => `"${t}"`).join(', ');
+  // warmup alone (a constant rate after it) is a schedule that does not decay
+  if (s.type === undefined) fail('schedule.type', `one of ${kinds} (a warmup alone: {"type": "exponential", "gamma": 1, "warmup": W})`, s.type);
+  const cls = typeof s.type === 'string' ? SCHEDULER_CLASSES[s.type.toLowerCase()] : undefined;
+  if (cls) fail('schedule.type', `one of ${kinds}; "${cls}" is ${s.type}`, s.type);
   const type = oneOf('schedule.type', s.type, SCHEDULE_TYPES);
   const others = Object.fromEntries(SCHEDULE_TYPES.flatMap((t) => SCHEDULE_FIELDS[t]).filter((f) => !SCHEDULE_FIELDS[type].includes(f))
     .map((f) => [f, `is for schedule.type ${SCHEDULE_TYPES.filter((t) => SCHEDULE_FIELDS[t].includes(f)).map((t) => `"${t}"`).join(' or ')}`]));
-  knownKeys('schedule', s, ['type', ...SCHEDULE_FIELDS[type], 'warmup'], `the ${type} schedule`, others);
+  knownKeys('schedule', s, ['type', ...SCHEDULE_FIELDS[type], 'warmup'], `the ${type} schedule`, { ...SCHEDULE_ALIASES, ...others });
   const warmup = optional(s, 'warmup', (x) => int('schedule.warmup', x, 1));
   const need = (k: string) => (s[k] === undefined ? fail(`schedule.${k}`, `required by the ${type} schedule`) : s[k]);
   /** what a decay multiplies by (> 1 grows, as PyTorch allows) */
@@ -46,7 +88,12 @@ export function validateSchedule(v: unknown, data: DataSpec): ScheduleSpec {
   switch (type) {
     case 'step': return { type, every: int('schedule.every', need('every'), 1), gamma: factor('gamma'), warmup };
     case 'exponential': return { type, gamma: factor('gamma'), warmup };
-    case 'cosine': return { type, steps: int('schedule.steps', need('steps'), 1), min: optional(s, 'min', (x) => nonNegative('schedule.min', x)), warmup };
+    case 'cosine': {
+      const steps = int('schedule.steps', need('steps'), 1), min = optional(s, 'min', (x) => nonNegative('schedule.min', x));
+      // a min above the rate would raise it: Keras's alpha (a fraction of the rate) written as min, most likely
+      if (min !== undefined && lr !== undefined && min > lr) fail('schedule.min', `a rate ≤ optimizer.lr (${lr}), the rate the cosine decays from (min is a rate, not a fraction of lr as Keras's alpha)`, min);
+      return { type, steps, min, warmup };
+    }
     case 'plateau': {
       const f = num('schedule.factor', need('factor'));
       if (!(f > 0 && f < 1)) fail('schedule.factor', 'a number in (0, 1)', f);
@@ -59,8 +106,9 @@ export function validateSchedule(v: unknown, data: DataSpec): ScheduleSpec {
 }
 
 export function validateEarlyStopping(v: unknown, data: DataSpec): EarlyStoppingSpec {
+  if (v === true) fail('earlyStopping', 'an object: {"patience": P} (the epochs without improvement to stop after), with minDelta and restoreBest if wanted', v);
   const e = obj('earlyStopping', v);
-  knownKeys('earlyStopping', e, ['patience', 'minDelta', 'restoreBest'], 'earlyStopping');
+  knownKeys('earlyStopping', e, ['patience', 'minDelta', 'restoreBest'], 'earlyStopping', EARLY_STOPPING_ALIASES);
   if (e.patience === undefined) fail('earlyStopping.patience', 'required: the epochs without improvement to stop after');
   const patience = int('earlyStopping.patience', e.patience, 1);
   const minDelta = optional(e, 'minDelta', (x) => nonNegative('earlyStopping.minDelta', x));
@@ -72,7 +120,7 @@ export function validateEarlyStopping(v: unknown, data: DataSpec): EarlyStopping
 /** The top-level controls of a validated spec's raw object `s`. */
 export function validateRunControls(s: Record<string, unknown>, data: DataSpec): { schedule?: ScheduleSpec; earlyStopping?: EarlyStoppingSpec } {
   return {
-    schedule: optional(s, 'schedule', (v) => validateSchedule(v, data)),
+    schedule: optional(s, 'schedule', (v) => validateSchedule(v, data, (s.optimizer as { lr?: number } | undefined)?.lr)),
     earlyStopping: optional(s, 'earlyStopping', (v) => validateEarlyStopping(v, data)),
   };
 }

@@ -70,6 +70,33 @@ export class RunControls<B> {
     if (this.early && (this.early.restoreBest ?? true)) this.best = be.buffer(n, 'early stopping: best parameters');
   }
 
+  /**
+   * What a run of `steps` steps, `perEpoch` a epoch, cannot do with its controls (a patience longer
+   * than the run, a run shorter than an epoch; restoreBest in a run cut short of the spec's
+   * `specSteps`): said before training, since nothing fails — the held-out loss is watched after
+   * each whole epoch only.
+   */
+  notices(steps: number, perEpoch: number, specSteps = steps): string[] {
+    const epochs = Math.floor(steps / perEpoch), out: string[] = [], run = `the run's ${steps} steps make ${epochs} whole epochs of ${perEpoch} steps`;
+    if (this.best && steps < specSteps) {
+      out.push(`earlyStopping.restoreBest: this run stops at step ${steps} of the spec's ${specSteps} and keeps its last parameters, so that a resumed run continues it; the best epoch's are put back where the spec's run ends`);
+    }
+    const plateau = this.schedule.spec?.type === 'plateau' ? this.schedule.spec : undefined;
+    if (epochs === 0 && (plateau || this.early)) {
+      out.push(`${this.early ? 'earlyStopping' : 'schedule'}: ${run}: the held-out loss, watched after each whole epoch, is never seen`);
+      return out;
+    }
+    // the first epoch is always the best so far; then patience epochs without an improvement stop the run,
+    // patience + 1 lower the plateau's rate
+    if (this.early && this.early.patience + 1 > epochs) {
+      out.push(`earlyStopping.patience ${this.early.patience}: ${run}; it stops after the best epoch and ${this.early.patience} more without an improvement, so this run will not stop early${(this.early.restoreBest ?? true) ? ' (it still ends with the best epoch\'s parameters)' : ''}`);
+    }
+    if (plateau && plateau.patience + 2 > epochs) {
+      out.push(`schedule.patience ${plateau.patience}: ${run}; the plateau lowers the rate after the best epoch and ${plateau.patience + 1} more without an improvement, so it will not lower this run's rate`);
+    }
+    return out;
+  }
+
   /** Whether the controls watch the held-out loss after each epoch. */
   get needsEvaluation(): boolean { return this.schedule.spec?.type === 'plateau' || !!this.early; }
   get stopped(): boolean { return this.es?.stopped ?? false; }
