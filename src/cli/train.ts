@@ -94,7 +94,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (lrs.length > 0 && lrs.some((v) => v !== lrs[0])) process.stdout.write(`lr: ${fmtShort(lrs[0])} (step 1) → ${fmtShort(lrs[lrs.length - 1])} (step ${lrs.length})\n`);
   const es = result.earlyStopping;
   if (es) {
-    const stopped = es.stoppedEpoch === undefined ? 'ran every step' : `stopped after epoch ${es.stoppedEpoch}, the held-out loss not improving`;
+    const stopped = es.stoppedEpoch === undefined ? 'ran every step' : `stopped after epoch ${es.stoppedEpoch}, the held-out loss not improving by more than minDelta`;
     process.stdout.write(`early stopping: ${stopped}; best epoch ${es.bestEpoch} (held-out loss ${fmtShort(es.bestLoss)})${es.restored ? ', its parameters restored' : ''}\n`);
   }
   if (result.test) {
