@@ -19,7 +19,7 @@ export interface MatmulCase {
   /** With a bias and a sigmoid written beside Z, as a dense layer's forward pass does. */
   epilogue?: boolean;
 }
-export interface StepCase { suite: 'mlp' | 'rnn' | 'small'; name: string; spec: RunSpec; T: number; flopsPerStep: number; steps: number }
+export interface StepCase { suite: 'mlp' | 'rnn' | 'lstm' | 'gru' | 'small'; name: string; spec: RunSpec; T: number; flopsPerStep: number; steps: number }
 export type BenchCase = MatmulCase | StepCase;
 
 const mm = (M: number, N: number, K: number): MatmulCase => ({ suite: 'matmul', name: `${M}x${N}x${K}`, M, N, K });
@@ -43,6 +43,23 @@ function rnnCase(inputs: number, hidden: number, T: number, batch: number): Step
     suite: 'rnn', name: `in${inputs} h${hidden} T${T} b${batch}`, steps: 5, T, flopsPerStep: 6 * batch * macs,
     spec: {
       model: { type: 'rnn', inputSize: inputs, hiddenSize: hidden, outputSize: 10, activation: 'tanh', outputActivation: 'identity' },
+      loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[[0]]], y: [[0]] }, batchSize: batch, seed: 1,
+    },
+  };
+}
+
+// A stack of `layers` LSTM or GRU layers (sequential model; all but the last return their
+// sequences) and a dense head of 10 outputs, mse: issue 14's recurrent benchmark. A layer of G
+// gates does G·H·(in + H) multiply-adds a step.
+function recurrentCase(kind: 'lstm' | 'gru', inputs: number, hidden: number, layers: number, T: number, batch: number): StepCase {
+  const G = kind === 'lstm' ? 4 : 3;
+  let macs = hidden * 10;
+  for (let l = 0; l < layers; l++) macs += T * G * hidden * ((l === 0 ? inputs : hidden) + hidden);
+  const stack = Array.from({ length: layers }, (_, l) => ({ type: kind, units: hidden, returnSequences: l < layers - 1 }));
+  return {
+    suite: kind, name: `in${inputs} h${hidden}x${layers} T${T} b${batch}`, steps: 5, T, flopsPerStep: 6 * batch * macs,
+    spec: {
+      model: { type: 'sequential', inputSize: inputs, layers: [...stack, { type: 'dense', units: 10, activation: 'identity' }] },
       loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[[0]]], y: [[0]] }, batchSize: batch, seed: 1,
     },
   };
@@ -85,7 +102,9 @@ export function benchCases(quick: boolean): BenchCase[] {
     : [256, 512, 1024, 2048, 4096, 8192].map((n) => mm(n, n, n)).concat([mm(1000, 777, 513)]);
   const mlp = quick ? [mlpCase(64, 128, 2, 32, 32)] : [mlpCase(256, 1024, 2, 256, 256), mlpCase(1024, 4096, 3, 1024, 1024)];
   const rnn = quick ? [rnnCase(16, 32, 8, 8)] : [rnnCase(64, 256, 32, 64), rnnCase(256, 1024, 64, 256)];
+  // the issue's size (2 layers, input 128, hidden 512, T 64, batch 128), and one the CPU contenders run in a full run too
+  const recurrent = (kind: 'lstm' | 'gru') => (quick ? [recurrentCase(kind, 16, 32, 2, 8, 8)] : [recurrentCase(kind, 32, 128, 2, 16, 32), recurrentCase(kind, 128, 512, 2, 64, 128)]);
   const small: StepCase = { ...mlpCase(3, 3, 1, 1, 1), suite: 'small', name: 'worked example 3-3-1, batch 1', steps: quick ? 100 : 1000 };
   const tiles = quick ? [...tileCases(128), ...splitCases(16, 64, 8, 16)] : [...tileCases(4096), ...splitCases(256, 1024, 64, 256)];
-  return [...matmul, ...tiles, ...mlp, ...rnn, small];
+  return [...matmul, ...tiles, ...mlp, ...rnn, small, ...recurrent('lstm'), ...recurrent('gru')];
 }

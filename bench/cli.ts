@@ -1,4 +1,4 @@
-// miya bench [--suite matmul|tiles|mlp|rnn|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
+// miya bench [--suite matmul|tiles|mlp|rnn|lstm|gru|small|all] [--backends webgpu,cpu,tfjs-webgpu,tfjs-cpu] [--quick]
 //            [--json FILE] [--markdown FILE] [--svg FILE] [--reps N] [--profile] [--tune [--tune-cache FILE|off]]
 // miya bench --soak N [--backends webgpu,cpu]: N steps, live buffers, prepared dispatches and memory every 1,000 steps
 import { writeFile } from 'node:fs/promises';

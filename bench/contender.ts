@@ -5,6 +5,7 @@ import type { MatmulTile } from '../src/kernels.js';
 import type { ParamTensor } from '../src/nn/network.js';
 import type { Dataset } from '../src/data/dataset.js';
 import type { MatmulCase, StepCase } from './cases.js';
+import type { GruCell } from './recurrentRef.js';
 
 export interface Timed {
   /** Enqueues one matmul or one training step (no wait). */
@@ -43,5 +44,9 @@ export interface Contender {
   step(s: StepSetup): TimedStep;
   /** The loss of one forward pass on the given (small) data with the initial parameters. */
   validationLoss(s: StepSetup): Promise<number>;
+  /** The outputs ([n][O]) of that forward pass: the recurrent suites validate them too. */
+  validationOutputs(s: StepSetup): Promise<Float64Array>;
+  /** The GRU cell it computes (recurrentRef.ts): PyTorch's, unless said (TF.js has only Keras's reset_after = false). */
+  gruCell?: GruCell;
   dispose(): void;
 }

@@ -3,6 +3,7 @@
 import type { Dataset } from '../src/data/dataset.js';
 import type { StepCase } from './cases.js';
 import { outputsOf } from '../src/nn/layout.js';
+import { readsSequences } from '../src/spec/sequential.js';
 
 /** Uniform in [-0.5, 0.5) from a 32-bit LCG: fast, seeded, never all zeros. */
 export function random(n: number, seed: number): Float64Array {
@@ -15,7 +16,7 @@ export function random(n: number, seed: number): Float64Array {
 /** One batch of synthetic samples for a step case: x [n][T][I], y [n][outputs]. */
 export function caseData(c: StepCase, n = c.spec.batchSize!): Dataset {
   const m = c.spec.model;
-  const T = m.type === 'rnn' ? c.T : 1;
+  const T = m.type === 'rnn' || (m.type === 'sequential' && readsSequences(m)) ? c.T : 1;
   const outputs = outputsOf(m);
   const full = c.spec.batchSize!;
   const x = random(full * T * m.inputSize, 3).subarray(0, n * T * m.inputSize);

@@ -7,6 +7,8 @@
 #           source .gpu/setup.sh && bash bench/gpu-run.sh tuning    # tiles/split-K/epilogue comparison + profile
 #           source .gpu/setup.sh && bash bench/gpu-run.sh tuned     # the mlp and rnn suites with --tune
 #                                                                     (their choices kept in $OUT/tuning.json)
+#           source .gpu/setup.sh && bash bench/gpu-run.sh recurrent # the lstm and gru suites (issue 14), TF.js's
+#                                                                     tf.layers.lstm/gru on WebGPU and CPU beside
 set -uo pipefail
 out=${OUT:-bench-out}
 mkdir -p "$out"
@@ -37,8 +39,16 @@ case "$part" in
       grep -E '^tuned|ms/step' "$out/tuned-$s.log"
     done
     ;;
+  recurrent)
+    # the CPU contenders run the smaller case only (the 2-layer in128 h512 T64 b128 step is ~170 GFLOP)
+    for s in lstm gru; do
+      bench --suite $s --backends webgpu,tfjs-webgpu,cpu,tfjs-cpu --json "$out/$s.json" --markdown "$out/$s.md" > "$out/$s.log" 2>&1
+      echo "$s: exit $?"
+      tail -n 20 "$out/$s.md"
+    done
+    ;;
   *)
-    echo "usage: bash bench/gpu-run.sh peers|tuning|tuned" >&2
+    echo "usage: bash bench/gpu-run.sh peers|tuning|tuned|recurrent" >&2
     exit 2
     ;;
 esac

@@ -16,6 +16,13 @@ const sessionConfig = (s: StepSetup, batch: number): SessionConfig => ({
   model: s.c.spec.model, loss: s.c.spec.loss, optimizer: s.c.spec.optimizer, batchSize: batch, seed: s.c.spec.seed!, historySize: 1,
 });
 
+/** A session on the setup's data, starting from the weights the harness gives every contender (s.init). */
+function sessionOf<B>(be: Backend<B>, s: StepSetup, batch: number): Session<B> {
+  const session = new Session(be, sessionConfig(s, batch), s.data);
+  be.write(session.net.paramBuf, s.init);
+  return session;
+}
+
 /**
  * `ownsBackend`: dispose the backend with the contender (the CLI's); false where it is shared (the
  * page's). `tune`: tune each step case's products before timing it, telling `tune` each choice,
@@ -53,7 +60,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
     },
     step(s: StepSetup): TimedStep {
       const before = be.inventory();
-      const session = new Session(be, sessionConfig(s, s.data.n), s.data);
+      const session = sessionOf(be, s, s.data.n);
       const bytes = be.name === 'cpu' ? 8 : 4;
       return {
         memory() {
@@ -74,11 +81,20 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
       };
     },
     async validationLoss(s: StepSetup): Promise<number> {
-      const session = new Session(be, sessionConfig(s, s.data.n), s.data);
+      const session = sessionOf(be, s, s.data.n);
       session.evaluate(session.batches[0], 0);
       const loss = (await session.readLosses(0, 1))[0];
       session.dispose();
       return loss;
+    },
+    async validationOutputs(s: StepSetup): Promise<Float64Array> {
+      const session = sessionOf(be, s, s.data.n);
+      try {
+        session.evaluate(session.batches[0], 0);
+        return await session.readView(session.net.prediction(s.data.n));
+      } finally {
+        session.dispose();
+      }
     },
     dispose: () => { if (ownsBackend) be.dispose(); },
   };

@@ -52,7 +52,7 @@ export function svgChart(results: BenchResult[], title: string): string {
   let y = 40;
   for (const c of cases) {
     const rows = results.filter((r) => `${r.suite} ${r.case}` === c);
-    parts.push(`<text x="${left - 8}" y="${y + (rows.length * bar) / 2 + 4}" text-anchor="end">${escape(c)}</text>`);
+    parts.push(`<text x="${left - 8}" y="${y + (rows.length * bar) / 2 + 4}" text-anchor="end">${escapeXml(c)}</text>`);
     for (const r of rows) {
       parts.push(`<rect x="${left}" y="${y}" width="${(x(timeOf(r)) - left).toFixed(1)}" height="${bar - 2}" fill="${COLORS[r.backend] ?? '#999'}"/>`);
       parts.push(`<text x="${(x(timeOf(r)) + 4).toFixed(1)}" y="${y + bar - 4}" font-size="10">${timeOf(r).toPrecision(3)} ms</text>`);
@@ -64,7 +64,7 @@ export function svgChart(results: BenchResult[], title: string): string {
   const ticks: string[] = [];
   for (let e = lo; e <= hi; e++) ticks.push(`<line x1="${x(10 ** e)}" y1="30" x2="${x(10 ** e)}" y2="${y}" stroke="#ddd"/><text x="${x(10 ** e)}" y="26" text-anchor="middle" font-size="10">${10 ** e} ms</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 80}" height="${y + 30}" font-family="sans-serif" font-size="12">\n` +
-    `<text x="8" y="14" font-weight="bold">${escape(title)}</text>\n${ticks.join('\n')}\n${parts.join('\n')}\n${legend.join('\n')}\n</svg>\n`;
+    `<text x="8" y="14" font-weight="bold">${escapeXml(title)}</text>\n${ticks.join('\n')}\n${parts.join('\n')}\n${legend.join('\n')}\n</svg>\n`;
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

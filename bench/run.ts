@@ -8,6 +8,8 @@ import type { BenchCase, MatmulCase, StepCase } from './cases.js';
 import type { Contender, StepSetup, Timed } from './contender.js';
 import { caseData, random, validationSamples } from './data.js';
 import { miyaContender } from './miya.js';
+import { type GruCell, mse, referenceOutputs } from './recurrentRef.js';
+import type { SequentialSpec } from '../src/spec/types.js';
 
 export interface BenchResult {
   suite: string; case: string; backend: string; device: string;
@@ -89,12 +91,42 @@ async function referenceLoss(c: StepCase): Promise<number> {
   return references.get(c.name)!;
 }
 
+/** The recurrent suites' validation tolerance: relative error of the outputs (‖·‖) and of the loss, float32 against float64. */
+export const RECURRENT_TOLERANCE = 1e-4;
+const loopOutputs = new Map<string, Float64Array>();
+
+/**
+ * The recurrent suites (lstm, gru): the contender's outputs and loss on the first samples, under
+ * the weights every contender is given, against float64 loops of the cell it computes
+ * (recurrentRef.ts: PyTorch's GRU for Miya, Keras's reset_after = false for TF.js). Returns the
+ * report's words; throws where either is off by more than RECURRENT_TOLERANCE.
+ */
+export async function validateRecurrent(who: Contender, c: StepCase): Promise<string> {
+  const v = validationSamples(c), s = setup(c, v);
+  const cell: GruCell = c.suite === 'gru' ? who.gruCell ?? 'pytorch' : 'pytorch';
+  const key = `${c.suite} ${c.name} ${cell}`;
+  if (!loopOutputs.has(key)) loopOutputs.set(key, referenceOutputs(c.spec.model as SequentialSpec, s.layout, s.init, s.data.x, v, s.data.steps, cell));
+  const want = loopOutputs.get(key)!, wantLoss = mse(want, s.data.y);
+  const got = await who.validationOutputs(s), gotLoss = await who.validationLoss(s);
+  const eOut = normRelError(got, want), eLoss = Math.abs(gotLoss - wantLoss) / Math.abs(wantLoss);
+  const what = `outputs and loss on ${v} sample${v === 1 ? '' : 's'} vs float64 loops${cell === 'resetBefore' ? ' of Keras\'s GRU cell' : ''}`;
+  if (!(eOut < RECURRENT_TOLERANCE && eLoss < RECURRENT_TOLERANCE)) {
+    throw new Error(`${c.suite} ${c.name} on ${who.name}: ${what} differ by ${eOut.toExponential(1)} and ${eLoss.toExponential(1)} (relative; at most ${RECURRENT_TOLERANCE} allowed): loss ${gotLoss}, float64 ${wantLoss}`);
+  }
+  return `${what}: ${eOut.toExponential(1)}, ${eLoss.toExponential(1)}`;
+}
+
 async function benchStep(who: Contender, c: StepCase, reps: number): Promise<BenchResult> {
   const v = validationSamples(c);
-  const want = await referenceLoss(c);
-  const got = await who.validationLoss(setup(c, v));
-  const e = Math.abs(got - want) / Math.abs(want);
-  if (!(e < 1e-4)) throw new Error(`${c.name} on ${who.name}: loss on ${v} sample${v === 1 ? '' : 's'} ${got}, float64 reference ${want}`);
+  let checked: string;
+  if (c.suite === 'lstm' || c.suite === 'gru') checked = await validateRecurrent(who, c);
+  else {
+    const want = await referenceLoss(c);
+    const got = await who.validationLoss(setup(c, v));
+    const e = Math.abs(got - want) / Math.abs(want);
+    if (!(e < 1e-4)) throw new Error(`${c.name} on ${who.name}: loss on ${v} sample${v === 1 ? '' : 's'} ${got}, float64 reference ${want}`);
+    checked = `loss on ${v} sample${v === 1 ? '' : 's'} vs float64: ${e.toExponential(1)}`;
+  }
   const step = who.step(setup(c));
   try {
     const note = await step.prepare?.();
@@ -105,7 +137,7 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     const { ms, hostMs } = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
     return {
       suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, hostMs, gflops: c.flopsPerStep / ms / 1e6,
-      validation: `loss on ${v} sample${v === 1 ? '' : 's'} vs float64: ${e.toExponential(1)}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
+      validation: `${checked}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
       ...(step.memory ? { memory: step.memory() } : {}),
     };
   } finally {

@@ -5,7 +5,9 @@ import type { Contender } from './contender.js';
 import { hostText, memoryText, timeText } from './report.js';
 import { type BenchResult, runCase } from './run.js';
 
-export const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'small', 'all'] as const;
+export const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'lstm', 'gru', 'small', 'all'] as const;
+/** Suites `all` leaves out: the tile-shape and split-K comparison (for tuning the kernels), and the recurrent stacks, which take a GPU call of their own (gpu-run.sh recurrent). */
+const NOT_IN_ALL = ['tiles', 'lstm', 'gru'];
 export const BACKENDS = ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'] as const;
 
 export interface BenchOptions { suite: string; quick: boolean; reps?: number }
@@ -19,8 +21,7 @@ export function resultLine(r: BenchResult): string {
 
 /** `contenders` are made one at a time and disposed after their cases. */
 export async function runBench(contenders: (() => Promise<Contender>)[], o: BenchOptions, log: (line: string) => void, onResult?: (r: BenchResult) => void): Promise<BenchRun> {
-  // `all` leaves out the tile-shape and split-K comparison, which is for tuning the kernels
-  const cases = benchCases(o.quick).filter((c) => (o.suite === 'all' ? c.suite !== 'tiles' : c.suite === o.suite));
+  const cases = benchCases(o.quick).filter((c) => (o.suite === 'all' ? !NOT_IN_ALL.includes(c.suite) : c.suite === o.suite));
   const results: BenchResult[] = [];
   const devices: Record<string, string> = {};
   for (const make of contenders) {

@@ -1,4 +1,4 @@
-// Issue 5's targets (an NVIDIA H100, fp32, TF.js measured in the same run) checked against a
+// Issue 5's and issue 14's targets (an NVIDIA H100, fp32, TF.js measured in the same run) checked against a
 // bench run's results: the table bench/RESULTS.md keeps, made from the results rather than by hand.
 import type { BenchResult } from './run.js';
 
@@ -6,9 +6,10 @@ interface Target {
   what: string;
   suite: string;
   cases: string[];
-  /** matmuls are judged by TFLOP/s (at least), training steps by ms per step (at most) */
+  /** matmuls are judged by TFLOP/s (at least), training steps by ms per step (at most), or by the speed-up over TF.js WebGPU in the same run (at least) */
   atLeastTflops?: number;
   atMostMs?: number;
+  atLeastSpeedup?: number;
 }
 
 export const TARGETS: readonly Target[] = [
@@ -16,6 +17,9 @@ export const TARGETS: readonly Target[] = [
   { what: 'MLP step 1024-4096x3-1024, batch 1024', suite: 'mlp', cases: ['1024-4096x3-1024 b1024'], atMostMs: 10 },
   { what: 'RNN step in 256, hidden 1024, T 64, batch 256', suite: 'rnn', cases: ['in256 h1024 T64 b256'], atMostMs: 15 },
   { what: 'worked-example step, batch 1, 1000 queued', suite: 'small', cases: ['worked example 3-3-1, batch 1'], atMostMs: 0.3 },
+  // issue 14: a 2-layer LSTM / GRU step (input 128, hidden 512, T 64, batch 128) against tf.layers.lstm / gru
+  { what: 'LSTM step, 2 layers, in 128, hidden 512, T 64, batch 128', suite: 'lstm', cases: ['in128 h512x2 T64 b128'], atLeastSpeedup: 20 },
+  { what: 'GRU step, 2 layers, in 128, hidden 512, T 64, batch 128', suite: 'gru', cases: ['in128 h512x2 T64 b128'], atLeastSpeedup: 20 },
 ];
 
 /**
@@ -38,7 +42,12 @@ function figures(rs: (BenchResult | undefined)[], t: Target): string {
 }
 
 /** "yes", or "no" with how far: the share of a throughput target reached, or how much a time target is exceeded. */
-function verdict(rs: BenchResult[], t: Target): string {
+function verdict(rs: BenchResult[], t: Target, peers: (BenchResult | undefined)[]): string {
+  if (t.atLeastSpeedup !== undefined) {
+    if (peers.some((p) => !p)) return 'not judged (no TF.js WebGPU in this run)';
+    const worst = Math.min(...rs.map((r, i) => peers[i]!.msPerStep! / r.msPerStep!));
+    return worst >= t.atLeastSpeedup ? `yes (${worst.toFixed(1)}×)` : `no (${worst.toFixed(1)}×)`;
+  }
   if (t.atLeastTflops !== undefined) {
     const worst = Math.min(...rs.map((r) => r.gflops / 1000));
     return worst >= t.atLeastTflops ? 'yes' : `no (${Math.floor((100 * worst) / t.atLeastTflops)} % of it)`;
@@ -58,8 +67,8 @@ export function targetsTable(results: BenchResult[]): string {
     const miya = t.cases.map((c) => find(results, 'webgpu', t.suite, c));
     if (miya.some((r) => !r)) continue;
     const peer = t.cases.map((c) => find(results, 'tfjs-webgpu', t.suite, c));
-    const target = t.atLeastTflops !== undefined ? `≥ ${t.atLeastTflops} TFLOP/s` : `≤ ${t.atMostMs} ms`;
-    lines.push(`| ${t.what} | ${figures(peer, t)} | ${figures(miya, t)} | ${target} | ${verdict(miya as BenchResult[], t)} |`);
+    const target = t.atLeastTflops !== undefined ? `≥ ${t.atLeastTflops} TFLOP/s` : t.atLeastSpeedup !== undefined ? `≥ ${t.atLeastSpeedup}× TF.js WebGPU` : `≤ ${t.atMostMs} ms`;
+    lines.push(`| ${t.what} | ${figures(peer, t)} | ${figures(miya, t)} | ${target} | ${verdict(miya as BenchResult[], t, peer)} |`);
   }
   if (lines.length === 0) return '';
   return ['| case | TF.js WebGPU (this run) | Miya WebGPU | target | met? |', '|---|---|---|---|---|', ...lines].join('\n') + '\n';

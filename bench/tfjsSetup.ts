@@ -1,7 +1,7 @@
 // Loads TensorFlow.js (core, CPU backend, WebGPU backend) for the benchmark. In Node the WebGPU
 // backend finds its GPU through navigator.gpu, so it is given a Dawn instance on the adapter Miya
 // uses before the backend is imported.
-import type * as TF from '@tensorflow/tfjs-core';
+import type * as TF from '@tensorflow/tfjs';
 import { describeAdapter, gpuForPeers } from '../src/webgpu/device.js';
 import type { Contender } from './contender.js';
 import { tfjsContender } from './tfjs.js';

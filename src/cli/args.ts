@@ -85,7 +85,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     options: { backend: backend('the device to set beside the reference') },
   },
   verify: {
-    summary: 'check the worked examples, every matmul variant, random networks and gradients against the reference',
+    summary: 'check the worked examples, every kernel (each matmul variant), random networks and gradients against the reference',
     positionals: [],
     options: {
       backend: backend('the backend to check'),

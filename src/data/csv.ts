@@ -10,6 +10,7 @@ import { SpecError } from '../errors.js';
 import { excerpt, printable } from '../spec/check.js';
 import type { CsvRef, ModelSpec } from '../spec/types.js';
 import type { Datasets } from './dataset.js';
+import { readsSequenceData } from '../spec/sequential.js';
 
 /**
  * The most bytes Miya reads of a run spec or a CSV file: room for all of MNIST's 70,000 digits as
@@ -36,7 +37,11 @@ export async function readLocalText(path: string, where?: string, maxBytes = MAX
     // one byte more than its size: a file that grows while it is read is refused, not read on
     const bytes = new Uint8Array(st.size + 1);
     let done = 0;
-    for (let n; done < bytes.length && (n = (await file.read(bytes, done, bytes.length - done, done)).bytesRead) > 0;) done += n;
+    while (done < bytes.length) {
+      const { bytesRead } = await file.read(bytes, done, bytes.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
     if (done > st.size) throw new SpecError(at, `${subject}grew while it was read; expected a file that stays as it is`);
     return new TextDecoder().decode(bytes.subarray(0, done));
   } finally {
@@ -85,14 +90,16 @@ export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: str
   const inputs = ref.inputs ? ref.inputs.map((n) => col(n, 'inputs')) : header.slice(0, -1).map((_, i) => i);
   const targets = ref.targets ? ref.targets.map((n) => col(n, 'targets')) : [header.length - 1];
   const T = ref.window ?? 1;
-  if (model.type === 'rnn' && ref.window === undefined) throw new SpecError('data.window', 'an RNN on CSV data needs a window of T rows');
+  // a model with a recurrent layer (an RNN, or a sequential model with one) reads windows of T rows, x [n][T][I]; one of dense layers reads rows, x [n][I]
+  const windows = readsSequenceData(model);
+  if (windows && ref.window === undefined) throw new SpecError('data.window', `${model.type === 'rnn' ? 'an RNN' : 'a model with a recurrent layer'} on CSV data needs a window of T rows`);
   if (model.inputSize !== inputs.length) throw new SpecError('model.inputSize', `expected ${inputs.length} (the input columns of ${file}), got ${model.inputSize}`);
-  const n = model.type === 'rnn' ? rows.length - T : rows.length;
+  const n = windows ? rows.length - T : rows.length;
   if (n < 1) throw new SpecError('data.window', `${file} has ${rows.length} rows, too few for windows of ${T}`);
   const x = new Float64Array(n * T * inputs.length), y = new Float64Array(n * targets.length);
   for (let s = 0; s < n; s++) {
     for (let t = 0; t < T; t++) inputs.forEach((c, j) => { x[(s * T + t) * inputs.length + j] = rows[s + t][c]; });
-    const target = model.type === 'rnn' ? rows[s + T] : rows[s];
+    const target = windows ? rows[s + T] : rows[s];
     targets.forEach((c, j) => { y[s * targets.length + j] = target[c]; });
   }
   const all = { n, x, y, steps: T, features: inputs.length, outputs: targets.length };

@@ -31,7 +31,10 @@ export async function mnistSamples(): Promise<{ pixels: Float64Array; labels: Ui
   const pixels = new Float64Array(n * PIXELS), labels = new Uint8Array(n);
   for (let i = 0; i < n * PIXELS; i++) pixels[i] = value[bytes[20 + i]];
   let k = 0;
-  counts.forEach((c, label) => labels.fill(label, k, k += c));
+  for (const [label, c] of counts.entries()) {
+    labels.fill(label, k, k + c);
+    k += c;
+  }
   return { pixels, labels };
 }
 
