@@ -58,8 +58,9 @@ export async function textDataset(ref: TextRef, model: ModelSpec, read?: (path: 
 
 async function readTextFile(path: string): Promise<string> {
   if (typeof process !== 'undefined' && process.versions?.node) {
-    const { readLocalText } = await import('./csv.js');
-    return readLocalText(path, 'data.text', MAX_TEXT_BYTES);
+    const { readRegularText } = await import('../io/regularFile.js');
+    const file = printable(path);
+    return readRegularText(path, { at: 'data.text', file, subject: `${file} ` }, MAX_TEXT_BYTES, 'a text file (data.text: 2 floats a character on the device)');
   }
   const r = await fetch(path);
   if (!r.ok) throw new SpecError('data.text', `cannot fetch ${printable(path)}: HTTP ${r.status}`);

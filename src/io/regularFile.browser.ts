@@ -8,3 +8,7 @@ export type Naming = Node.Naming;
 export const openRegular: typeof Node.openRegular = async (_path, n) => {
   throw new Error(`${n.at}: reading a file from disk needs Node; in a browser pass the file's text (loadDataset's readText)`);
 };
+
+export const readRegularText: typeof Node.readRegularText = async (_path, n) => {
+  throw new Error(`${n.at}: reading a file from disk needs Node; in a browser pass the file's text (loadDataset's readText)`);
+};

@@ -1,5 +1,8 @@
 // Finite-difference check of the CPU reference's backward: for every parameter p,
 // (L(p + h) − L(p − h)) / 2h against the analytic gradient, as ‖numeric − analytic‖ / ‖analytic‖.
+// L is the training step's loss, with the step's dropout masks (drawn from the seed and the step
+// number, src/nn/dropout.ts): the same function the backward differentiates. Evaluation's loss
+// would have dropout off, a different function wherever a model has dropout.
 import { CpuBackend } from '../cpu/backend.js';
 import { loadDataset } from '../data/load.js';
 import type { RunSpec } from '../spec/types.js';
@@ -17,7 +20,8 @@ export async function gradientCheck(spec: RunSpec, h = 1e-5): Promise<number> {
   const analytic = await s.readGrads();
   const p = s.net.paramBuf;
   const numeric = new Float64Array(analytic.length);
-  const lossAt = async () => { s.evaluate(batch, 0); return (await s.readLosses(0, 1))[0]; };
+  // step 0 again without the update: its forward draws step 0's masks, and its loss lands in slot 0
+  const lossAt = async () => { s.step(batch, 0, false); return (await s.readLosses(0, 1))[0]; };
   for (let i = 0; i < p.length; i++) {
     const v = p[i];
     p[i] = v + h; const up = await lossAt();

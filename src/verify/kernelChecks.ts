@@ -1,16 +1,15 @@
 // One kernel on a backend against the float64 reference, on seeded random inputs; and `miya
-// verify`'s kernel rows: every optimised matmul variant (tile shapes, transpositions, fused
-// epilogues, split-K) at odd sizes that leave partial tiles, which small networks never reach.
+// verify`'s kernel rows: every kernel's cases of kernelCases.ts (every optimised matmul variant,
+// every other kernel and its flags) at odd sizes that leave partial tiles and workgroups.
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/backend.js';
 import { type KernelBuffers, type KernelName, type KernelParams, MATMUL_TILE_NAMES, type MatmulParams } from '../kernels.js';
 import { normRelError } from './compare.js';
+import { type KernelCase, kernelCases } from './kernelCases.js';
+import { seededNumbers } from './seeded.js';
 
-/** n numbers in (−1, 1), or (0.1, 1.1) when positive, from a Park–Miller sequence. */
-export function seededNumbers(n: number, seed: number, positive = false): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => { s = (s * 16807) % 2147483647; const u = s / 2147483647; return positive ? u + 0.1 : 2 * u - 1; });
-}
+export { seededNumbers } from './seeded.js';
+export { matmulParams } from './kernelCases.js';
 
 /**
  * Runs kernel k on `be` and on the cpu reference with the same inputs (buffers of `sizes` floats,
@@ -43,43 +42,27 @@ export async function kernelError<K extends KernelName>(be: Backend, k: K, p: Ke
   }
 }
 
-/** A matmul's parameters: the plain product unless `o` says otherwise. */
-export const matmulParams = (M: number, N: number, K: number, o: Partial<MatmulParams> = {}): MatmulParams => ({
-  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false, aFromZ: false, mulDeriv: false,
-  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, offD: 0, ...o,
-});
+export interface KernelCheck { kernel: KernelName; name: string; error: number }
 
-export interface KernelCheck { name: string; error: number }
-
-const TRANSPOSITIONS = [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true, false, 'Aᵀ·B']] as const;
-
-/** Every matmul variant a training step can use, each against the reference. */
-export async function kernelChecks(be: Backend, onGroup?: (what: string) => void): Promise<KernelCheck[]> {
+/**
+ * Every kernel's cases (kernelCases.ts) on `be` against the reference, in the table's order;
+ * `onGroup` is told as each group starts (a matmul tile shape, another kernel); `only`: these kernels' alone.
+ */
+export async function kernelChecks(be: Backend, onGroup?: (what: string) => void, only?: readonly KernelName[]): Promise<KernelCheck[]> {
   const out: KernelCheck[] = [];
-  const [M, N, K] = [131, 67, 37];
-  for (const tile of be.matmulTiles?.() ?? MATMUL_TILE_NAMES) {
-    onGroup?.(`matmul kernels, ${tile} tile`);
-    for (const [transA, transB, how] of TRANSPOSITIONS) {
-      const p = matmulParams(M, N, K, { transA, transB, tile, offA: 3, offB: 5, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true });
-      out.push({ name: `matmul ${tile} tile, ${how} + bias → tanh, ${M}×${N} from ${K}`,
-        error: await kernelError(be, 'matmul', p, { A: 3 + M * K, B: 5 + K * N, Z: 1 + M * N, Act: M * N, Bias: 2 + N }, ['Z', 'Act']) });
+  const cases = kernelCases(be.matmulTiles?.() ?? MATMUL_TILE_NAMES);
+  let group = '';
+  for (const kernel of Object.keys(cases) as KernelName[]) {
+    if (only && !only.includes(kernel)) continue;
+    for (const c of cases[kernel] as KernelCase<typeof kernel>[]) {
+      const tile = kernel === 'matmul' ? (c.p as MatmulParams).tile : undefined;
+      const g = kernel === 'matmul' ? `matmul kernels, ${tile ? `${tile} tile` : 'split-K'}` : `${kernel} kernel`;
+      if (g !== group) {
+        group = g;
+        onGroup?.(g);
+      }
+      out.push({ kernel, name: c.name, error: await kernelError(be, kernel, c.p, c.sizes, c.outputs, c.positive, c.given) });
     }
-    // vec4 reads need multiples of 4: one more row and column of partial tiles, a dense layer's A·Bᵀ
-    const [M4, N4, K4] = [M + 1, N + 1, K - 1];
-    const v = matmulParams(M4, N4, K4, { transB: true, tile, vec4: true, offA: 4, offB: 8, offZ: 1, hasBias: true, offBias: 2, act: 'tanh', writeAct: true });
-    out.push({ name: `matmul ${tile} tile, A·Bᵀ read as vec4s + bias → tanh, ${M4}×${N4} from ${K4}`,
-      error: await kernelError(be, 'matmul', v, { A: 4 + M4 * K4, B: 8 + K4 * N4, Z: 1 + M4 * N4, Act: M4 * N4, Bias: 2 + N4 }, ['Z', 'Act']) });
-    const d = matmulParams(M, N, K, { tile, act: 'sigmoid', mulDeriv: true, offD: 4 });
-    out.push({ name: `matmul ${tile} tile, A·B ⊙ sigmoid′ (fused backward), ${M}×${N} from ${K}`,
-      error: await kernelError(be, 'matmul', d, { A: M * K, B: K * N, Z: M * N, D: 4 + M * N }, ['Z'], ['D']) });
   }
-  const [m, n, k, S] = [45, 70, 100, 3];
-  onGroup?.('matmul kernels, split-K');
-  const split = matmulParams(m, n, k, { transB: true, splits: S });
-  out.push({ name: `matmul split-K: ${S} partial products of A·Bᵀ, ${m}×${n} from ${k}`,
-    error: await kernelError(be, 'matmul', split, { A: m * k, B: n * k, Z: S * m * n }, ['Z']) });
-  const reduce = matmulParams(m, n, k, { splits: S, hasAdd: true, act: 'tanh', writeAct: true });
-  out.push({ name: `matmul_reduce: ${S} partials + add → tanh (a split RNN step)`,
-    error: await kernelError(be, 'matmul_reduce', reduce, { Part: S * m * n, Z: m * n, Act: m * n, Add: m * n }, ['Z', 'Act']) });
   return out;
 }

@@ -1,4 +1,4 @@
-// Small random networks that together cover every activation, loss and optimizer, for `verify`.
+// Small random networks that together cover every activation, loss, optimizer and layer kind, for `verify`.
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -70,8 +70,10 @@ const RECURRENT = ['lstm', 'gru', 'rnn'] as const;
  * first in every third, a dense layer acting at every step before or between them in some), then
  * a dense output layer; the last recurrent layer
  * returns sequences in every other stack (targets [batch][T][O]), and a recurrent layer that feeds
- * another always does. Weights are PyTorch's default initialisation from the seed; no dropout,
- * since the finite differences are taken with the model in evaluation. 2 steps, as randomSpec.
+ * another always does. Dropout before the output layer in every other stack, and after the
+ * embedding in some (gradCheck.ts holds the step's masks fixed). Weights are PyTorch's default
+ * initialisation from the seed; no random draw depends on the dropout layers, so the other layers
+ * and the data are those of the stacks drawn before dropout was. 2 steps, as randomSpec.
  */
 export function randomStack(k: number): RunSpec {
   const rng = xoroshiro128plus(5000 + k);
@@ -85,6 +87,7 @@ export function randomStack(k: number): RunSpec {
   // k % 3 = 2: token ids through an embedding first (x [batch][T], inputSize 1)
   const vocab = k % 3 === 2 ? int(2, 5) : 0;
   if (vocab) layers.push({ type: 'embedding', vocab, units: int(2, 3) });
+  if (k % 6 === 2) layers.push({ type: 'dropout', rate: 0.5 });
   if (k % 4 === 1) layers.push({ type: 'dense', units: int(2, 4), activation: HIDDEN[k % 3] });
   for (let j = 0; j < recurrent; j++) {
     const type = RECURRENT[(k + j) % RECURRENT.length];
@@ -92,6 +95,7 @@ export function randomStack(k: number): RunSpec {
     layers.push({ type, units: int(2, 4), returnSequences: last ? sequences : true, ...(type === 'rnn' ? { activation: (k + j) % 4 === 3 ? 'relu' : 'tanh' } : {}) });
     if (!last && k % 4 === 3) layers.push({ type: 'dense', units: int(2, 4), activation: 'tanh' });
   }
+  if (k % 2 === 1) layers.push({ type: 'dropout', rate: 0.3 });
   layers.push({ type: 'dense', units: outputs, activation: outputActivation(loss, k) });
   const row = () => {
     if (loss !== 'crossEntropy') return Array.from({ length: outputs }, u);

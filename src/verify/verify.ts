@@ -1,6 +1,7 @@
-// `miya verify`: the worked examples against their expected numbers, every optimised matmul
-// variant and random networks of every kind (MLPs, RNNs, sequential stacks of dense, rnn, lstm and
-// gru layers) against the float64 reference, and finite-difference checks of the reference's gradients.
+// `miya verify`: the worked examples against their expected numbers, every kernel (each optimised
+// matmul variant; kernelCases.ts) and random networks of every kind (MLPs, RNNs, sequential stacks
+// of dense, rnn, lstm and gru layers, embeddings and dropout) against the float64 reference, and
+// finite-difference checks of the reference's gradients (with the training step's dropout masks).
 import type { Backend } from '../backend.js';
 import { CpuBackend } from '../cpu/backend.js';
 import { validateSpec } from '../spec/validate.js';

@@ -1,0 +1,54 @@
+// A text file (data.text) larger than MAX_TEXT_BYTES is refused before a byte of it is read, and
+// the refusal names the text file, the field and the text's own bound (16 MiB: the data takes 2
+// floats a character on the device), not the 256 MiB of a run spec or CSV file; `miya train` says
+// it in one line with exit 2 and writes nothing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { loadDataset } from '../src/data/load.js';
+import { MAX_TEXT_BYTES } from '../src/data/text.js';
+import { SpecError } from '../src/errors.js';
+import { readRegularText } from '../src/io/regularFile.js';
+import type { RunSpec } from '../src/spec/types.js';
+import { validateSpec } from '../src/spec/validate.js';
+
+const root = join(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'miya-text-size-'));
+const raw = (text: string) => ({
+  model: { type: 'sequential', layers: [{ type: 'embedding', vocab: 3, units: 2 }, { type: 'lstm', units: 2, returnSequences: true }, { type: 'dense', units: 3, activation: 'identity' }] },
+  loss: 'crossEntropy', optimizer: { type: 'sgd', lr: 0.1 }, data: { text, window: 4 }, steps: 1,
+});
+const BOUND = 'Miya reads at most 16.0 MiB of a text file (data.text: 2 floats a character on the device)';
+
+test('a 17 MiB text is refused naming data.text, the file, its size and the text bound', async () => {
+  const big = join(dir, 'big.txt');
+  writeFileSync(big, '');
+  truncateSync(big, 17 * 2 ** 20); // sparse: refused on its size, nothing is read
+  expect(MAX_TEXT_BYTES).toBe(16 * 2 ** 20);
+  const err = await loadDataset(validateSpec(raw(big)) as RunSpec).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(SpecError);
+  expect((err as Error).message).toBe(`data.text: ${big} is 17.0 MiB; ${BOUND}`);
+  expect((err as Error).message).not.toMatch(/run spec|CSV/);
+});
+
+test('the bound is the file\'s size: at the bound a text is read, one byte past it is refused', async () => {
+  const f = join(dir, 'abc.txt');
+  writeFileSync(f, 'abcabcabca'); // 10 bytes
+  const n = { at: 'data.text', file: f, subject: `${f} ` };
+  await expect(readRegularText(f, n, 10, 'a text file')).resolves.toBe('abcabcabca');
+  await expect(readRegularText(f, n, 9, 'a text file')).rejects.toThrow(new SpecError('data.text', `${f} is 10 bytes; Miya reads at most 9 bytes of a text file`));
+});
+
+test('miya train refuses the 17 MiB text in one line, exit 2, no checkpoint written', () => {
+  const big = join(dir, 'big2.txt');
+  writeFileSync(big, '');
+  truncateSync(big, 17 * 2 ** 20);
+  const spec = join(dir, 'spec.json'), ckpt = join(dir, 'never.safetensors');
+  writeFileSync(spec, JSON.stringify(raw(big)));
+  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', spec, '--backend', 'cpu', '--checkpoint', ckpt], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(2);
+  expect(r.stderr.trimEnd()).toBe(`miya train: data.text: ${big} is 17.0 MiB; ${BOUND}`);
+  expect(existsSync(ckpt)).toBe(false);
+});
