@@ -36,7 +36,7 @@ test('the playground finds WebGPU, and verify passes in the page on it', async (
   expect(r.failed).toBe(0);
   expect(r.passed).toBeGreaterThan(40);
   expect(new Set(r.rows.map((x) => x.check)).size).toBeGreaterThanOrEqual(10); // 5 worked examples, the kernels, 4 random networks
-  expect(r.rows.filter((x) => x.check === 'kernel')).toHaveLength(22); // 4 tiles × (3 transpositions + vec4 reads + fused backward), split-K, reduce
+  expect(r.rows.filter((x) => x.check === 'kernel')).toHaveLength(61); // 4 tiles × (3 transpositions + vec4 reads + fused backward), split-K, reduce; 39 of the other kernels (src/verify/kernelCases.ts)
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);
@@ -109,13 +109,19 @@ test('Train keeps checkpoints in IndexedDB: after a reload, Resume runs only the
   const ckpt = await decodeCheckpoint(new Uint8Array(readFileSync(file)), name);
   expect([ckpt.step, ckpt.backend, ckpt.dtype]).toEqual([24, 'webgpu', 'F32']);
   expect(Math.fround(ckpt.losses[23])).toBe(Math.fround(whole.lastLoss));
+  // what `miya export --pytorch` writes, train.py included, but MNIST's 3 MB digits file (train.py --mnist takes Miya's copy)
   const torchFiles = await (await train(page)).evaluate((t) => t.downloadPytorch('mnist-mlp'));
-  expect(torchFiles).toEqual(['model.safetensors', 'miya_model.py']);
+  expect(torchFiles).toEqual(['model.safetensors', 'miya_model.py', 'train.py', 'train_state.safetensors']);
   for (let i = 0; i < 200 && !torchFiles.every((f) => existsSync(join(downloads, f))); i++) await new Promise((r) => setTimeout(r, 50));
   const exported = await decodeSafetensors(new Uint8Array(readFileSync(join(downloads, 'model.safetensors'))), 'model.safetensors');
   expect([...exported.tensors.keys()]).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
   expect(Array.from(exported.tensors.get('layers.1.bias')!.data)).toEqual(Array.from(ckpt.params.subarray(ckpt.params.length - 10)));
   expect(readFileSync(join(downloads, 'miya_model.py'), 'utf8')).toMatch(/class MiyaMLP\(nn\.Module\)/);
+  expect(readFileSync(join(downloads, 'train.py'), 'utf8')).toMatch(/add_argument\("--mnist"/);
+  const state = await decodeSafetensors(new Uint8Array(readFileSync(join(downloads, 'train_state.safetensors'))), 'train_state.safetensors');
+  expect(state.metadata.step).toBe('24');
+  expect(Array.from(state.tensors.get('train.losses')!.data)).toEqual(Array.from(ckpt.losses, Math.fround));
+  expect(existsSync(join(downloads, 'mnist-digits.bin.gz'))).toBe(false);
   await page.close();
   expect(h.errors).toEqual([]);
 }, 600_000);

@@ -1,6 +1,6 @@
-// A user's own run spec in the Train tab: the JSON file and the CSV files it names, chosen together
-// from the user's disk. The page reads only what was chosen, so a CSV the spec names must be
-// among the files (matched by file name).
+// A user's own run spec in the Train tab: the JSON file and the CSV or text file it names, chosen
+// together from the user's disk. The page reads only what was chosen, so a file the spec names must
+// be among the files (matched by file name).
 import { SpecError } from '../src/index.js';
 
 export interface OwnSpec { name: string; spec: unknown; files: Record<string, string> }
@@ -21,11 +21,11 @@ export async function readChosenFiles(list: FileList | File[]): Promise<OwnSpec>
   return { name: json[0].name.replace(/\.json$/i, ''), spec, files };
 }
 
-/** Reads a data file the spec names from the files chosen beside it. */
-export function chosenFileReader(files: Record<string, string>): (path: string) => Promise<string> {
+/** Reads a data file the spec names (at JSON path `key`: data.csv, data.text) from the files chosen beside it. */
+export function chosenFileReader(files: Record<string, string>, key = 'data.csv'): (path: string) => Promise<string> {
   return async (path) => {
     const text = files[path] ?? files[path.split(/[\\/]/).pop()!];
-    if (text === undefined) throw new SpecError('data.csv', `${path} is not among the files chosen with the spec: choose it too`);
+    if (text === undefined) throw new SpecError(key, `${path} is not among the files chosen with the spec: choose it too`);
     return text;
   };
 }
