@@ -7,31 +7,18 @@
 // them, and the page says which epoch's parameters were restored (the held-out loss at the end is
 // that epoch's). Every other control (nesterov, weight decay, clipValue, cosine, exponential,
 // plateau) goes through the page's API and ends with the numbers Node's runSpec gives the same spec.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Headless, startHeadless } from '../src/browser/headless.js';
+import { expect, test } from 'vitest';
+import { SHOTS, usePlayground } from './browser/playgroundPage.js';
 import { CpuBackend } from '../src/cpu/backend.js';
 import { csvDataset } from '../src/data/csv.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { validateSpec } from '../src/spec/validate.js';
 
-const SHOTS = 'test-results';
-let h: Headless;
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await startHeadless(process.cwd());
-}, 120_000);
-
-afterAll(async () => {
-  await h?.close();
-});
-
-const openCpu = (path: string) => h.open(path, (p) => p.evaluateOnNewDocument(() => {
-  delete (Navigator.prototype as { gpu?: unknown }).gpu;
-}));
+const pg = usePlayground();
+const openCpu = pg.openCpu;
 
 // 40 rows to train on (y = a/2 − b/4) and 8 held out whose targets have the opposite sign, so the
 // held-out loss rises as the model fits: early stopping has something to stop
@@ -117,7 +104,7 @@ test('Train: an own spec with a schedule, AdamW, clipping and early stopping; th
   }
   await page.screenshot({ path: `${SHOTS}/playground-controls.png`, fullPage: true });
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 120_000);
 
 test('Train: every other control through the page (nesterov, weight decay, clipValue; cosine, exponential, plateau schedules) ends with Node\'s numbers', async () => {
@@ -160,5 +147,5 @@ test('Train: every other control through the page (nesterov, weight decay, clipV
   expect(rates[1].at(-1)).toBeCloseTo(0.01 * 0.95 ** 19, 15);
   expect(Math.min(...rates[2])).toBeLessThan(0.05);
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 120_000);

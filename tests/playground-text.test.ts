@@ -8,31 +8,18 @@
 // text (more of their three-character runs occur in it); with early stopping the last sample is
 // drawn from the restored best epoch's parameters and says so; a spec whose text was not chosen
 // is refused naming data.text. Screenshots go to test-results/playground-text*.png.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Headless, startHeadless } from '../src/browser/headless.js';
+import { expect, test } from 'vitest';
+import { SHOTS, usePlayground } from './browser/playgroundPage.js';
 import { CpuBackend } from '../src/cpu/backend.js';
 import { decodeCheckpoint } from '../src/io/checkpoint.js';
 import { sampleText } from '../src/train/sample.js';
 
-const SHOTS = 'test-results';
-let h: Headless;
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await startHeadless(process.cwd());
-}, 120_000);
-
-afterAll(async () => {
-  await h?.close();
-});
-
-const openCpu = (path: string) => h.open(path, (p) => p.evaluateOnNewDocument(() => {
-  delete (Navigator.prototype as { gpu?: unknown }).gpu;
-}));
+const pg = usePlayground();
+const openCpu = pg.openCpu;
 
 interface Sample { step: number; text: string }
 interface Run { steps: number; firstLoss: number; lastLoss: number; samples: (Sample & { restored?: boolean })[]; earlyStopping?: { restored: boolean } }
@@ -114,7 +101,7 @@ test('Train: the character LSTM shows samples as it trains, drawn in the worker;
   for (let i = 0; i < 200 && !existsSync(join(downloads, 'gpl-3.txt')); i++) await new Promise((ok) => setTimeout(ok, 50));
   expect(readFileSync(join(downloads, 'gpl-3.txt'), 'utf8')).toBe(gpl);
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 180_000);
 
 /** The share of a sample's three-character runs (after the prime) that occur in the text. */
@@ -173,5 +160,5 @@ test('Train: a user\'s own text chosen beside their spec trains through the Trai
   await page.waitForFunction(() => /^Stopped: /.test(document.querySelector('#train .stats')?.textContent ?? ''), { timeout: 30_000 });
   expect(await page.$eval('#train .stats', (e) => e.textContent)).toBe('Stopped: data.text: cats.txt is not among the files chosen with the spec: choose it too');
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 180_000);

@@ -5,30 +5,16 @@
 // checkpoint bytes kept in IndexedDB); Stop ends a run in the worker within a second; an error in
 // the worker reaches the page as its message; Verify's rows and Race's rounds come from it too.
 // (The same on WebGPU, Bench with TF.js, resume and tuning: tests/browser.test.ts drives them.)
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Headless, startHeadless } from '../src/browser/headless.js';
+import { expect, test } from 'vitest';
+import { usePlayground } from './browser/playgroundPage.js';
 import { validateSpec } from '../src/spec/validate.js';
 
-const SHOTS = 'test-results';
-let h: Headless;
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await startHeadless(process.cwd());
-}, 120_000);
-
-afterAll(async () => {
-  await h?.close();
-});
-
-/** The page without navigator.gpu (its worker has one, but the page decides): the CPU backend, the same on every machine. */
-const openCpu = (path: string) => h.open(path, (p) => p.evaluateOnNewDocument(() => {
-  delete (Navigator.prototype as { gpu?: unknown }).gpu;
-}));
+const pg = usePlayground();
+const openCpu = pg.openCpu;
 
 interface Frames { worstGapMs: number; frames: number; longestTaskMs: number }
 interface Run { backend: string; steps: number; losses: number[]; accuracy?: number; testLoss?: number; where: string; checkpoint: number[]; frames: Frames; ms: number }
@@ -109,7 +95,7 @@ test('Train in the worker: the page\'s frames keep coming while the CPU backend 
     console.warn(`100 ms bounds not checked: load average ${load.toFixed(1)} on ${cores} cores; longest task ${w.frames.longestTaskMs.toFixed(0)} ms and worst frame gap ${w.frames.worstGapMs.toFixed(0)} ms (worker) against ${p.frames.longestTaskMs.toFixed(0)} and ${p.frames.worstGapMs.toFixed(0)} ms (page)`);
   }
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 120_000);
 
 test('Train in the worker: Stop ends the run within a second, at the step it had reached, its checkpoint kept', async () => {
@@ -149,7 +135,7 @@ test('Train in the worker: Stop ends the run within a second, at the step it had
   expect(step).toBeLessThan(2000);
   await page.waitForFunction((n) => document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith(`Checkpoint in this browser: step ${n},`), { timeout: 10_000 }, step);
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 120_000);
 
 test('an error in the worker reaches the page as its message: a bad spec chosen from disk, through the Train button and through the API', async () => {
@@ -187,7 +173,7 @@ test('an error in the worker reaches the page as its message: a bad spec chosen 
   // and the page is ready for the next run: Train is back
   expect(await page.$eval('#train button[data-action=train]', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 60_000);
 
 test('Verify and Race in the worker: the rows and rounds reach the page as they come (the CPU backend alone, as on a page without WebGPU)', async () => {
@@ -210,5 +196,5 @@ test('Verify and Race in the worker: the rows and rounds reach the page as they 
   expect(r.race.cpuMsPerStep).toBeGreaterThan(0);
   expect(r.raceStats).toMatch(/^round 2\/2: no WebGPU, CPU [\d.]+ ms\/step$/);
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 60_000);

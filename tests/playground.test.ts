@@ -6,28 +6,14 @@
 // example chosen last even when Next stage is pressed while it loads; the Bench tab shows each
 // result once, its markdown folded in a box that does not widen the page. Screenshots go to
 // test-results/playground-*.png.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Headless, startHeadless } from '../src/browser/headless.js';
+import { expect, test } from 'vitest';
+import { SHOTS, usePlayground } from './browser/playgroundPage.js';
 
-const SHOTS = 'test-results';
-let h: Headless;
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await startHeadless(process.cwd());
-}, 120_000);
-
-afterAll(async () => {
-  await h?.close();
-});
-
-/** The page on the CPU backend alone (no navigator.gpu): quick and the same on every machine. */
-const openCpu = (path: string) => h.open(path, (p) => p.evaluateOnNewDocument(() => {
-  delete (Navigator.prototype as { gpu?: unknown }).gpu;
-}));
+const pg = usePlayground();
+const openCpu = pg.openCpu;
 
 type Buttons = Record<'train' | 'stop' | 'resume' | 'download' | 'pytorch', boolean>;
 /** Which of the Train tab's buttons are enabled. */
@@ -89,7 +75,7 @@ test('Train: the buttons follow the state; Stop ends the display at once, says "
   expect(Math.abs(last - Number(legend[1]))).toBeLessThanOrEqual(0.5e-3 + 0.5 * 10 ** -legendDigits + 1e-12);
   await page.screenshot({ path: `${SHOTS}/playground-stopped.png`, fullPage: true });
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 60_000);
 
 const example = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'examples', `${name}.json`), 'utf8')) as { note: string; data: { x: unknown[] } };
@@ -130,7 +116,7 @@ test('Story: Next stage pressed while another example loads shows that example\'
   const mlp = example('mlp-3-3-1-sigmoid');
   expect(await shown()).toMatchObject({ note: mlp.note, stages: ['1. forward', '2. loss', '3. backward'], x: [['x (input)', 0.5], ['', 0.2]] });
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 60_000);
 
 test('Bench: each result shows once (a table row), the markdown folded in a box that does not widen the page; Run is off while it runs', async () => {
@@ -155,5 +141,5 @@ test('Bench: each result shows once (a table row), the markdown folded in a box 
   expect(width[0]).toBeLessThanOrEqual(width[1]);
   await page.screenshot({ path: `${SHOTS}/playground-bench.png`, fullPage: true });
   await page.close();
-  expect(h.errors).toEqual([]);
+  expect(pg.headless.errors).toEqual([]);
 }, 60_000);
