@@ -21,13 +21,14 @@ export { type CharModel, type SampleOptions, sampleText } from './train/sample.j
 export { textDatasets, vocabularyOf } from './data/text.js';
 export { epochOrder, type Evaluation, type Progress, type TrainOptions, Trainer } from './train/trainer.js';
 export { loadDataset } from './data/load.js';
+export { type ByteFile, blobFile } from './data/byteFile.js';
 export type { Dataset, Datasets } from './data/dataset.js';
 export { paramLayout } from './nn/layout.js';
 export { Session } from './train/session.js';
 export { traceStep } from './verify/trace.js';
 export { formatRows, type VerifyRow, verifyAll } from './verify/verify.js';
 export { WebGpuBackend } from './webgpu/backend.js';
-export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, requireResumable } from './io/checkpoint.js';
+export { type Checkpoint, decodeCheckpoint, encodeCheckpoint, requireResumable, requireSameVocabulary } from './io/checkpoint.js';
 export { type CheckpointOptions, Checkpointer, checkpointOf } from './train/checkpointing.js';
 export { importStateDict, pytorchExport } from './io/export.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';

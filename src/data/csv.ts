@@ -1,7 +1,8 @@
 // CSV files with a header row: chosen input and target columns (default: all but the last, and
 // the last). With `window` T, samples are sliding windows of T rows (for an RNN) and the target
 // is the target columns of the row after each window. With `test` N, the last N samples are held
-// out (before any shuffling, as TF.js's validationSplit holds out the last ones).
+// out (before any shuffling, as TF.js's validationSplit holds out the last ones). In Node a file
+// past 64 MiB is not read here but streamed (csvStream.ts), into the same samples (csvLayout).
 // A CSV path may name any file the user can read, in the spec's folder or not, as a path given to
 // PyTorch or Keras may; so a message quotes at most 40 characters of what it read, escaped (a
 // bad cell and its column, 20 each; the columns of the header, 40 in all), never a whole line.
@@ -81,6 +82,26 @@ export function parseCsv(text: string, path: string): { header: string[]; rows: 
 
 export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: string) => Promise<string> = readText): Promise<Datasets> {
   const { header, rows } = parseCsv(await read(ref.csv), ref.csv);
+  const { inputs, targets, T, windows, n } = csvLayout(ref, model, header, rows.length);
+  const x = new Float64Array(n * T * inputs.length), y = new Float64Array(n * targets.length);
+  for (let s = 0; s < n; s++) {
+    for (let t = 0; t < T; t++) inputs.forEach((c, j) => { x[(s * T + t) * inputs.length + j] = rows[s + t][c]; });
+    const target = windows ? rows[s + T] : rows[s];
+    targets.forEach((c, j) => { y[s * targets.length + j] = target[c]; });
+  }
+  const all = { n, x, y, steps: T, features: inputs.length, outputs: targets.length };
+  if (ref.test === undefined) return { train: all };
+  return { train: samples(all, 0, n - ref.test), test: samples(all, n - ref.test, ref.test) };
+}
+
+/** What a spec's CSV makes of a file's columns and rows: the columns read, the window, and the samples. */
+export interface CsvLayout { inputs: number[]; targets: number[]; T: number; windows: boolean; n: number }
+
+/**
+ * The columns (by index into `header`) and samples of a file of `rowCount` data rows, checked
+ * against the spec's data and model: the one reading of data.csv for csv.ts and csvStream.ts.
+ */
+export function csvLayout(ref: CsvRef, model: ModelSpec, header: string[], rowCount: number): CsvLayout {
   const file = printable(ref.csv);
   const col = (name: string, key: string) => {
     const i = header.indexOf(name);
@@ -94,18 +115,10 @@ export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: str
   const windows = readsSequenceData(model);
   if (windows && ref.window === undefined) throw new SpecError('data.window', `${model.type === 'rnn' ? 'an RNN' : 'a model with a recurrent layer'} on CSV data needs a window of T rows`);
   if (model.inputSize !== inputs.length) throw new SpecError('model.inputSize', `expected ${inputs.length} (the input columns of ${file}), got ${model.inputSize}`);
-  const n = windows ? rows.length - T : rows.length;
-  if (n < 1) throw new SpecError('data.window', `${file} has ${rows.length} rows, too few for windows of ${T}`);
-  const x = new Float64Array(n * T * inputs.length), y = new Float64Array(n * targets.length);
-  for (let s = 0; s < n; s++) {
-    for (let t = 0; t < T; t++) inputs.forEach((c, j) => { x[(s * T + t) * inputs.length + j] = rows[s + t][c]; });
-    const target = windows ? rows[s + T] : rows[s];
-    targets.forEach((c, j) => { y[s * targets.length + j] = target[c]; });
-  }
-  const all = { n, x, y, steps: T, features: inputs.length, outputs: targets.length };
-  if (ref.test === undefined) return { train: all };
-  if (ref.test >= n) throw new SpecError('data.test', `expected fewer than the ${n} samples of ${file} (some must be left to train on), got ${ref.test}`);
-  return { train: samples(all, 0, n - ref.test), test: samples(all, n - ref.test, ref.test) };
+  const n = windows ? rowCount - T : rowCount;
+  if (n < 1) throw new SpecError('data.window', `${file} has ${rowCount} rows, too few for windows of ${T}`);
+  if (ref.test !== undefined && ref.test >= n) throw new SpecError('data.test', `expected fewer than the ${n} samples of ${file} (some must be left to train on), got ${ref.test}`);
+  return { inputs, targets, T, windows, n };
 }
 
 /** A header's column names for a message: whole names (cut at 20 characters) while they add up to 40 characters, then how many there are. */

@@ -2,6 +2,7 @@
 import { SpecError } from '../errors.js';
 import type { RunSpec } from '../spec/types.js';
 import type { Datasets } from './dataset.js';
+import type { ByteFile } from './byteFile.js';
 import { inlineDataset } from './inline.js';
 import { outputsOf } from '../nn/layout.js';
 
@@ -11,12 +12,17 @@ export interface LoadOptions {
    * playground passes the files a user chose beside their spec.
    */
   readText?: (path: string) => Promise<string>;
+  /**
+   * Opens a CSV file the spec names to stream it (a page's File: `blobFile(file)`, data/byteFile.ts):
+   * its training samples are then read in slices, a shard at a time, never whole.
+   */
+  openFile?: (path: string) => Promise<ByteFile>;
 }
 
 export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promise<Datasets> {
   const d = spec.data;
   const sets = 'x' in d ? { train: inlineDataset(d, spec.model) }
-    : 'csv' in d ? await (await import('./csv.js')).csvDataset(d, spec.model, opts.readText)
+    : 'csv' in d ? await (await import('./csvStream.js')).loadCsv(d, spec.model, opts.readText, undefined, opts.openFile) // a large file is streamed
       : 'text' in d ? await (await import('./text.js')).textDataset(d, spec.model, opts.readText)
       : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;

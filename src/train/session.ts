@@ -4,13 +4,14 @@
 // back only when asked for; a Trainer drains the ring into a LossHistory on the host, so a run of
 // any length needs device memory for a few thousand losses, not one per step. The samples stay
 // on the device; a batch is gathered from them through an index list (`setOrder`), so shuffling
-// an epoch uploads n indices and nothing else.
+// an epoch uploads n indices and nothing else. Samples past one buffer (or streamed) are held two
+// shards at a time instead, and the index list is each batch's (src/train/shards.ts).
 import type { Backend, View } from '../backend.js';
 import type { LossKind, MatmulParams } from '../kernels.js';
 import { initialParams } from '../nn/init.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Network } from '../nn/network.js';
-import { LOSS_PARTS, lossGrad, lossValue, productsOf } from '../nn/ops.js';
+import { LOSS_PARTS, lossGrad, lossValue, productsOf, type Targets } from '../nn/ops.js';
 import { Rnn } from '../nn/rnn.js';
 import { Sequential } from '../nn/sequential.js';
 import { Optimizer, optimizerConfig } from '../optim/optimizer.js';
@@ -122,16 +123,16 @@ export class Session<B> {
   setOrder(order: ArrayLike<number>): void { this.be.write(this.order, order); }
 
   /** The batch's inputs ([batch][in], or [T][batch][I] for an RNN) and targets, once gathered. */
-  batchViews(b: Batch): { x: View<B>; y: View<B> } {
+  batchViews(b: Batch): { x: View<B>; y: Targets<B> } {
     const d = this.data;
     return {
       x: { buf: this.bx, off: 0, rows: b.size, cols: d.steps * d.features },
-      y: { buf: this.by, off: 0, rows: b.size * (d.targetSteps ?? 1), cols: targetCols(d) }, // time-major [T][batch][O] for sequences, as the model's outputs
+      y: { buf: this.by, off: 0, rows: b.size * (d.targetSteps ?? 1), cols: targetCols(d), classIndex: !!d.classIndex }, // time-major [T][batch][O] for sequences, as the model's outputs
     };
   }
 
   /** Records the gathering of batch b from the resident samples and returns its views. */
-  gather(b: Batch): { x: View<B>; y: View<B> } {
+  gather(b: Batch): { x: View<B>; y: Targets<B> } {
     const d = this.data;
     const offIdx = this.shards ? 0 : b.start; // shards: the order buffer holds this batch's indices alone
     this.be.run('gather', { rows: b.size, steps: d.steps, features: d.features, offIdx, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.x, Out: this.bx });

@@ -18,6 +18,7 @@ import type { Dataset } from '../data/dataset.js';
 import { classIndexCorrect } from './classAccuracy.js';
 import { LossHistory, Session, type SessionState } from './session.js';
 import { RunControls } from './controls.js';
+import { batchWithinShards } from './shards.js';
 
 /** Loss slots on the device: the ring the host history is drained from (reads come at least every `reportEvery` steps). */
 export const HISTORY_RING = 4096;
@@ -255,7 +256,8 @@ export class Trainer<B> {
   }
 
   private evalSessionFor(test: Dataset): Session<B> {
-    const batchSize = Math.min(test.n, 512);
+    // a held-out set past a buffer is evaluated in batches within its shards (src/train/shards.ts)
+    const batchSize = batchWithinShards(test, Math.min(test.n, 512), this.dataFloats ?? this.be.bufferLimit.floats);
     this.evalSession ??= new Session(this.be, {
       model: this.spec.model, loss: this.spec.loss, optimizer: this.spec.optimizer, batchSize, seed: 0, historySize: Math.ceil(test.n / batchSize), dataFloats: this.dataFloats,
     }, test);
@@ -282,6 +284,8 @@ export class Trainer<B> {
     }
     const losses = await e.readLosses(0, e.batches.length);
     const loss = e.batches.reduce((sum, b, i) => sum + losses[i] * b.size, 0) / test.n;
+    // a held-out loss of NaN or Inf is named, not counted as one more epoch without improvement
+    if (!Number.isFinite(loss)) throw new NonFiniteError(this.step, 'the held-out loss', loss);
     // class-index targets: the fraction of target rows (every step's, for sequences) whose class is the argmax
     if (test.classIndex) return { loss, accuracy: correct / (test.n * (test.targetSteps ?? 1)), samples: test.n };
     return oneHot(test.y, test.outputs) ? { loss, accuracy: correct / test.n, samples: test.n } : { loss, samples: test.n };
