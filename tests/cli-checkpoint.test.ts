@@ -174,7 +174,7 @@ test.each(specs)('export --pytorch of %s: names, shapes and values, and PyTorch 
   const out = join(dir, `${tag}-torch`);
   const r = miya('export', ckpt, '--pytorch', out);
   expect(r.status, r.stderr).toBe(0);
-  expect(readdirSync(out).sort()).toEqual(['miya_model.py', 'model.safetensors']);
+  expect(readdirSync(out).sort()).toEqual(['miya_model.py', 'model.safetensors', 'train.py', 'train_state.safetensors']);
 
   const trained = await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt);
   const { tensors } = await decodeSafetensors(new Uint8Array(readFileSync(join(out, 'model.safetensors'))), 'model.safetensors');

@@ -254,7 +254,8 @@ describe('an output that is an input', () => {
     expect(miya('export', ckpt, '--pytorch', out).status).toBe(0);
     let r = miya('export', ckpt, '--pytorch', out); // the same module: only the weights are replaced
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr.trim()).toBe(`replaced ${join(out, 'model.safetensors')}, which was there before`);
+    // the same module and train.py: only the weights and the optimizer state are replaced
+    expect(r.stderr.trim().split('\n')).toEqual([`replaced ${join(out, 'model.safetensors')}, which was there before`, `replaced ${join(out, 'train_state.safetensors')}, which was there before`]);
     const module = join(out, 'miya_model.py');
     const edited = readFileSync(module, 'utf8') + '\n# my own change\n';
     writeFileSync(module, edited);

@@ -1,5 +1,7 @@
 // Hand-off to PyTorch: a checkpoint's parameters as a float32 state dict (model.safetensors, the
-// run spec in its metadata) plus miya_model.py, the matching torch.nn module and its loader; and
+// run spec in its metadata) plus miya_model.py, the matching torch.nn module and its loader (MLP,
+// RNN, or a sequential model whose layers.i is layer i's own nn.Linear / nn.RNN / nn.LSTM / …), and
+// train.py to continue the run there (io/trainPy.ts; float64 throughout with dtype F64); and
 // the way back: such a file (trained further in PyTorch or not) as a run spec with its weights.
 import { SpecError } from '../errors.js';
 import { paramLayout } from '../nn/layout.js';
@@ -9,18 +11,20 @@ import { shapeParams } from '../train/result.js';
 import { type Checkpoint, checkpointFrom, isCheckpointMetadata } from './checkpoint.js';
 import torchModule from './pytorch/miya_model.py?raw';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { fromStateDict, toStateDict } from './stateDict.js';
+import { type Dtype, fromStateDict, toStateDict } from './stateDict.js';
+import { trainPyFiles } from './trainPy.js';
 
 export const PYTORCH_FILES = { weights: 'model.safetensors', module: 'miya_model.py' } as const;
 
-/** The files of `miya export --pytorch`, by name. */
-export async function pytorchExport(c: Checkpoint): Promise<Map<string, Uint8Array | string>> {
-  // miya_model.py builds MLPs and RNNs; a sequential model's module is still to come (issue 14)
-  if (c.spec.model.type === 'sequential') throw new SpecError('model.type', '"mlp" or "rnn" for export --pytorch: a sequential model\'s torch module is still to come (its checkpoint\'s tensors already have nn.Sequential-style PyTorch names)');
-  const weights = await encodeSafetensors(toStateDict(c.spec.model, c.params, 'F32'), {
+/**
+ * The files of `miya export --pytorch`, by name: with train.py and its train_state.safetensors
+ * (io/trainPy.ts), which continue the run in PyTorch. dtype F64 keeps a cpu checkpoint's float64 values.
+ */
+export async function pytorchExport(c: Checkpoint, dtype: Dtype = 'F32'): Promise<Map<string, Uint8Array | string>> {
+  const weights = await encodeSafetensors(toStateDict(c.spec.model, c.params, dtype), {
     format: 'pytorch', spec: JSON.stringify(c.spec), step: String(c.step), exported_from: `miya ${c.backend} checkpoint`,
   });
-  return new Map<string, Uint8Array | string>([[PYTORCH_FILES.weights, weights], [PYTORCH_FILES.module, torchModule]]);
+  return new Map<string, Uint8Array | string>([[PYTORCH_FILES.weights, weights], [PYTORCH_FILES.module, torchModule], ...await trainPyFiles(c, dtype)]);
 }
 
 /**

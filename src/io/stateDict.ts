@@ -1,8 +1,10 @@
 // A model's parameters as a PyTorch state dict (name → tensor) and back. The names and shapes are
 // those of the torch.nn module in pytorch/miya_model.py: `layers.i.weight` [out][in] and
 // `layers.i.bias` for an MLP; `rnn.weight_ih_l0`, `rnn.weight_hh_l0`, `rnn.bias_ih_l0`,
-// `rnn.bias_hh_l0`, `head.weight`, `head.bias` for an RNN. Miya's RNN has one hidden bias; it is
-// written as bias_ih_l0 with bias_hh_l0 zero, and on reading the two are added (PyTorch trains both).
+// `rnn.bias_hh_l0`, `head.weight`, `head.bias` for an RNN; `layers.i.<name>` for a sequential
+// model, each layer kind's names as its torch.nn module has them (src/nn/layout.ts, LAYER_PARAMS).
+// Miya's RNN has one hidden bias; it is written as bias_ih_l0 with bias_hh_l0 zero, and on reading
+// the two are added (PyTorch trains both). A sequential model's recurrent layers have both.
 import { SpecError } from '../errors.js';
 import { layoutSize, paramLayout } from '../nn/layout.js';
 import type { ModelSpec } from '../spec/types.js';
