@@ -1,7 +1,8 @@
 // Miya as its users get it: `npm pack` of this checkout (dist/ as tests/globalSetup.ts built it),
 // installed from the tarball into fresh apps in a temporary folder (--prefer-offline: from the npm
 // cache, which `npm ci` filled), then used as a Node program, a strict TypeScript program, and a
-// browser app bundled by esbuild and by Vite and run in headless Chromium. The numbers a run gives
+// browser app bundled by esbuild, Rolldown, Vite, Rollup and webpack, the esbuild and webpack
+// bundles run in headless Chromium. The numbers a run gives
 // are checked against plain loops in this file (a linear neuron, MSE, SGD), not against Miya.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -256,13 +257,53 @@ test('Vite bundles the same app with no Node module, no webgpu package and no MN
   checkBundle(join(app, 'out-vite'));
 });
 
-test('the esbuild bundle runs in headless Chromium and trains on cpu, and on WebGPU where the page has it, as plain loops do', async () => {
+test('Rollup with its node-resolve plugin (browser: true) bundles it likewise, with no other plugin and no warning', async () => {
+  const { rollup } = await import('rollup');
+  const { nodeResolve } = await import('@rollup/plugin-node-resolve');
+  const warnings: string[] = [];
+  const bundle = await rollup({ input: join(app, 'browser.js'), plugins: [nodeResolve({ browser: true, rootDir: app })], onwarn: (w) => { warnings.push(w.message); } });
+  // the `browser` condition of the exports map, not the Node build
+  expect(bundle.watchFiles.filter((f) => f.includes('/node_modules/miya/'))).toContain(join(app, 'node_modules/miya/dist/miya.js'));
+  expect(bundle.watchFiles.filter((f) => f.includes('/node_modules/miya/dist/node/'))).toEqual([]);
+  await bundle.write({ dir: join(app, 'out-rollup'), format: 'es' });
+  await bundle.close();
+  expect(warnings).toEqual([]);
+  checkBundle(join(app, 'out-rollup'));
+});
+
+test('webpack 5 bundles it with a plain config (entry, output; no resolve.fallback for Node modules), from the browser build alone', async () => {
+  const { default: webpack } = await import('webpack');
+  // what a user writes; webpack's own defaults for target 'web' resolve the exports map's `browser` condition
+  const compiler = webpack({ context: app, mode: 'production', entry: './browser.js', output: { path: join(app, 'out-webpack') } });
+  const stats = await new Promise<import('webpack').Stats>((ok, fail) => compiler.run((e, s) => (e || !s ? fail(e ?? new Error('no stats')) : ok(s))));
+  await new Promise((ok) => compiler.close(ok));
+  const json = stats.toJson({ all: false, errors: true, warnings: true, modules: true });
+  // a Node built-in (fs, path, …) would be an error here: webpack 5 polyfills none unless told to
+  expect((json.errors ?? []).map((e) => e.message)).toEqual([]);
+  // Known, reported: `new URL(NAME, import.meta.url)` with NAME a constant (the worker script, the
+  // digits' file: src/worker/runInWorker.ts, src/data/mnistFile.browser.ts) is a context request to
+  // webpack, which warns and at run time throws "Cannot find module" there: runInWorker without a
+  // `worker` option and MNIST fail in a webpack bundle; runSpec on the page's own data works.
+  const known = /^\.\/node_modules\/miya\/dist\/(miya|mnistFile\.browser-[\w-]+)\.js$/;
+  for (const w of json.warnings ?? []) {
+    expect(w.message, w.moduleName).toMatch(/^Critical dependency: the request of a dependency is an expression/);
+    expect(w.moduleName, w.message).toMatch(known);
+  }
+  // every module is the page or a file of Miya's browser build: no Node build, no polyfill package
+  const names = (json.modules ?? []).map((m) => m.name).filter((n): n is string => n !== undefined);
+  expect(names).toContain('./node_modules/miya/dist/miya.js');
+  expect(names.filter((n) => n !== './browser.js' && !/^\.\/node_modules\/miya\/dist\/[^/]+\.js$/.test(n) && n !== './node_modules/miya/dist/ sync')).toEqual([]);
+  checkBundle(join(app, 'out-webpack'));
+}, 60_000);
+
+/** Opens a page loading `script` in headless Chromium; checks what it trained on cpu (and on WebGPU when the page has it). */
+async function runPage(name: string, script: string): Promise<void> {
   const missing = await webgpuMissing();
-  writeFileSync(join(app, 'page.html'), '<!doctype html><link rel="icon" href="data:,"><script type="module" src="./out-esbuild/browser.js"></script>');
+  writeFileSync(join(app, `${name}.html`), `<!doctype html><link rel="icon" href="data:,">${script}`);
   const { startHeadless } = await import('../src/browser/headless.js');
   const h = await startHeadless(app);
   try {
-    const page = await h.open('/page.html');
+    const page = await h.open(`/${name}.html`);
     await page.waitForFunction(() => (window as unknown as { result?: unknown }).result, { timeout: 100_000 });
     const r = await page.evaluate(() => (window as unknown as { result: Record<string, number[] | string> }).result);
     expect(Array.isArray(r.cpu), String(r.cpu)).toBe(true);
@@ -276,4 +317,12 @@ test('the esbuild bundle runs in headless Chromium and trains on cpu, and on Web
   } finally {
     await h.close();
   }
+}
+
+test('the esbuild bundle runs in headless Chromium and trains on cpu, and on WebGPU where the page has it, as plain loops do', async () => {
+  await runPage('page-esbuild', '<script type="module" src="./out-esbuild/browser.js"></script>');
+}, 120_000);
+
+test('the webpack bundle (a classic script loading its chunks) runs in headless Chromium likewise', async () => {
+  await runPage('page-webpack', '<script src="./out-webpack/main.js"></script>');
 }, 120_000);
