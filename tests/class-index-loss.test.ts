@@ -37,7 +37,7 @@ async function run(be: Backend, P: number[], Y: number[], rows: number, cols: nu
     return b;
   };
   const p = buf(P, 'P'), y = buf(Y, 'Y'), out = buf(1, 'out'), parts = buf(256, 'parts'), grad = buf(rows * cols, 'grad');
-  lossValue(be, 'crossEntropy', rows, { buf: p, off: 0, rows, cols }, { buf: y, off: 0, rows, cols: ycols },
+  lossValue(be, 'crossEntropy', rows, { buf: p, off: 0, rows, cols }, { buf: y, off: 0, rows, cols: ycols, classIndex: ycols === 1 },
     { buf: out, off: 0, rows: 1, cols: 1 }, { buf: parts, off: 0, rows: 1, cols: 256 }, { buf: grad, off: 0, rows, cols });
   be.submit();
   const res = { loss: (await be.read(out, 0, 1))[0], grad: await be.read(grad, 0, rows * cols) };

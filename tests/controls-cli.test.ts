@@ -49,7 +49,7 @@ test('the bar shows the rate, the summary the schedule\'s first and last rate an
   expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/\| lr 0\.\d{4}/);
   expect(r.stdout).toMatch(/^lr: 0\.8000 \(step 1\) → 0\.\d{4} \(step \d+\)$/m);
-  expect(r.stdout).toMatch(/^early stopping: stopped after epoch \d+, the held-out loss not improving; best epoch \d+ \(held-out loss \d\.\d{4}\), its parameters restored$/m);
+  expect(r.stdout).toMatch(/^early stopping: stopped after epoch \d+, the held-out loss not improving by more than minDelta; best epoch \d+ \(held-out loss \d\.\d{4}\), its parameters restored$/m);
 });
 
 test.each([

@@ -2,9 +2,6 @@
 // Keras's names for them refused with Miya's, settings that cannot be meant refused, settings that
 // cannot act in the run said before it starts, and a run whose early stopping ends it leaving one
 // checkpoint (the first written at its last step) that already holds the parameters it reports.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CpuBackend } from '../src/cpu/backend.js';
 import { SpecError } from '../src/errors.js';
@@ -12,23 +9,9 @@ import { decodeCheckpoint } from '../src/io/checkpoint.js';
 import type { RunSpec } from '../src/spec/types.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { runSpec } from '../src/train/runSpec.js';
-import { mat, rng, vec } from './oracle/random.js';
+import { csvSpec } from './controlsCsv.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'miya-controls-edge-'));
 const cpu = new CpuBackend();
-
-/** A 3-6-2 MLP on a CSV of n samples, the last `test` held out, batches of 5. */
-function csvSpec(name: string, seed: number, n: number, test: number, rest: Record<string, unknown>): RunSpec {
-  const r = rng(seed);
-  const rows = Array.from({ length: n }, () => { const x = vec(r, 3, 1); return [...x, Math.tanh(x[0] - x[1] * x[2]) * 0.8 + r(-0.2, 0.2), Math.sin(x[1] + x[2]) * 0.5]; });
-  const file = join(dir, `${name}.csv`);
-  writeFileSync(file, ['x0,x1,x2,y0,y1', ...rows.map((v) => v.join(','))].join('\n') + '\n');
-  return {
-    model: { type: 'mlp', inputSize: 3, layers: [{ units: 6, activation: 'tanh', weights: mat(r, 6, 3, 0.8), bias: vec(r, 6, 0.3) }, { units: 2, activation: 'identity', weights: mat(r, 2, 6, 0.8), bias: vec(r, 2, 0.3) }] },
-    loss: 'mse', optimizer: { type: 'adamw', lr: 0.05 },
-    data: { csv: file, inputs: ['x0', 'x1', 'x2'], targets: ['y0', 'y1'], test }, batchSize: 5, ...rest,
-  } as RunSpec;
-}
 
 function refusal(spec: unknown): string {
   try { validateSpec(spec); } catch (e) { expect(e).toBeInstanceOf(SpecError); return (e as Error).message; }
@@ -64,7 +47,7 @@ describe('PyTorch\'s and Keras\'s names for the controls: refused, naming Miya\'
 describe('settings that cannot be meant: refused naming the JSON path', () => {
   const good = csvSpec('meant', 2, 10, 2, {});
   test('adamw with lr·weightDecay ≥ 1 (every step would flip the parameters\' sign)', () => {
-    expect(refusal({ ...good, optimizer: { type: 'adamw', lr: 10, weightDecay: 1 } })).toBe('optimizer.weightDecay: expected lr·weightDecay < 1 (each step multiplies the parameters by 1 − lr·weightDecay = -9, as torch.optim.AdamW does), got 1');
+    expect(refusal({ ...good, optimizer: { type: 'adamw', lr: 10, weightDecay: 1 } })).toBe('optimizer.weightDecay: expected lr·weightDecay < 1 with lr the base rate, optimizer.lr (each step multiplies the parameters by 1 − lr·weightDecay = -9, as torch.optim.AdamW does), got 1');
     expect(refusal({ ...good, optimizer: { type: 'sgd', lr: 2, weightDecay: 0.5 } })).toContain('optimizer.weightDecay: expected lr·weightDecay < 1');
     // adamw's default decay, 0.01, with a rate of 100
     expect(refusal({ ...good, optimizer: { type: 'adamw', lr: 100 } })).toContain('optimizer.weightDecay: expected lr·weightDecay < 1');

@@ -8,14 +8,14 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import type { Act, LossKind } from '../src/kernels.js';
 import type { OptimizerSpec, RunSpec } from '../src/spec/types.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { backendCases, describeBackends } from './backends.js';
 import { mat, type R, rng, vec } from './oracle/random.js';
-import { runOracle, tolerance, worstDifference } from './oracle/torch.js';
+import { oracleBeforeAll, tolerance, worstDifference } from './oracle/torch.js';
 
 interface Arrays { x: number[][] | number[][][]; y: number[][] }
 interface Case { name: string; spec: RunSpec; train: Arrays; test?: Arrays }
@@ -86,20 +86,8 @@ interface Trained {
   name: string; losses: number[]; lrs: number[]; params: unknown; grads: unknown;
   evaluations: { epoch: number; loss: number }[]; stoppedEpoch: number | null; bestEpoch: number; clipActive: boolean;
 }
-let oracle: Map<string, Trained> | undefined;
-let oracleError = 'not run';
-
-beforeAll(() => {
-  const run = runOracle<Trained>('torch_controls.py', cases.map((c) => ({ name: c.name, spec: c.spec, train: c.train, test: c.test })));
-  [oracle, oracleError] = [run.results, run.error];
-}, 120_000);
-
-function torchResult(name: string): Trained {
-  if (!oracle) throw new Error(oracleError);
-  const t = oracle.get(name);
-  if (!t) throw new Error(`PyTorch returned nothing for ${name}`);
-  return t;
-}
+const oracle = oracleBeforeAll<Trained>('torch_controls.py', () => cases.map((c) => ({ name: c.name, spec: c.spec, train: c.train, test: c.test })));
+const torchResult = (name: string): Trained => oracle.get(name);
 
 test('the cases exercise what they name: clipping changes gradients, the schedules change the rate, plateau reduces it, early stopping stops', () => {
   for (const c of cases) {

@@ -3,9 +3,6 @@
 // textbook formulas written here; the global norm's two kernels against a plain sum; the webgpu
 // twins against the float64 reference; the schedules against their formulas; a run resumed from
 // any checkpoint against the uninterrupted run, to the bit; old checkpoints; bad specs.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
@@ -19,7 +16,7 @@ import { validateSpec } from '../src/spec/validate.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { kernelError, seededNumbers } from '../src/verify/kernelChecks.js';
 import { backendCases, describeBackends } from './backends.js';
-import { mat, rng, vec } from './oracle/random.js';
+import { csvSpec } from './controlsCsv.js';
 
 const backends = await backendCases();
 const cpu = new CpuBackend();
@@ -144,20 +141,6 @@ describe('schedules: the rate of step t (t = 0 first) as README.md states it', (
 
 // ---- runs: resumed from any checkpoint, bit for bit
 
-const dir = mkdtempSync(join(tmpdir(), 'miya-controls-'));
-/** An MLP spec on a CSV of n samples, the last `test` held out. */
-function csvSpec(name: string, seed: number, n: number, test: number, rest: Partial<RunSpec>): RunSpec {
-  const r = rng(seed);
-  const rows = Array.from({ length: n }, () => { const x = vec(r, 3, 1); return [...x, Math.tanh(x[0] - x[1] * x[2]) * 0.8 + r(-0.2, 0.2), Math.sin(x[1] + x[2]) * 0.5]; });
-  const file = join(dir, `${name}.csv`);
-  writeFileSync(file, ['x0,x1,x2,y0,y1', ...rows.map((v) => v.join(','))].join('\n') + '\n');
-  return {
-    model: { type: 'mlp', inputSize: 3, layers: [{ units: 6, activation: 'tanh', weights: mat(r, 6, 3, 0.8), bias: vec(r, 6, 0.3) }, { units: 2, activation: 'identity', weights: mat(r, 2, 6, 0.8), bias: vec(r, 2, 0.3) }] },
-    loss: 'mse', optimizer: { type: 'adamw', lr: 0.05, clipNorm: 0.5 },
-    data: { csv: file, inputs: ['x0', 'x1', 'x2'], targets: ['y0', 'y1'], test }, batchSize: 5, ...rest,
-  } as RunSpec;
-}
-
 const resumeSpecs: [string, RunSpec][] = [
   ['adamw + clipNorm, plateau with warmup, early stopping (restoreBest)', csvSpec('plateau-es', 1, 24, 6, {
     optimizer: { type: 'adamw', lr: 0.2, clipNorm: 0.5, weightDecay: 0.05 }, steps: 60, shuffle: true, seed: 3,
@@ -243,7 +226,7 @@ test('history: per epoch the mean training loss, the held-out loss, the last ste
 // ---- bad input
 
 describe('bad controls: a SpecError naming the JSON path', () => {
-  const good = csvSpec('bad', 6, 10, 2, {});
+  const good = csvSpec('bad', 6, 10, 2, { optimizer: { type: 'adamw', lr: 0.05, clipNorm: 0.5 } });
   const inline: RunSpec = { ...good, data: { x: [[0, 0, 0]], y: [[0, 0]] } };
   const cases: [string, (s: any) => void, string, RunSpec?][] = [
     ['negative weight decay', (s) => { s.optimizer.weightDecay = -0.1; }, 'optimizer.weightDecay: expected a finite number ≥ 0'],

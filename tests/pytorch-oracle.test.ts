@@ -9,7 +9,7 @@
 // loss, the final parameters and the last gradients) to 1e-9; the webgpu backend (float32) to
 // WEBGPU_RTOL. One Python process trains every case. Without python3 and torch the tests fail:
 // CI installs Debian's python3-torch (.ci/run).
-import { beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { type Act, ACTIVATIONS, LOSSES, type LossKind, OPTIMIZERS } from '../src/kernels.js';
 import type { MlpSpec, OptimizerSpec, RnnSpec, RunSpec } from '../src/spec/types.js';
@@ -17,7 +17,7 @@ import { epochOrder } from '../src/train/trainer.js';
 import { runSpec } from '../src/train/runSpec.js';
 import { backendCases, describeBackends } from './backends.js';
 import { mat, type R, rng, vec } from './oracle/random.js';
-import { runOracle, tolerance, worstDifference } from './oracle/torch.js';
+import { oracleBeforeAll, tolerance, worstDifference } from './oracle/torch.js';
 
 
 // ---- the cases ------------------------------------------------------------------------------
@@ -143,21 +143,8 @@ function ordersOf(spec: RunSpec): number[][] | undefined {
 // ---- PyTorch, once for every case -----------------------------------------------------------
 
 interface Trained { name: string; losses: number[]; params: unknown; grads: unknown }
-let oracle: Map<string, Trained> | undefined;
-let oracleError = 'not run';
-let oracleSeconds = 0;
-
-beforeAll(() => {
-  const run = runOracle<Trained>('torch_oracle.py', cases.map((c) => ({ name: c.name, spec: c.spec, orders: ordersOf(c.spec) })));
-  [oracle, oracleError, oracleSeconds] = [run.results, run.error, run.seconds];
-}, 120_000);
-
-function torchResult(name: string): Trained {
-  if (!oracle) throw new Error(oracleError);
-  const t = oracle.get(name);
-  if (!t) throw new Error(`PyTorch returned nothing for ${name}`);
-  return t;
-}
+const oracle = oracleBeforeAll<Trained>('torch_oracle.py', () => cases.map((c) => ({ name: c.name, spec: c.spec, orders: ordersOf(c.spec) })));
+const torchResult = (name: string): Trained => oracle.get(name);
 
 // ---- comparison -----------------------------------------------------------------------------
 
@@ -171,14 +158,14 @@ function tensorsOf(v: unknown): [string, number[]][] {
 
 
 test('Debian\'s PyTorch (/usr/bin/python3 with torch, float64) trains every case in one process', () => {
-  if (!oracle) throw new Error(oracleError);
-  expect([...oracle.keys()].sort()).toEqual(cases.map((c) => c.name).sort());
-  for (const t of oracle.values()) {
+  const all = oracle.all();
+  expect([...all.keys()].sort()).toEqual(cases.map((c) => c.name).sort());
+  for (const t of all.values()) {
     expect(t.losses.every(Number.isFinite), t.name).toBe(true);
     // no degenerate case (a dead relu output trains nothing): every tensor has a gradient
     for (const [name, g] of tensorsOf(t.grads)) expect(Math.max(...g.map(Math.abs)), `${t.name}: the last step's ${name} gradient`).toBeGreaterThan(1e-6);
   }
-  console.log(`PyTorch oracle: ${cases.length} cases in ${oracleSeconds.toFixed(1)} s`);
+  console.log(`PyTorch oracle: ${cases.length} cases in ${oracle.seconds().toFixed(1)} s`);
 });
 
 test('the cases cover every optimizer and option, every loss with every output activation, every hidden activation, MLPs and RNNs', () => {

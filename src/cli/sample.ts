@@ -1,6 +1,6 @@
 // miya sample CHECKPOINT [--length N] [--temperature t] [--prime TEXT] [--seed s] [--backend cpu|webgpu|auto]
 // Text from a character model's checkpoint (trained on data.text; src/train/sample.ts): the prime
-// and the characters drawn after it, on stdout. The same seed gives the same text.
+// and the characters drawn after it, on stdout. The same seed gives the same text on the same backend.
 import { BACKEND_NAMES, type BackendName, createBackend } from '../backends.js';
 import { SpecError } from '../errors.js';
 import { oneOf } from '../spec/check.js';
@@ -39,7 +39,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       text = await sampleText(be, ckpt, { length, temperature, prime: values.prime, seed }, ckptPath);
     } catch (e) {
       // the library names its options bare (prime); here they are flags
-      if (e instanceof SpecError && ['prime', 'length', 'temperature'].includes(e.path)) throw new SpecError(`--${e.path}`, e.expected);
+      if (e instanceof SpecError && ['prime', 'length', 'temperature', 'seed'].includes(e.path)) throw new SpecError(`--${e.path}`, e.expected);
       throw e;
     }
     await streamWriter(process.stdout)(text.endsWith('\n') ? text : text + '\n');

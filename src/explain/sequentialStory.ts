@@ -2,6 +2,9 @@
 // layer by layer, and inside an LSTM or GRU step gate by gate, with the device's numbers beside the
 // reference's. What the layers do not keep (the pre-activation sums, dh and dc carried back through
 // time) is recomputed here in float64 from the reference's own numbers, and said to be.
+import { dropoutKey, dropoutKeeps } from '../cpu/dropout.js';
+import { dropoutThreshold } from '../kernels.js';
+import { seedKey } from '../nn/dropout.js';
 import { GATES } from '../nn/layout.js';
 import { readsSequences } from '../spec/sequential.js';
 import type { RecurrentLayerSpec, SequentialSpec } from '../spec/types.js';
@@ -70,7 +73,8 @@ export class SequentialStory {
   private readonly T: number;
   private readonly B: number;
 
-  constructor(private m: SequentialSpec, private ref: StepTrace, private lossGrad: Float64Array | undefined) {
+  /** `seed` and `trainStep` (the run's 0-based step number): the traced step's, from which its dropout masks were drawn. */
+  constructor(private m: SequentialSpec, private ref: StepTrace, private lossGrad: Float64Array | undefined, private seed = 0, private trainStep = 0) {
     this.info = shapes(m);
     this.T = readsSequences(m) ? ref.timeSteps : 1;
     this.B = ref.batch;
@@ -101,11 +105,13 @@ export class SequentialStory {
     const l = this.m.layers[i], r = this.ref, p = `layers.${i}`;
     if (l.type === 'embedding') return undefined; // the first layer: ids have no gradient
     if (l.type === 'dropout') {
-      // dx = dOut ⊙ mask / (1 − p): the mask read off the step's own out = in ⊙ mask / (1 − p)
-      const out = get(r, `${p}.out`), input = this.inputAt(r, i, step), d = get(r, `${p}.dout`);
-      if (!out || !input || !d) return undefined;
-      const n = this.info[i].out, o = this.info[i].seqIn ? stepRows(out, step, this.B, n) : out, dd = this.info[i].seqIn ? stepRows(d, step, this.B, n) : d;
-      return dd.map((v, k) => (input[k] === 0 ? 0 : v * (o[k] / input[k])));
+      // dx = dOut ⊙ mask / (1 − p), the mask drawn again as the kernel drew it (src/cpu/dropout.ts):
+      // read off out / in it would be lost wherever the input is 0
+      const d = get(r, `${p}.dout`);
+      if (!d) return undefined;
+      const n = this.info[i].out, seqIn = this.info[i].seqIn, dd = seqIn ? stepRows(d, step, this.B, n) : d;
+      const key = dropoutKey(seedKey(this.seed), this.trainStep >>> 0, i), threshold = dropoutThreshold(l.rate), first = seqIn ? step * this.B * n : 0;
+      return dd.map((v, k) => (dropoutKeeps(key, first + k, threshold) ? v * (1 / (1 - l.rate)) : 0));
     }
     if (l.type === 'dense') {
       const dz = get(r, `${p}.dz`);

@@ -34,7 +34,7 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace, norms?:
   const show = (label: string, name: string, pick: (t: StepTrace) => Float64Array | undefined) => showCols(label, cols(name), pick);
   const m = spec.model;
   // a sequential model's forward and backward are told layer by layer, gate by gate (sequentialStory.ts)
-  const seq = m.type === 'sequential' ? new SequentialStory(m, ref, lossGradient(spec, ref)) : undefined;
+  const seq = m.type === 'sequential' ? new SequentialStory(m, ref, lossGradient(spec, ref), spec.seed ?? 0) : undefined; // the traced step is step 0: its dropout masks
   const what = m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP`
     : m.type === 'sequential' ? seq!.describe() : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${plural(ref.timeSteps, 'step')})`;
   say(`One training step of ${article(what)} ${what}` +

@@ -129,9 +129,10 @@ function controlsFrom(tensors: Map<string, Tensor>, m: Record<string, string>, s
       ...(es.stoppedEpoch === undefined ? {} : { stoppedEpoch: count(es.stoppedEpoch, 'earlyStopping.stoppedEpoch') }),
     };
   }
-  if (tensors.has(`early_stopping.best.${paramLayout(spec.model)[0].name}`)) {
+  const layout = paramLayout(spec.model); // empty for a model of parameterless layers (dropout alone): nothing best to keep
+  if (layout.length > 0 && tensors.has(`early_stopping.best.${layout[0].name}`)) {
     const flat = new Float64Array(n);
-    for (const p of paramLayout(spec.model)) flat.set(need(tensors, `early_stopping.best.${p.name}`, p.shape, what).data, p.off);
+    for (const p of layout) flat.set(need(tensors, `early_stopping.best.${p.name}`, p.shape, what).data, p.off);
     out.bestParams = flat;
   }
   return out;
@@ -218,6 +219,16 @@ export function requireResumable(c: Checkpoint, spec: RunSpec, what: string): vo
   if (spec.optimizer.type !== c.spec.optimizer.type) {
     throw new SpecError(what, `holds ${c.spec.optimizer.type} optimizer state; the spec asks for ${spec.optimizer.type}`);
   }
+}
+
+/**
+ * Refuses to resume a text model on a text of other characters: token i means the checkpoint's
+ * vocabulary[i], so other data would train each id on another character. `what` names the checkpoint.
+ */
+export function requireSameVocabulary(c: Checkpoint, vocabulary: string[] | undefined, what: string): void {
+  if (!c.vocabulary || !vocabulary || c.vocabulary.join('') === vocabulary.join('')) return;
+  const chars = (v: string[]) => JSON.stringify(v.join(''));
+  throw new SpecError(what, `holds a text model of the ${c.vocabulary.length} characters ${chars(c.vocabulary)}; data.text has the ${vocabulary.length} characters ${chars(vocabulary)}: resume on the text it was trained on`);
 }
 
 /** metadata.vocabulary: a JSON list of distinct single characters, as many as the model's embedding has ids. */

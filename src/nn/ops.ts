@@ -43,24 +43,24 @@ const lossParts = (rows: number, cols: number) => Math.max(1, Math.min(LOSS_PART
  * The loss of a batch into `out`, through LOSS_PARTS partial sums in `parts`; with `grad`, the
  * partial sums pass also writes the loss's gradient there as it reads P and Y (a training step's way).
  */
-export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>, parts: View<B>, grad?: View<B>): void {
+export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: Targets<B>, out: View<B>, parts: View<B>, grad?: View<B>): void {
   const n = lossParts(rows, p.cols);
-  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n, classIndex: classIndex(loss, p, y) };
+  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n, classIndex: loss === 'crossEntropy' && y.classIndex };
   if (grad) be.run('loss_partial', { ...lp, offOut: grad.off, withGrad: true }, { P: p.buf, Y: y.buf, Part: parts.buf, Out: grad.buf });
   else be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
   be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }
 
-export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: View<B>, out: View<B>): void {
-  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1, classIndex: classIndex(loss, p, y) }, { P: p.buf, Y: y.buf, Out: out.buf });
+export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: Targets<B>, out: View<B>): void {
+  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1, classIndex: loss === 'crossEntropy' && y.classIndex }, { P: p.buf, Y: y.buf, Out: out.buf });
 }
 
 /**
- * Whether the targets are class indices (one a row, PyTorch's CrossEntropyLoss form): a one-hot
- * target row is as wide as the prediction's, so one column against several can only be indices.
- * (With one class both forms are the same numbers.)
+ * The targets of a loss, saying whether they are class indices (one a row, PyTorch's
+ * CrossEntropyLoss form, Dataset.classIndex) or rows as wide as the prediction's. The shapes
+ * cannot tell: with one output, index 0 and a one-hot 0 are the same column but not the same target.
  */
-const classIndex = <B>(loss: LossKind, p: View<B>, y: View<B>): boolean => loss === 'crossEntropy' && y.cols === 1 && p.cols > 1;
+export type Targets<B> = View<B> & { classIndex: boolean };
 
 /** Rows [start, start+count) of a matrix view. */
 export const rowsOf = <B>(v: View<B>, start: number, count: number): View<B> =>

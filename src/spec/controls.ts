@@ -21,7 +21,9 @@ export function validateOptimizerControls(o: Record<string, unknown>, type: Opti
   // zeroes the parameters or flips their sign (λ and lr swapped, or a decay of 1 meant as 1e-?)
   const lr = o.lr as number, decays = type === 'adamw' || type === 'sgd';
   const wd = weightDecay ?? (type === 'adamw' ? ADAMW_WEIGHT_DECAY : 0);
-  if (decays && lr * wd >= 1) fail('optimizer.weightDecay', `lr·weightDecay < 1 (each step multiplies the parameters by 1 − lr·weightDecay = ${1 - lr * wd}, as torch.optim.${type === 'adamw' ? 'AdamW' : 'SGD'} does)`, wd);
+  // only the base rate is known here: a step or exponential schedule with gamma > 1 can raise the
+  // rate past it within the run, which is not checked (README, "Training controls")
+  if (decays && lr * wd >= 1) fail('optimizer.weightDecay', `lr·weightDecay < 1 with lr the base rate, optimizer.lr (each step multiplies the parameters by 1 − lr·weightDecay = ${1 - lr * wd}, as torch.optim.${type === 'adamw' ? 'AdamW' : 'SGD'} does)`, wd);
   const clipNorm = optional(o, 'clipNorm', (v) => positive('optimizer.clipNorm', v));
   const clipValue = optional(o, 'clipValue', (v) => positive('optimizer.clipValue', v));
   if (clipNorm !== undefined && clipValue !== undefined) fail('optimizer.clipValue', 'clipNorm or clipValue, not both');
@@ -32,7 +34,7 @@ export function validateOptimizerControls(o: Record<string, unknown>, type: Opti
 export function hasHeldOut(d: DataSpec): boolean {
   return 'dataset' in d || (d as { test?: unknown }).test !== undefined;
 }
-const noHeldOut = 'a held-out set to watch (data.test of CSV data, or MNIST data); this data has none';
+const noHeldOut = 'a held-out set to watch (data.test of CSV or text data, or MNIST data); this data has none';
 
 // What a PyTorch or Keras user writes for a control, and Miya's name for it (refusals say so).
 const miyas = (name: string) => `is PyTorch's or Keras's name; Miya's is ${name}`;

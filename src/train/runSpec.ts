@@ -4,7 +4,7 @@ import { type BackendName, createBackend } from '../backends.js';
 import type { Datasets } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { RunError, SpecError } from '../errors.js';
-import { type Checkpoint, requireResumable } from '../io/checkpoint.js';
+import { type Checkpoint, requireResumable, requireSameVocabulary } from '../io/checkpoint.js';
 import type { TuneStore } from '../tuneStore.js';
 import { validateSpec } from '../spec/validate.js';
 import { guardFinite, type ParamsJson, shapeParams } from './result.js';
@@ -68,6 +68,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
   const spec = raw === undefined && resume ? resume.checkpoint.spec : validateSpec(raw);
   if (resume) requireResumable(resume.checkpoint, spec, resume.from);
   const data = opts.data ?? await loadDataset(spec);
+  if (resume) requireSameVocabulary(resume.checkpoint, data.train.vocabulary, resume.from);
   const be = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto', { notice: opts.notice });
   const trainer = new Trainer(be, spec, data, opts.steps);
   for (const m of trainer.controls.notices(trainer.steps, trainer.batchesPerEpoch, trainer.specSteps)) opts.notice?.(m);

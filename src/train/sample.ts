@@ -2,7 +2,8 @@
 // reads character ids through an embedding and predicts the next character at every step, with
 // the vocabulary its checkpoint keeps (src/data/text.ts). Each new character is drawn from
 // softmax(logits / temperature) of the model's last step over the latest `window` characters (the
-// prime, then what was drawn), on any backend, with a seeded generator: the same seed, the same text.
+// prime, then what was drawn), with a seeded generator: the same seed, the same text on the same
+// backend (cpu's float64 logits and webgpu's float32 ones can tip a draw differently).
 // The model sees at most `window` characters starting from zero states, as every training window
 // did, so what it is asked is what it learned; a context shorter than the window (the start)
 // runs a model of as many steps.
@@ -11,6 +12,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { Backend } from '../backend.js';
 import { nonFiniteText, RunError, SpecError } from '../errors.js';
 import type { Network } from '../nn/network.js';
+import { outputsOf } from '../nn/layout.js';
 import { excerpt } from '../spec/check.js';
 import type { RunSpec } from '../spec/types.js';
 import { makeNetwork } from './session.js';
@@ -22,7 +24,7 @@ export interface SampleOptions {
   temperature?: number;
   /** The text the model continues (default: a newline where the vocabulary has one, else its first character). */
   prime?: string;
-  /** The generator's seed (default 0). */
+  /** The generator's seed, an integer 0…2^32−1 (default 0): the generator takes 32 bits. */
   seed?: number;
 }
 
@@ -37,9 +39,17 @@ export async function sampleText<B>(be: Backend<B>, model: CharModel, opts: Samp
     throw new SpecError(what, 'holds no character model: sampling needs one trained on text data (data.text), whose checkpoint keeps its vocabulary');
   }
   const window = spec.data.window;
+  // an output without a character would print "undefined" and feed the embedding an id it lacks
+  const outputs = outputsOf(m), vocab = m.layers[0].vocab;
+  if (outputs !== vocabulary.length || vocab !== vocabulary.length) {
+    throw new SpecError(what, `holds a model of ${vocab} token ids and ${outputs} outputs for a vocabulary of ${vocabulary.length} characters: expected both ${vocabulary.length}; the file was edited or damaged`);
+  }
   const length = opts.length ?? 200, temperature = opts.temperature ?? 1;
   if (!Number.isInteger(length) || length < 0) throw new SpecError('length', `expected an integer ≥ 0, got ${length}`);
   if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new SpecError('temperature', `expected a number ≥ 0, got ${temperature}`);
+  const seed = opts.seed ?? 0;
+  // xoroshiro128plus keeps seed | 0: seeds 2^32 apart would give the same text
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new SpecError('seed', `expected an integer from 0 to ${2 ** 32 - 1} (the generator takes 32 bits), got ${seed}`);
   const index = new Map(vocabulary.map((c, i) => [c, i]));
   const prime = opts.prime ?? (index.has('\n') ? '\n' : vocabulary[0]);
   if (prime === '') throw new SpecError('prime', 'expected at least one character for the model to continue');
@@ -50,7 +60,7 @@ export async function sampleText<B>(be: Backend<B>, model: CharModel, opts: Samp
   });
   // xoroshiro128+'s first outputs from a small seed are near 1 (its state starts with few bits set):
   // a jump of 2^64 draws leaves them behind
-  const rng = xoroshiro128plus(opts.seed ?? 0);
+  const rng = xoroshiro128plus(seed);
   rng.jump();
   const runner = new LastStep(be, m, params);
   let out = prime;

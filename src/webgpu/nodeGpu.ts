@@ -36,27 +36,33 @@ async function instance(): Promise<GPU> {
 }
 
 let queue: Promise<unknown> = Promise.resolve();
-/** Runs `ask` with these environment variables set (undefined: left as they are), then puts them back. */
-function withEnv<T>(vars: Record<string, string | undefined>, ask: () => Promise<T>): Promise<T> {
-  const run = async () => {
-    const env = process.env, before = new Map<string, string | undefined>();
-    for (const [k, v] of Object.entries(vars)) {
-      if (v === undefined) continue;
-      before.set(k, env[k]);
-      env[k] = v;
-    }
-    try {
-      return await ask();
-    } finally {
-      for (const [k, v] of before) {
-        if (v === undefined) delete env[k];
-        else env[k] = v;
-      }
-    }
-  };
-  const next = queue.then(run, run);
+/**
+ * Runs `f` after every request queued before it has been answered. What a request reads of the
+ * environment (the user's driver choice, the settings to give) is read inside `f`: read earlier,
+ * it could be another request's temporary settings, taken for the user's.
+ */
+function serially<T>(f: () => Promise<T>): Promise<T> {
+  const next = queue.then(f, f);
   queue = next.catch(() => undefined);
   return next;
+}
+
+/** Runs `ask` with these environment variables set (undefined: left as they are), then puts them back; only inside `serially`. */
+async function withEnv<T>(vars: Record<string, string | undefined>, ask: () => Promise<T>): Promise<T> {
+  const env = process.env, before = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) continue;
+    before.set(k, env[k]);
+    env[k] = v;
+  }
+  try {
+    return await ask();
+  } finally {
+    for (const [k, v] of before) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+  }
 }
 
 /**
@@ -85,17 +91,19 @@ function driverEnv(software: boolean): Record<string, string | undefined> {
  * reads the driver settings anew, so the second try sees SwiftShader's.
  */
 export async function nodeAdapter(allowSoftware: boolean): Promise<GPUAdapter | undefined> {
-  const env = process.env;
-  const userChoice = !!(env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES);
-  if (userChoice || mayHaveGpu()) {
+  return serially(async () => {
+    const env = process.env;
+    const userChoice = !!(env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES);
+    if (userChoice || mayHaveGpu()) {
+      const gpu = await instance();
+      const adapter = await withEnv(driverEnv(false), () => gpu.requestAdapter({ powerPreference: 'high-performance' }));
+      if (adapter || userChoice || !allowSoftware) return adapter ?? undefined;
+    } else if (!allowSoftware) {
+      return undefined;
+    }
     const gpu = await instance();
-    const adapter = await withEnv(driverEnv(false), () => gpu.requestAdapter({ powerPreference: 'high-performance' }));
-    if (adapter || userChoice || !allowSoftware) return adapter ?? undefined;
-  } else if (!allowSoftware) {
-    return undefined;
-  }
-  const gpu = await instance();
-  return (await withEnv(driverEnv(true), () => gpu.requestAdapter())) ?? undefined;
+    return (await withEnv(driverEnv(true), () => gpu.requestAdapter())) ?? undefined;
+  });
 }
 
 /**
@@ -107,7 +115,7 @@ export async function nodePeerGpu(): Promise<{ gpu: GPU; globals: Record<string,
   const software = !(await nodeAdapter(false));
   const gpu = await instance();
   const peer = {
-    requestAdapter: (o?: GPURequestAdapterOptions) => withEnv(driverEnv(software), () => gpu.requestAdapter(o)),
+    requestAdapter: (o?: GPURequestAdapterOptions) => serially(() => withEnv(driverEnv(software), () => gpu.requestAdapter(o))),
     getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat(),
     get wgslLanguageFeatures() { return gpu.wgslLanguageFeatures; },
   } as GPU;

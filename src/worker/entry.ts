@@ -1,12 +1,8 @@
 // The training worker (built as dist/miya-worker.js, a module worker beside dist/miya.js): one
 // run per worker. It receives the spec and options from runInWorker, runs runSpec, and posts
 // progress, notices, checkpoint bytes and the result (or the error, as data) back to the page.
-import { outputsOf } from '../nn/layout.js';
-import type { Datasets } from '../data/dataset.js';
-import { SpecError } from '../errors.js';
 import { type RunOptions, runSpec } from '../train/runSpec.js';
-import type { Dataset } from '../data/dataset.js';
-import { validateSpec } from '../spec/validate.js';
+import { checkData } from './checkData.js';
 import { errorData, rebuildError } from './errors.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
@@ -72,25 +68,3 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
   }
   return runSpec(m.spec, opts);
 }
-
-/** The page's own samples must fit the spec's model, as loadDataset checks a spec's data. */
-function checkData(raw: unknown, data: Datasets): void {
-  const spec = validateSpec(raw);
-  const model = spec.model;
-  const sets: [string, Dataset | undefined][] = [['train', data.train], ['test', data.test]];
-  if (!data.train) throw new SpecError('data.train', 'the samples to train on ({n, x, y, steps, features, outputs})');
-  for (const [name, d] of sets) {
-    if (!d) continue;
-    const at = `data.${name}`;
-    if (!Number.isInteger(d.n) || d.n < 1) throw new SpecError(`${at}.n`, `a positive sample count, got ${d.n}`);
-    const steps = d.steps ?? (d.steps = 1);
-    if (model.type === 'mlp' && steps !== 1) throw new SpecError(`${at}.steps`, `1 time step for an MLP, got ${steps}`);
-    if (d.features !== model.inputSize) throw new SpecError(`${at}.features`, `expected ${model.inputSize} (model.inputSize), got ${d.features}`);
-    const outputs = outputsOf(model);
-    if (d.outputs !== outputs) throw new SpecError(`${at}.outputs`, `expected ${outputs} (the model's outputs), got ${d.outputs}`);
-    if (!(d.x instanceof Float64Array) || d.x.length !== d.n * steps * d.features) throw new SpecError(`${at}.x`, `a Float64Array of n·steps·features = ${d.n * steps * d.features} numbers, got ${describe(d.x)}`);
-    if (!(d.y instanceof Float64Array) || d.y.length !== d.n * outputs) throw new SpecError(`${at}.y`, `a Float64Array of n·outputs = ${d.n * outputs} numbers, got ${describe(d.y)}`);
-  }
-}
-
-const describe = (v: unknown) => (ArrayBuffer.isView(v) ? `a ${v.constructor.name} of ${(v as Float64Array).length}` : typeof v);

@@ -1,11 +1,12 @@
-// What the PyTorch oracle tests share (tests/pytorch-oracle.test.ts, tests/sequential.test.ts):
-// running one of the Python scripts here over every case at once, and comparing Miya's results
+// What the PyTorch oracle tests share (tests/pytorch-oracle.test.ts, tests/controls-oracle.test.ts,
+// tests/sequential.test.ts): running one of the Python scripts here over every case at once (once
+// before a file's tests: oracleBeforeAll), and comparing Miya's results
 // with PyTorch's under the backend's tolerance.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { beforeAll, expect } from 'vitest';
 
 /** Debian's python3-torch installs for the system Python (.ci/run installs it). */
 export const PYTHON = '/usr/bin/python3';
@@ -42,6 +43,34 @@ export function runOracle<T extends { name: string }>(script: string, cases: unk
     return { seconds, error: `${PYTHON} ${path} failed (Debian's python3-torch must be installed, as .ci/run does): ${r.error?.message ?? `exit ${r.status ?? r.signal}`}\n${r.stderr ?? ''}` };
   }
   return { seconds, error: '', results: new Map((JSON.parse(r.stdout) as T[]).map((t) => [t.name, t])) };
+}
+
+/** PyTorch's results of a test file's cases, computed once before its tests (a vitest beforeAll). */
+export interface Oracle<T> {
+  /** Every case's result; throws saying why there are none (python3-torch missing, the script failed). */
+  all(): Map<string, T>;
+  /** One case's result; throws as `all`, or when PyTorch returned nothing for it. */
+  get(name: string): T;
+  /** How long the Python process ran. */
+  seconds(): number;
+}
+
+/** Runs tests/oracle/`script` over `cases()` once, in a beforeAll of the calling test file. */
+export function oracleBeforeAll<T extends { name: string }>(script: string, cases: () => unknown[]): Oracle<T> {
+  let run: OracleRun<T> = { error: 'not run', seconds: 0 };
+  beforeAll(() => { run = runOracle<T>(script, cases()); }, 120_000);
+  const all = () => {
+    if (!run.results) throw new Error(run.error);
+    return run.results;
+  };
+  return {
+    all, seconds: () => run.seconds,
+    get: (name) => {
+      const t = all().get(name);
+      if (!t) throw new Error(`PyTorch returned nothing for ${name}`);
+      return t;
+    },
+  };
 }
 
 export interface Worst { error: number; at: string; miya: number; torch: number }
