@@ -6,7 +6,7 @@
 // the end, the library's sampleText on the current parameters, with one seed throughout, so that
 // what changes between two samples is the model.
 import {
-  Checkpointer, decodeCheckpoint, type EarlyStoppingResult, type EpochRecord, type Evaluation, loadDataset, predict, type Progress, requireResumable,
+  Checkpointer, decodeCheckpoint, type EarlyStoppingResult, type EpochRecord, type Evaluation, loadDataset, predict, type Progress, requireResumable, requireSameVocabulary,
   sampleText, Trainer, validateSpec,
 } from '../../src/index.js';
 import type { JobContext } from '../../src/worker/jobs.js';
@@ -118,6 +118,7 @@ export async function trainJob(r: TrainArgs, ctx: JobContext<TrainEvent>): Promi
       if (!stored) throw new Error(`no checkpoint of ${r.model} in this browser yet: train first`);
       const ckpt = await decodeCheckpoint(stored.bytes, `the stored ${r.model} checkpoint`);
       requireResumable(ckpt, spec, `the stored ${r.model} checkpoint`);
+      requireSameVocabulary(ckpt, vocabulary, `the stored ${r.model} checkpoint`);
       trainer.restore(ckpt);
       saver.lastSaved = ckpt.step;
     }
