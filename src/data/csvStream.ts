@@ -26,10 +26,10 @@ export const STREAM_SHARD_FLOATS = 2 ** 20;
 /** Delimiters tried, as Papa Parse tries them for the files csv.ts reads whole. */
 const DELIMITERS = [',', '\t', '|', ';'];
 
-/** Node: a regular file (io/regularFile.ts checks it is one). */
-export async function nodeFile(path: string): Promise<ByteFile> {
+/** Node: a regular file (io/regularFile.ts checks it is one); `at` names the spec field in errors (data.text too, textStream.ts). */
+export async function nodeFile(path: string, at = 'data.csv'): Promise<ByteFile> {
   const { openRegular } = await import('../io/regularFile.js');
-  const { file, stats } = await openRegular(path, { at: 'data.csv', file: printable(path), subject: `${printable(path)} ` });
+  const { file, stats } = await openRegular(path, { at, file: printable(path), subject: `${printable(path)} ` });
   return {
     size: stats.size,
     read: async (into, at) => (await file.read(into, 0, into.length, at)).bytesRead,

@@ -13,7 +13,7 @@ export interface LoadOptions {
    */
   readText?: (path: string) => Promise<string>;
   /**
-   * Opens a CSV file the spec names to stream it (a page's File: `blobFile(file)`, data/byteFile.ts):
+   * Opens a CSV or text file the spec names to stream it (a page's File: `blobFile(file)`, data/byteFile.ts):
    * its training samples are then read in slices, a shard at a time, never whole.
    */
   openFile?: (path: string) => Promise<ByteFile>;
@@ -23,7 +23,7 @@ export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promis
   const d = spec.data;
   const sets = 'x' in d ? { train: inlineDataset(d, spec.model) }
     : 'csv' in d ? await (await import('./csvStream.js')).loadCsv(d, spec.model, opts.readText, undefined, opts.openFile) // a large file is streamed
-      : 'text' in d ? await (await import('./text.js')).textDataset(d, spec.model, opts.readText)
+      : 'text' in d ? await (await import('./text.js')).textDataset(d, spec.model, opts.readText, undefined, opts.openFile) // so is a large text
       : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;
   const outputs = outputsOf(m);

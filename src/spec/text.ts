@@ -1,6 +1,6 @@
 // Text data's part of the run spec (README.md "The run spec", data.text): `data: {"text": FILE, "window": T,
 // "test"?: N}` for a character model. The file itself is read and checked when loaded
-// (src/data/text.ts); here only the fields, and that the model can read it: an embedding first
+// (src/data/text.ts, or streamed by src/data/textStream.ts); here only the fields, and that the model can read it: an embedding first
 // layer (character ids in), a prediction every step (the next character's), crossEntropy.
 import type { LossKind } from '../kernels.js';
 import { fail, int, knownKeys, optional } from './check.js';
