@@ -8,7 +8,7 @@ import type { Act } from '../kernels.js';
 import type { SeqDenseSpec } from '../spec/types.js';
 import type { StepTensor } from './network.js';
 import { activationBackward, colSum, matmul, rowsOf } from './ops.js';
-import type { LayerContext, SeqLayer } from './sequential.js';
+import type { GradThrough, LayerContext, SeqLayer } from './sequential.js';
 
 export class DenseLayer<B> implements SeqLayer<B> {
   readonly outSize: number;
@@ -45,13 +45,15 @@ export class DenseLayer<B> implements SeqLayer<B> {
     matmul(this.be, { z: rowsOf(this.z, 0, n), a: x, b: this.w, transB: true, bias: this.b, activation: this.act, act: rowsOf(this.a, 0, n) });
   }
 
-  // dA (or dZ when the loss is fused) is set → dW, db, and dX when asked for
-  backward(x: View<B>, batch: number, dx?: View<B>): void {
+  // dA (or dZ when the loss is fused) is set → dW, db, and dX when asked for (or, given a
+  // GradThrough, the layer below's dz = dX ⊙ f'(z) in the same product)
+  backward(x: View<B>, batch: number, dx?: View<B> | GradThrough<B>): void {
     const n = this.rows(batch), dz = rowsOf(this.dz, 0, n);
     if (!this.fusedLoss) activationBackward(this.be, this.act, n, { z: this.z, a: this.a, da: this.da, dz: this.dz });
     matmul(this.be, { z: this.dw, a: dz, b: x, transA: true });
     colSum(this.be, dz, n, this.db);
-    if (dx) matmul(this.be, { z: dx, a: dz, b: this.w });
+    if (dx && 'through' in dx) matmul(this.be, { z: dx.z, a: dz, b: this.w, through: dx.through });
+    else if (dx) matmul(this.be, { z: dx, a: dz, b: this.w });
   }
 
   tensors(batch: number, stage: 'forward' | 'backward'): StepTensor<B>[] {

@@ -27,6 +27,9 @@ export interface LayerContext<B> {
   /** whether the layer's input is a sequence ([T·batch] rows) */
   seqIn: boolean;
   T: number; maxB: number;
+  /** whether the model has this parameter of the layer (the rnn type's layer has no bias_hh_l0; see StackForm) */
+  has(name: string): boolean;
+  /** a parameter's view (undefined where `has` says it is absent) */
   param(name: string): View<B>;
   grad(name: string): View<B>;
   alloc(rows: number, cols: number, label: string): View<B>;
@@ -40,13 +43,40 @@ export interface SeqLayer<B> {
   forward(x: View<B>, batch: number): void;
   output(batch: number): View<B>;
   dOutput(batch: number): View<B>;
-  backward(x: View<B>, batch: number, dx?: View<B>): void;
+  backward(x: View<B>, batch: number, dx?: View<B> | GradThrough<B>): void;
   tensors(batch: number, stage: 'forward' | 'backward'): StepTensor<B>[];
+  /**
+   * Where the layer above may write this layer's pre-activation gradient itself, dz = dOut ⊙ f'(z),
+   * as the epilogue of its dx product (one launch fewer); the layer then skips that pass. Only
+   * asked for under StackForm.fuseHead.
+   */
+  gradThrough?(batch: number): GradThrough<B> | undefined;
+}
+
+/** A gradient written through an activation's derivative: z = (product) ⊙ f'(through.z). */
+export interface GradThrough<B> { z: View<B>; through: { act: Act; z: View<B>; a: View<B> } }
+
+/**
+ * How the model types built as stacks (the mlp type, nn/mlp.ts; the rnn type, nn/rnn.ts) keep
+ * their own parameter and tensor names, order and fusions, so that their checkpoints, exports,
+ * explain stories and numbers stay what they were before they were stacks. The sequential type
+ * has none.
+ */
+export interface StackForm {
+  kind: 'mlp' | 'rnn';
+  /** the model's parameter layout (its names and order are its checkpoints') */
+  params: ParamTensor[];
+  /** a sequential name (layers.i.…, a parameter's or a tensor's) as the model names it */
+  rename(name: string): string;
+  /** each layer's parameter gradients told right after its backward tensors (the MLP's order), not all at the end */
+  gradsByLayer: boolean;
+  /** the last layer writes the recurrent layer below's last-step δ through f' in its dx product (the RNN's fusion) */
+  fuseHead: boolean;
 }
 
 
 export class Sequential<B> implements Network<B> {
-  readonly kind = 'sequential' as const;
+  readonly kind: 'mlp' | 'rnn' | 'sequential';
   readonly params: ParamTensor[];
   readonly size: number;
   readonly paramBuf: B;
@@ -60,19 +90,34 @@ export class Sequential<B> implements Network<B> {
   private owned: B[] = [];
   private readonly I: number;
   private readonly T: number;
+  private readonly rename: (name: string) => string;
+  private readonly fuseHead: boolean;
+  /** with StackForm.gradsByLayer: each layer's parameters, told with its backward tensors */
+  private readonly layerParams?: ParamTensor[][];
 
-  constructor(private be: Backend<B>, spec: SequentialSpec, steps: number, maxBatch: number) {
-    this.params = paramLayout(spec);
+  constructor(private be: Backend<B>, spec: SequentialSpec, steps: number, maxBatch: number, form?: StackForm) {
+    this.kind = form?.kind ?? 'sequential';
+    this.rename = form?.rename ?? ((n) => n);
+    this.fuseHead = form?.fuseHead ?? false;
+    this.params = form?.params ?? paramLayout(spec);
     this.size = layoutSize(this.params);
     [this.paramBuf, this.gradBuf] = paramBuffers(be, this.params, this.size, this.owned);
     const byName = new Map(this.params.map((p) => [p.name, p]));
-    const viewOf = (buf: B, name: string): View<B> => { const p = byName.get(name)!; return { buf, off: p.off, rows: p.rows, cols: p.cols }; };
+    if (form?.gradsByLayer) {
+      const own = paramLayout(spec);
+      this.layerParams = spec.layers.map((_, i) => own.filter((q) => q.name.startsWith(`layers.${i}.`)).flatMap((q) => byName.get(this.rename(q.name)) ?? []));
+    }
+    const viewOf = (buf: B, name: string): View<B> => {
+      const p = byName.get(this.rename(name));
+      return (p && { buf, off: p.off, rows: p.rows, cols: p.cols }) as View<B>;
+    };
     this.T = readsSequences(spec) ? steps : 1;
     this.I = spec.inputSize;
     let inSize = spec.inputSize, seqIn = readsSequences(spec);
     spec.layers.forEach((l, index) => {
       const ctx: LayerContext<B> = {
         index, inSize, seqIn, T: this.T, maxB: maxBatch,
+        has: (n) => byName.has(this.rename(`layers.${index}.${n}`)),
         param: (n) => viewOf(this.paramBuf, `layers.${index}.${n}`), grad: (n) => viewOf(this.gradBuf, `layers.${index}.${n}`),
         alloc: (rows, cols, label) => allocate(be, this.owned, rows, cols, label),
       };
@@ -115,14 +160,22 @@ export class Sequential<B> implements Network<B> {
     this.layers.forEach((l) => { if (l instanceof DenseLayer) l.fusedLoss = l === fused; });
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const input = i === 0 ? this.input(x, batch) : this.layers[i - 1].output(batch);
-      this.layers[i].backward(input, batch, i > 0 ? this.layers[i - 1].dOutput(batch) : undefined);
+      const below = i > 0 ? this.layers[i - 1] : undefined;
+      const through = below && this.fuseHead && i === this.layers.length - 1 ? below.gradThrough?.(batch) : undefined;
+      this.layers[i].backward(input, batch, through ?? below?.dOutput(batch));
     }
   }
 
   tensors(batch: number): StepTensor<B>[] {
-    const out = this.layers.flatMap((l) => l.tensors(batch, 'forward'));
-    for (let i = this.layers.length - 1; i >= 0; i--) out.push(...this.layers[i].tensors(batch, 'backward'));
-    for (const p of this.params) out.push({ name: `${p.name}.grad`, view: { buf: this.gradBuf, off: p.off, rows: p.rows, cols: p.cols }, stage: 'backward' });
+    const named = (ts: StepTensor<B>[]) => ts.map((t) => ({ ...t, name: this.rename(t.name) }));
+    const grads = (ps: ParamTensor[]): StepTensor<B>[] =>
+      ps.map((p) => ({ name: `${p.name}.grad`, view: { buf: this.gradBuf, off: p.off, rows: p.rows, cols: p.cols }, stage: 'backward' }));
+    const out = named(this.layers.flatMap((l) => l.tensors(batch, 'forward')));
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      out.push(...named(this.layers[i].tensors(batch, 'backward')));
+      if (this.layerParams) out.push(...grads(this.layerParams[i]));
+    }
+    if (!this.layerParams) out.push(...grads(this.params));
     return out;
   }
 
