@@ -69,7 +69,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
           for (const { label, floats } of be.inventory().values()) if (label === 'workspace') use.workspace += floats;
           return Object.fromEntries(Object.entries(use).map(([k, floats]) => [k, floats * bytes]));
         },
-        run: () => session.step(session.batches[0], 0),
+        run: () => session.step(session.batches.at(0), 0),
         prepare: async () => {
           if (!tune || !be.tuneProducts) return undefined;
           await be.tuneProducts(session.productsOfStep(), tune, tuneStore);
@@ -82,7 +82,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
     },
     async validationLoss(s: StepSetup): Promise<number> {
       const session = sessionOf(be, s, s.data.n);
-      session.evaluate(session.batches[0], 0);
+      session.evaluate(session.batches.at(0), 0);
       const loss = (await session.readLosses(0, 1))[0];
       session.dispose();
       return loss;
@@ -90,7 +90,7 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
     async validationOutputs(s: StepSetup): Promise<Float64Array> {
       const session = sessionOf(be, s, s.data.n);
       try {
-        session.evaluate(session.batches[0], 0);
+        session.evaluate(session.batches.at(0), 0);
         return await session.readView(session.net.prediction(s.data.n));
       } finally {
         session.dispose();

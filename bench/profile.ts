@@ -43,7 +43,7 @@ export async function profileSteps<B>(be: Profiled<B>, quick: boolean, out: (s: 
   for (const c of benchCases(quick).filter((x): x is StepCase => 'spec' in x && x.suite !== 'small')) {
     const data = caseData(c);
     const s = new Session(be, { model: c.spec.model, loss: c.spec.loss, optimizer: c.spec.optimizer, batchSize: data.n, seed: 1, historySize: 1 }, data);
-    const b = s.batches[0];
+    const b = s.batches.at(0);
     const { x, y } = s.batchViews(b);
     const net = s.net, loss = c.spec.loss as 'mse';
     const lossOut = { buf: be.buffer(1, 'loss'), off: 0, rows: 1, cols: 1 };

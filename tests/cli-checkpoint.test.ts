@@ -147,7 +147,7 @@ async function miyaPredict(spec: RunSpec, params: Float64Array): Promise<number[
   const be = new CpuBackend();
   const s = new Session(be, { model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: data.n, seed: 0, historySize: 1 }, data);
   be.write(s.net.paramBuf, params);
-  s.evaluate(s.batches[0], 0);
+  s.evaluate(s.batches.at(0), 0);
   return Array.from(await s.readView(s.net.prediction(data.n)));
 }
 

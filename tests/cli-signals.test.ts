@@ -178,7 +178,7 @@ test('a run longer than the device\'s ring of loss slots keeps every step\'s los
   const ref = new Session(new CpuBackend(), { model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: 1, seed: 4, historySize: 1 }, (await loadDataset(spec)).train);
   const want = new Float64Array(steps);
   for (let i = 0; i < steps; i++) {
-    ref.step(ref.batches[i % 3], 0);
+    ref.step(ref.batches.at(i % 3), 0);
     want[i] = (await ref.readLosses(0, 1))[0];
   }
   expect(losses).toEqual(want);

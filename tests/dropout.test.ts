@@ -134,7 +134,7 @@ testBackends(backends, 'dropout is off in predict and evaluation on %s: the same
   const loss = async (sp: RunSpec) => {
     const data = inlineDataset(sp.data as never, sp.model);
     const sess = new Session(be, { model: sp.model, loss: sp.loss, optimizer: sp.optimizer, batchSize: 6, seed: 11, historySize: 1 }, data);
-    sess.evaluate(sess.batches[0], 0);
+    sess.evaluate(sess.batches.at(0), 0);
     const l = (await sess.readLosses(0, 1))[0];
     sess.dispose();
     return l;
@@ -147,7 +147,7 @@ test('the backward through dropout is the gradient of the step\'s loss under its
   const s = spec(0.5);
   const data = inlineDataset(s.data as never, s.model);
   const sess = new Session(be, { model: s.model, loss: s.loss, optimizer: s.optimizer, batchSize: 6, seed: 11, historySize: 1 }, data);
-  const b = sess.batches[0], STEP = 5;
+  const b = sess.batches.at(0), STEP = 5;
   const lossAt = async (params: Float64Array) => {
     sess.restore({ params, state: sess.opt.state.map(() => new Float64Array(sess.net.size)), optimizerT: 0, losses: new Float64Array(0) });
     sess.step(b, STEP, false);

@@ -14,7 +14,7 @@ gpuTest('one timed MLP step: every kernel stamped in order, the same loss and pa
   const run = async (timed: boolean) => {
     const s = new Session(be, { model, loss: 'mse', optimizer: { type: 'adam', lr: 0.1 }, batchSize: 8, seed: 3, historySize: 1 }, data);
     if (timed) be.startTiming();
-    s.step(s.batches[0], 0);
+    s.step(s.batches.at(0), 0);
     const times = timed ? await be.stopTiming() : [];
     const out = { loss: (await s.readLosses(0, 1))[0], params: await s.readParams(), times };
     s.dispose();
@@ -47,7 +47,7 @@ gpuTest('an RNN step backpropagates through time in one matmul per step, the der
   const data = { n: 4, steps: T, features: 2, outputs: 2, x: Float64Array.from({ length: 4 * T * 2 }, (_, i) => Math.sin(i)), y: new Float64Array(8) };
   const s = new Session(be, { model, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, batchSize: 4, seed: 1, historySize: 1 }, data);
   be.startTiming();
-  s.step(s.batches[0], 0);
+  s.step(s.batches.at(0), 0);
   const kernels = (await be.stopTiming()).map((t) => t.kernel);
   s.dispose();
   expect(kernels.filter((k) => k.startsWith('matmul:') && k.includes('MUL_DERIV'))).toHaveLength(T);

@@ -43,10 +43,10 @@ gpuTest('after its first step, a training step prepares no new dispatches (nothi
   const data: Dataset = { n: 6, steps: 4, features: 3, outputs: 2, x: Float64Array.from(seededNumbers(72, 4)), y: Float64Array.from(seededNumbers(12, 5)) };
   // adam: its bias corrections are uniforms that change every step, written rather than re-prepared
   const s = new Session(be, { model, loss: 'mse', optimizer: { type: 'adam', lr: 0.01 }, batchSize: 3, seed: 1, historySize: 8 }, data);
-  s.step(s.batches[0], 0);
-  s.step(s.batches[1], 1);
+  s.step(s.batches.at(0), 0);
+  s.step(s.batches.at(1), 1);
   const prepared = be.preparedDispatches();
-  for (let i = 2; i < 8; i++) s.step(s.batches[i % 2], i);
+  for (let i = 2; i < 8; i++) s.step(s.batches.at(i % 2), i);
   await be.sync();
   expect(be.preparedDispatches()).toBe(prepared);
   const losses = await s.readLosses(0, 8);

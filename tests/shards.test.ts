@@ -98,7 +98,7 @@ describeBackends(await backendCases(), '%s', (name, be) => {
       const nb = ref.batches.length;
       for (let i = 0; i < STEPS; i++) {
         if (i % nb === 0) ref.setOrder(shardedEpochOrder(plan, true, 9, i / nb));
-        ref.step(ref.batches[i % nb], i);
+        ref.step(ref.batches.at(i % nb), i);
       }
       expect(Array.from(sharded.losses)).toEqual(Array.from(await ref.readLosses(0, STEPS)));
       expect(Array.from(sharded.params)).toEqual(Array.from(await ref.readParams()));

@@ -29,7 +29,7 @@ function dropoutSpec(rate: number): RunSpec {
 async function evaluateCheck(spec: RunSpec, h = 1e-5): Promise<number> {
   const data = (await loadDataset(spec)).train;
   const s = new Session(new CpuBackend(), { model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: data.n, seed: spec.seed ?? 0, historySize: 1 }, data);
-  const batch = s.batches[0];
+  const batch = s.batches.at(0);
   s.step(batch, 0, false);
   const analytic = await s.readGrads(), p = s.net.paramBuf, numeric = new Float64Array(analytic.length);
   const at = async () => { s.evaluate(batch, 0); return (await s.readLosses(0, 1))[0]; };

@@ -31,7 +31,7 @@ export async function traceForExplain<B>(be: Backend<B>, spec: RunSpec): Promise
     model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: spec.batchSize ?? data.n, seed: spec.seed ?? 0, historySize: 1,
   }, data);
   try {
-    s.step(s.batches[0], 0);
+    s.step(s.batches.at(0), 0);
     return { trace, normSquared: await s.opt.readNormSquared() };
   } finally {
     s.dispose();

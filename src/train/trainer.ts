@@ -190,9 +190,9 @@ export class Trainer<B> {
       if (bi === 0 && i > first && !s.shards) s.setOrder(epochOrder(this.data.train.n, this.shuffle, this.spec.seed ?? 0, i / nb));
       await ahead.room(i);
       if (signal?.aborted) break; // asked while waiting for the device: this step has not begun
-      await s.shards?.feed(s.batches[bi], Math.floor(i / nb));
+      await s.shards?.feed(s.batches.at(bi), Math.floor(i / nb));
       controls.recordStep(i);
-      s.step(s.batches[bi], i);
+      s.step(s.batches.at(bi), i);
       this.step = i + 1;
       ahead.recorded(this.step);
       const endOfEpoch = bi === nb - 1;
@@ -249,7 +249,7 @@ export class Trainer<B> {
     if (!test) throw new Error('predict: this data set has no held-out samples');
     const e = this.evalSessionFor(test);
     this.be.copy(this.session.net.paramBuf, 0, e.net.paramBuf, 0, e.net.size);
-    const b = e.batches[0];
+    const b = e.batches.at(0);
     await e.shards?.feed(b, 0);
     e.evaluate(b, 0);
     return (await e.readView(e.net.prediction(b.size))).subarray(0, Math.min(count, b.size) * test.outputs);
@@ -283,7 +283,7 @@ export class Trainer<B> {
       correct += test.classIndex ? classIndexCorrect(yhat, test, b.start, b.size) : countCorrect(yhat, test.y.subarray(b.start * test.outputs, (b.start + b.size) * test.outputs), b.size, test.outputs);
     }
     const losses = await e.readLosses(0, e.batches.length);
-    const loss = e.batches.reduce((sum, b, i) => sum + losses[i] * b.size, 0) / test.n;
+    const loss = [...e.batches].reduce((sum, b, i) => sum + losses[i] * b.size, 0) / test.n;
     // a held-out loss of NaN or Inf is named, not counted as one more epoch without improvement
     if (!Number.isFinite(loss)) throw new NonFiniteError(this.step, 'the held-out loss', loss);
     // class-index targets: the fraction of target rows (every step's, for sequences) whose class is the argmax

@@ -15,7 +15,7 @@ export async function gradientCheck(spec: RunSpec, h = 1e-5): Promise<number> {
   const s = new Session(be, {
     model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: spec.batchSize ?? data.n, seed: spec.seed ?? 0, historySize: 1,
   }, data);
-  const batch = s.batches[0];
+  const batch = s.batches.at(0);
   s.step(batch, 0, false);
   const analytic = await s.readGrads();
   const p = s.net.paramBuf;

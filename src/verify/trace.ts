@@ -27,8 +27,8 @@ export async function traceStep<B>(be: Backend<B>, spec: RunSpec, steps = 1): Pr
   }, data);
   try {
     const split = async (flat: Float64Array) => new Map(session.net.params.map((p) => [p.name, flat.slice(p.off, p.off + p.rows * p.cols)]));
-    for (let s = 0; s < steps - 1; s++) session.step(session.batches[s % session.batches.length], s);
-    const batch = session.batches[(steps - 1) % session.batches.length];
+    for (let s = 0; s < steps - 1; s++) session.step(session.batches.at(s % session.batches.length), s);
+    const batch = session.batches.at((steps - 1) % session.batches.length);
     const before = await split(await session.readParams());
     session.step(batch, steps - 1);
     const forward = new Map<string, Float64Array>(), backward = new Map<string, Float64Array>();

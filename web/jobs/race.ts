@@ -17,7 +17,7 @@ export interface RaceResult { rounds: number; gpuMsPerStep?: number; cpuMsPerSte
 async function timeSteps<B>(t: Trainer<B>, from: number, k: number): Promise<{ ms: number; losses: Float64Array }> {
   const s = t.session, nb = s.batches.length;
   const t0 = performance.now();
-  for (let i = from; i < from + k; i++) s.step(s.batches[i % nb], i);
+  for (let i = from; i < from + k; i++) s.step(s.batches.at(i % nb), i);
   const losses = await s.readLosses(from, k); // waits for the device
   return { ms: (performance.now() - t0) / k, losses };
 }
