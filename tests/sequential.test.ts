@@ -176,7 +176,8 @@ describe('the sequential spec', () => {
     // the last step only: [batch][O]
     expect(specError((s) => { s.model.layers[0].returnSequences = false; })).toMatch(/^data\.y: expected 2 rows of 1 numbers, got 2 rows of 2/);
     expect(specError((s) => { s.data.x[1] = [[1, 2]]; })).toMatch(/^data\.x\[1\]: expected 2 time steps like data\.x\[0\], got 1/);
-    expect(specError((s) => { s.data = { csv: 'a.csv' }; })).toMatch(/^data\.csv: expected inline data/);
+    // CSV data gives one target per sample: a recurrent layer returning its sequence last is named
+    expect(specError((s) => { s.data = { csv: 'a.csv' }; })).toMatch(/^model\.layers\[0\]\.returnSequences: expected false for CSV data/);
   });
 });
 

@@ -16,8 +16,10 @@ export abstract class RecurrentLayer<B> implements SeqLayer<B> {
   // weight_ih_l0 [GH][in], weight_hh_l0 [GH][H], bias_ih_l0 [GH], bias_hh_l0 [GH] and their gradients
   protected wih: View<B>; protected whh: View<B>; protected bih: View<B>; protected bhh: View<B>;
   protected dwih: View<B>; protected dwhh: View<B>; protected dbih: View<B>; protected dbhh: View<B>;
-  // h: states h_0..h_T [(T+1)·maxB][H]; a batch of b rows stacks them from row maxB − b (hRows), so
-  // its h_0 lies in rows [0, maxB), which no batch writes, and stays zero (as in nn/rnn.ts).
+  // h: states h_0..h_T [(T+1)·maxB][H]; a batch of b rows stacks them b rows a step from row
+  // maxB − b (states()), so its states h_0..h_{T−1} are one contiguous [T·b][H] block that the
+  // weight-gradient products over all steps read at once, and its h_0 lies in rows [0, maxB), which
+  // no batch writes (h_1 starts at row maxB), and stays zero.
   protected h: View<B>;
   /** dOut: the gradient of this layer's output, written by the layer above or the loss ([T·maxB][H] or [maxB][H]) */
   protected dOut: View<B>;
