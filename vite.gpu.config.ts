@@ -10,7 +10,8 @@ export default defineConfig({
     target: 'node20',
     rollupOptions: {
       output: {
-        entryFileNames: 'bench.mjs', inlineDynamicImports: true,
+        entryFileNames: 'bench.mjs',
+        inlineDynamicImports: true,
       },
     },
   },

@@ -4,8 +4,13 @@ import type { RunSpec } from '../src/spec/types.js';
 import { MATMUL_TILE_NAMES, type MatmulTile } from '../src/kernels.js';
 
 export interface MatmulCase {
-  suite: 'matmul' | 'tiles'; name: string; M: number; N: number; K: number;
-  transA?: boolean; transB?: boolean;
+  suite: 'matmul' | 'tiles';
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
   /** A fixed tile shape (the `tiles` suite compares Miya's tile shapes; peers skip it). */
   tile?: MatmulTile;
   /** One workgroup tile buffer instead of two (the `tiles` suite compares). */
@@ -19,7 +24,14 @@ export interface MatmulCase {
   /** With a bias and a sigmoid written beside Z, as a dense layer's forward pass does. */
   epilogue?: boolean;
 }
-export interface StepCase { suite: 'mlp' | 'rnn' | 'lstm' | 'gru' | 'small'; name: string; spec: RunSpec; T: number; flopsPerStep: number; steps: number }
+export interface StepCase {
+  suite: 'mlp' | 'rnn' | 'lstm' | 'gru' | 'small';
+  name: string;
+  spec: RunSpec;
+  T: number;
+  flopsPerStep: number;
+  steps: number;
+}
 export type BenchCase = MatmulCase | StepCase;
 
 const mm = (M: number, N: number, K: number): MatmulCase => ({ suite: 'matmul', name: `${M}x${N}x${K}`, M, N, K });
@@ -32,18 +44,37 @@ function mlpCase(inputs: number, hidden: number, depth: number, outputs: number,
   let macs = 0;
   for (let i = 1; i < sizes.length; i++) macs += sizes[i - 1] * sizes[i];
   return {
-    suite: 'mlp', name: `${inputs}-${hidden}x${depth}-${outputs} b${batch}`, steps: 10, T: 1, flopsPerStep: 6 * batch * macs,
-    spec: { model: { type: 'mlp', inputSize: inputs, layers } as RunSpec['model'], loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[0]], y: [[0]] }, batchSize: batch, seed: 1 },
+    suite: 'mlp',
+    name: `${inputs}-${hidden}x${depth}-${outputs} b${batch}`,
+    steps: 10,
+    T: 1,
+    flopsPerStep: 6 * batch * macs,
+    spec: {
+      model: { type: 'mlp', inputSize: inputs, layers } as RunSpec['model'],
+      loss: 'mse',
+      optimizer: { type: 'rmsprop', lr: 1e-3 },
+      data: { x: [[0]], y: [[0]] },
+      batchSize: batch,
+      seed: 1,
+    },
   };
 }
 
 function rnnCase(inputs: number, hidden: number, T: number, batch: number): StepCase {
   const macs = T * (inputs * hidden + hidden * hidden) + hidden * 10;
   return {
-    suite: 'rnn', name: `in${inputs} h${hidden} T${T} b${batch}`, steps: 5, T, flopsPerStep: 6 * batch * macs,
+    suite: 'rnn',
+    name: `in${inputs} h${hidden} T${T} b${batch}`,
+    steps: 5,
+    T,
+    flopsPerStep: 6 * batch * macs,
     spec: {
       model: { type: 'rnn', inputSize: inputs, hiddenSize: hidden, outputSize: 10, activation: 'tanh', outputActivation: 'identity' },
-      loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[[0]]], y: [[0]] }, batchSize: batch, seed: 1,
+      loss: 'mse',
+      optimizer: { type: 'rmsprop', lr: 1e-3 },
+      data: { x: [[[0]]], y: [[0]] },
+      batchSize: batch,
+      seed: 1,
     },
   };
 }
@@ -57,10 +88,18 @@ function recurrentCase(kind: 'lstm' | 'gru', inputs: number, hidden: number, lay
   for (let l = 0; l < layers; l++) macs += T * G * hidden * ((l === 0 ? inputs : hidden) + hidden);
   const stack = Array.from({ length: layers }, (_, l) => ({ type: kind, units: hidden, returnSequences: l < layers - 1 }));
   return {
-    suite: kind, name: `in${inputs} h${hidden}x${layers} T${T} b${batch}`, steps: 5, T, flopsPerStep: 6 * batch * macs,
+    suite: kind,
+    name: `in${inputs} h${hidden}x${layers} T${T} b${batch}`,
+    steps: 5,
+    T,
+    flopsPerStep: 6 * batch * macs,
     spec: {
       model: { type: 'sequential', inputSize: inputs, layers: [...stack, { type: 'dense', units: 10, activation: 'identity' }] },
-      loss: 'mse', optimizer: { type: 'rmsprop', lr: 1e-3 }, data: { x: [[[0]]], y: [[0]] }, batchSize: batch, seed: 1,
+      loss: 'mse',
+      optimizer: { type: 'rmsprop', lr: 1e-3 },
+      data: { x: [[[0]]], y: [[0]] },
+      batchSize: batch,
+      seed: 1,
     },
   };
 }
@@ -72,13 +111,27 @@ function recurrentCase(kind: 'lstm' | 'gru', inputs: number, hidden: number, lay
 function tileCases(n: number): MatmulCase[] {
   const out: MatmulCase[] = [];
   for (const tile of MATMUL_TILE_NAMES) {
-    for (const [transA, transB, how] of [[false, false, 'A·B'], [false, true, 'A·Bᵀ'], [true, false, 'Aᵀ·B']] as const) {
+    for (const [transA, transB, how] of [
+      [false, false, 'A·B'],
+      [false, true, 'A·Bᵀ'],
+      [true, false, 'Aᵀ·B'],
+    ] as const) {
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile}`, M: n, N: n, K: n, transA, transB, tile });
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile} 1 buffer`, M: n, N: n, K: n, transA, transB, tile, singleBuffer: true });
       out.push({ suite: 'tiles', name: `${n}³ ${how} ${tile} vec4`, M: n, N: n, K: n, transA, transB, tile, vec4: true });
     }
     for (const separateEpilogue of [false, true]) {
-      out.push({ suite: 'tiles', name: `${n}³ A·Bᵀ+bias→sigmoid ${tile}${separateEpilogue ? ' apart' : ' fused'}`, M: n, N: n, K: n, transB: true, tile, epilogue: true, separateEpilogue });
+      out.push({
+        suite: 'tiles',
+        name: `${n}³ A·Bᵀ+bias→sigmoid ${tile}${separateEpilogue ? ' apart' : ' fused'}`,
+        M: n,
+        N: n,
+        K: n,
+        transB: true,
+        tile,
+        epilogue: true,
+        separateEpilogue,
+      });
     }
   }
   return out;
@@ -88,7 +141,11 @@ function tileCases(n: number): MatmulCase[] {
 // the input weights' gradient dzᵀ·x over all steps, each whole and cut into 2…8 ranges of K.
 function splitCases(b: number, h: number, T: number, i: number): MatmulCase[] {
   const out: MatmulCase[] = [];
-  const shapes = [['step', b, h, h, false, true], ['BPTT', b, h, h, false, false], ['dWx', h, i, T * b, true, false]] as const;
+  const shapes = [
+    ['step', b, h, h, false, true],
+    ['BPTT', b, h, h, false, false],
+    ['dWx', h, i, T * b, true, false],
+  ] as const;
   for (const [what, M, N, K, transA, transB] of shapes) {
     for (const tile of ['mid', 'small'] as const) {
       for (const splits of [1, 2, 4, 8]) out.push({ suite: 'tiles', name: `${what} ${M}x${N}x${K} ${tile} ÷${splits}`, M, N, K, transA, transB, tile, splits });
@@ -98,12 +155,14 @@ function splitCases(b: number, h: number, T: number, i: number): MatmulCase[] {
 }
 
 export function benchCases(quick: boolean): BenchCase[] {
-  const matmul = quick ? [mm(128, 128, 128), mm(256, 256, 256), mm(100, 77, 51)]
+  const matmul = quick
+    ? [mm(128, 128, 128), mm(256, 256, 256), mm(100, 77, 51)]
     : [256, 512, 1024, 2048, 4096, 8192].map((n) => mm(n, n, n)).concat([mm(1000, 777, 513)]);
   const mlp = quick ? [mlpCase(64, 128, 2, 32, 32)] : [mlpCase(256, 1024, 2, 256, 256), mlpCase(1024, 4096, 3, 1024, 1024)];
   const rnn = quick ? [rnnCase(16, 32, 8, 8)] : [rnnCase(64, 256, 32, 64), rnnCase(256, 1024, 64, 256)];
   // the issue's size (2 layers, input 128, hidden 512, T 64, batch 128), and one the CPU contenders run in a full run too
-  const recurrent = (kind: 'lstm' | 'gru') => (quick ? [recurrentCase(kind, 16, 32, 2, 8, 8)] : [recurrentCase(kind, 32, 128, 2, 16, 32), recurrentCase(kind, 128, 512, 2, 64, 128)]);
+  const recurrent = (kind: 'lstm' | 'gru') =>
+    quick ? [recurrentCase(kind, 16, 32, 2, 8, 8)] : [recurrentCase(kind, 32, 128, 2, 16, 32), recurrentCase(kind, 128, 512, 2, 64, 128)];
   const small: StepCase = { ...mlpCase(3, 3, 1, 1, 1), suite: 'small', name: 'worked example 3-3-1, batch 1', steps: quick ? 100 : 1000 };
   const tiles = quick ? [...tileCases(128), ...splitCases(16, 64, 8, 16)] : [...tileCases(4096), ...splitCases(256, 1024, 64, 256)];
   return [...matmul, ...tiles, ...mlp, ...rnn, small, ...recurrent('lstm'), ...recurrent('gru')];

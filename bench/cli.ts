@@ -16,7 +16,6 @@ import { BACKENDS, runBench, SUITES } from './suite.js';
 import { targetsSection } from './targets.js';
 import { tfjsPeer } from './tfjsSetup.js';
 
-
 async function contender(name: string, tune: boolean, tuneStore?: TuneStore): Promise<Contender> {
   if (name.startsWith('tfjs-')) return tfjsPeer(name.slice(5) as 'webgpu' | 'cpu');
   const say = (m: string) => process.stderr.write(m + '\n');
@@ -25,9 +24,16 @@ async function contender(name: string, tune: boolean, tuneStore?: TuneStore): Pr
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
-    suite: { type: 'string', default: 'all' }, backends: { type: 'string', default: 'webgpu,cpu' },
-    quick: { type: 'boolean', default: false }, json: { type: 'string' }, markdown: { type: 'string' }, svg: { type: 'string' },
-    reps: { type: 'string' }, profile: { type: 'boolean', default: false }, soak: { type: 'string' }, tune: { type: 'boolean', default: false },
+    suite: { type: 'string', default: 'all' },
+    backends: { type: 'string', default: 'webgpu,cpu' },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    markdown: { type: 'string' },
+    svg: { type: 'string' },
+    reps: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    soak: { type: 'string' },
+    tune: { type: 'boolean', default: false },
     'tune-cache': { type: 'string' },
   });
   const tuneStore = await tuneStoreOption(values.tune!, values['tune-cache']);
@@ -41,10 +47,15 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   if (!(SUITES as readonly string[]).includes(values.suite!)) throw new SpecError('--suite', `expected one of ${SUITES.join(', ')}, got "${values.suite}"`);
   const names = values.backends!.split(',');
-  for (const n of names) if (!(BACKENDS as readonly string[]).includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
+  for (const n of names)
+    if (!(BACKENDS as readonly string[]).includes(n)) throw new SpecError('--backends', `expected a list of ${BACKENDS.join(', ')}, got "${n}"`);
   const reps = values.reps === undefined ? undefined : Number(values.reps);
   if (reps !== undefined && !(Number.isInteger(reps) && reps > 0)) throw new SpecError('--reps', `expected a positive integer, got "${values.reps}"`);
-  const { results, devices } = await runBench(names.map((n) => () => contender(n, values.tune!, tuneStore)), { suite: values.suite!, quick: values.quick!, reps }, (l) => process.stdout.write(l + '\n'));
+  const { results, devices } = await runBench(
+    names.map((n) => () => contender(n, values.tune!, tuneStore)),
+    { suite: values.suite!, quick: values.quick!, reps },
+    (l) => process.stdout.write(l + '\n'),
+  );
   const up = speedups(results);
   if (up.size > 0) {
     process.stdout.write('speed-up over TF.js on the same kind of device:\n');
@@ -66,7 +77,10 @@ async function soakCommand(steps: number, names: string[]): Promise<number> {
     const be = await createBackend(name, { notice: (m) => process.stderr.write(m + '\n') });
     const r = await soak(be, steps);
     process.stdout.write(`${name} (${be.device}): ${steps} steps, final loss ${r.finalLoss}\n  step   live buffers   dispatches   heap used   rss\n`);
-    for (const x of r.samples) process.stdout.write(`  ${String(x.step).padStart(6)} ${String(x.liveBuffers).padStart(13)} ${String(x.dispatches).padStart(12)} ${mib(x.heapUsed).padStart(11)} ${mib(x.rss).padStart(11)}\n`);
+    for (const x of r.samples)
+      process.stdout.write(
+        `  ${String(x.step).padStart(6)} ${String(x.liveBuffers).padStart(13)} ${String(x.dispatches).padStart(12)} ${mib(x.heapUsed).padStart(11)} ${mib(x.rss).padStart(11)}\n`,
+      );
     process.stdout.write(`  live buffers before ${r.liveBefore}, after dispose ${r.liveAfterDispose}\n`);
     be.dispose();
   }

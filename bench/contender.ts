@@ -29,7 +29,12 @@ export interface TimedStep extends Timed {
   memory?(): Record<string, number>;
 }
 
-export interface StepSetup { c: StepCase; layout: ParamTensor[]; init: Float64Array; data: Dataset }
+export interface StepSetup {
+  c: StepCase;
+  layout: ParamTensor[];
+  init: Float64Array;
+  data: Dataset;
+}
 
 export interface Contender {
   name: string;

@@ -9,7 +9,10 @@ import { readsSequences } from '../src/spec/sequential.js';
 export function random(n: number, seed: number): Float64Array {
   const out = new Float64Array(n);
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = s / 2 ** 32 - 0.5; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
   return out;
 }
 

@@ -13,7 +13,12 @@ async function settle<B>(be: Backend<B>): Promise<void> {
 }
 
 const sessionConfig = (s: StepSetup, batch: number): SessionConfig => ({
-  model: s.c.spec.model, loss: s.c.spec.loss, optimizer: s.c.spec.optimizer, batchSize: batch, seed: s.c.spec.seed!, historySize: 1,
+  model: s.c.spec.model,
+  loss: s.c.spec.loss,
+  optimizer: s.c.spec.optimizer,
+  batchSize: batch,
+  seed: s.c.spec.seed!,
+  historySize: 1,
 });
 
 /** A session on the setup's data, starting from the weights the harness gives every contender (s.init). */
@@ -30,22 +35,42 @@ function sessionOf<B>(be: Backend<B>, s: StepSetup, batch: number): Session<B> {
  */
 export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (line: string) => void, tuneStore?: TuneStore): Contender {
   return {
-    name: be.name, device: be.device, fast: be.name !== 'cpu', miya: true, tiles: be.matmulTiles?.(),
+    name: be.name,
+    device: be.device,
+    fast: be.name !== 'cpu',
+    miya: true,
+    tiles: be.matmulTiles?.(),
     matmul(c: MatmulCase, a: Float64Array, b: Float64Array): TimedMatmul {
-      const A = be.buffer(a.length, 'A'), Bm = be.buffer(b.length, 'B'), Z = be.buffer(c.M * c.N, 'Z');
-      const Act = be.buffer(c.epilogue ? c.M * c.N : 1, 'Act'), Bias = be.buffer(c.N, 'bias');
-      be.write(A, a); be.write(Bm, b); be.write(Bias, new Float64Array(c.N));
+      const A = be.buffer(a.length, 'A'),
+        Bm = be.buffer(b.length, 'B'),
+        Z = be.buffer(c.M * c.N, 'Z');
+      const Act = be.buffer(c.epilogue ? c.M * c.N : 1, 'Act'),
+        Bias = be.buffer(c.N, 'bias');
+      be.write(A, a);
+      be.write(Bm, b);
+      be.write(Bias, new Float64Array(c.N));
       const fixed = c.tile || c.singleBuffer !== undefined || c.separateEpilogue !== undefined || c.vec4 !== undefined;
       const timed: TimedMatmul = {
         // a case that names its variant (the tiles suite) is not tuned
         prepare: async () => {
           if (!tune || !be.tuneProducts || fixed) return undefined;
-          await be.tuneProducts(productsOf(be, () => timed.run()), tune, tuneStore);
+          await be.tuneProducts(
+            productsOf(be, () => timed.run()),
+            tune,
+            tuneStore,
+          );
           return 'tuned';
         },
         run() {
           matmul(be, {
-            z: { buf: Z, off: 0, rows: c.M, cols: c.N }, transA: c.transA, transB: c.transB, tile: c.tile, singleBuffer: c.singleBuffer, vec4: c.vec4, splits: c.splits, separateEpilogue: c.separateEpilogue,
+            z: { buf: Z, off: 0, rows: c.M, cols: c.N },
+            transA: c.transA,
+            transB: c.transB,
+            tile: c.tile,
+            singleBuffer: c.singleBuffer,
+            vec4: c.vec4,
+            splits: c.splits,
+            separateEpilogue: c.separateEpilogue,
             a: { buf: A, off: 0, rows: c.transA ? c.K : c.M, cols: c.transA ? c.M : c.K },
             b: { buf: Bm, off: 0, rows: c.transB ? c.N : c.K, cols: c.transB ? c.K : c.N },
             ...(c.epilogue ? { bias: { buf: Bias, off: 0, rows: 1, cols: c.N }, activation: 'sigmoid', act: { buf: Act, off: 0, rows: c.M, cols: c.N } } : {}),
@@ -54,7 +79,9 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
         },
         sync: () => settle(be),
         rows: (rows) => be.read(Z, 0, rows * c.N),
-        dispose() { for (const x of [A, Bm, Z, Act, Bias]) be.free(x); },
+        dispose() {
+          for (const x of [A, Bm, Z, Act, Bias]) be.free(x);
+        },
       };
       return timed;
     },
@@ -96,6 +123,8 @@ export function miyaContender<B>(be: Backend<B>, ownsBackend = true, tune?: (lin
         session.dispose();
       }
     },
-    dispose: () => { if (ownsBackend) be.dispose(); },
+    dispose: () => {
+      if (ownsBackend) be.dispose();
+    },
   };
 }

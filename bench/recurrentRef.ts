@@ -15,11 +15,16 @@ export type GruCell = 'pytorch' | 'resetBefore';
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 function activate(v: number, act: string): number {
   switch (act) {
-    case 'identity': return v;
-    case 'sigmoid': return sigmoid(v);
-    case 'tanh': return Math.tanh(v);
-    case 'relu': return Math.max(v, 0);
-    default: throw new Error(`bench reference: activation ${act} is not in the benchmark`);
+    case 'identity':
+      return v;
+    case 'sigmoid':
+      return sigmoid(v);
+    case 'tanh':
+      return Math.tanh(v);
+    case 'relu':
+      return Math.max(v, 0);
+    default:
+      throw new Error(`bench reference: activation ${act} is not in the benchmark`);
   }
 }
 
@@ -39,7 +44,15 @@ function affine(p: Float64Array, off: number, rows: number, cols: number, x: Flo
  * The model's outputs for samples x ([n][T][I], sample-major) under parameters `p` (PyTorch's
  * layout, `layout`): [n][O] when the last recurrent layer returns its last step only.
  */
-export function referenceOutputs(m: SequentialSpec, layout: ParamTensor[], p: Float64Array, x: Float64Array, n: number, T: number, gru: GruCell = 'pytorch'): Float64Array {
+export function referenceOutputs(
+  m: SequentialSpec,
+  layout: ParamTensor[],
+  p: Float64Array,
+  x: Float64Array,
+  n: number,
+  T: number,
+  gru: GruCell = 'pytorch',
+): Float64Array {
   const at = new Map(layout.map((t) => [t.name, t.off]));
   const off = (i: number, name: string) => at.get(`layers.${i}.${name}`)!;
   const outs: Float64Array[] = [];
@@ -54,8 +67,13 @@ export function referenceOutputs(m: SequentialSpec, layout: ParamTensor[], p: Fl
         return;
       }
       if (l.type === 'embedding' || l.type === 'dropout') throw new Error(`recurrentRef: no ${l.type} layers here`);
-      const H = l.units, wi = off(i, 'weight_ih_l0'), wh = off(i, 'weight_hh_l0'), bi = off(i, 'bias_ih_l0'), bh = off(i, 'bias_hh_l0');
-      let h = new Float64Array(H), c = new Float64Array(H);
+      const H = l.units,
+        wi = off(i, 'weight_ih_l0'),
+        wh = off(i, 'weight_hh_l0'),
+        bi = off(i, 'bias_ih_l0'),
+        bh = off(i, 'bias_hh_l0');
+      let h = new Float64Array(H),
+        c = new Float64Array(H);
       const hs: Float64Array[] = [];
       for (const v of seq) {
         const a = affine(p, wi, GATES[l.type] * H, inSize, v, bi);
@@ -64,7 +82,10 @@ export function referenceOutputs(m: SequentialSpec, layout: ParamTensor[], p: Fl
           const r = affine(p, wh, 4 * H, H, h, bh);
           const cNext = new Float64Array(H);
           for (let j = 0; j < H; j++) {
-            const ig = sigmoid(a[j] + r[j]), fg = sigmoid(a[H + j] + r[H + j]), g = Math.tanh(a[2 * H + j] + r[2 * H + j]), og = sigmoid(a[3 * H + j] + r[3 * H + j]);
+            const ig = sigmoid(a[j] + r[j]),
+              fg = sigmoid(a[H + j] + r[H + j]),
+              g = Math.tanh(a[2 * H + j] + r[2 * H + j]),
+              og = sigmoid(a[3 * H + j] + r[3 * H + j]);
             cNext[j] = fg * c[j] + ig * g;
             next[j] = og * Math.tanh(cNext[j]);
           }
@@ -72,9 +93,22 @@ export function referenceOutputs(m: SequentialSpec, layout: ParamTensor[], p: Fl
         } else if (l.type === 'gru') {
           // r and z from both products; n from W_hn applied after (PyTorch) or before (Keras) the reset
           const rz = affine(p, wh, 2 * H, H, h, bh);
-          const rg = new Float64Array(H), zg = new Float64Array(H);
-          for (let j = 0; j < H; j++) { rg[j] = sigmoid(a[j] + rz[j]); zg[j] = sigmoid(a[H + j] + rz[H + j]); }
-          const hn = gru === 'pytorch' ? affine(p, wh + 2 * H * H, H, H, h, bh + 2 * H) : affine(p, wh + 2 * H * H, H, H, h.map((v2, j) => rg[j] * v2));
+          const rg = new Float64Array(H),
+            zg = new Float64Array(H);
+          for (let j = 0; j < H; j++) {
+            rg[j] = sigmoid(a[j] + rz[j]);
+            zg[j] = sigmoid(a[H + j] + rz[H + j]);
+          }
+          const hn =
+            gru === 'pytorch'
+              ? affine(p, wh + 2 * H * H, H, H, h, bh + 2 * H)
+              : affine(
+                  p,
+                  wh + 2 * H * H,
+                  H,
+                  H,
+                  h.map((v2, j) => rg[j] * v2),
+                );
           for (let j = 0; j < H; j++) {
             const nn = Math.tanh(a[2 * H + j] + (gru === 'pytorch' ? rg[j] * hn[j] : hn[j]));
             next[j] = (1 - zg[j]) * nn + zg[j] * h[j];
@@ -92,7 +126,8 @@ export function referenceOutputs(m: SequentialSpec, layout: ParamTensor[], p: Fl
     if (seq.length !== 1) throw new Error('bench reference: the benchmark models end with one output a sample');
     outs.push(seq[0]);
   }
-  const O = outs[0].length, y = new Float64Array(n * O);
+  const O = outs[0].length,
+    y = new Float64Array(n * O);
   outs.forEach((o, s) => y.set(o, s * O));
   return y;
 }

@@ -18,7 +18,8 @@ export function speedups(results: BenchResult[]): Map<BenchResult, number> {
   return out;
 }
 
-const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+const size = (b: number) =>
+  b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
 
 /** A step's device memory, with its parameters + optimizer state and activations beside it. */
 export function memoryText(r: BenchResult): string {
@@ -33,7 +34,9 @@ export function markdownTable(results: BenchResult[]): string {
   const lines = ['| suite | case | backend | time | host | GFLOP/s | vs TF.js | memory | validation |', '|---|---|---|---:|---:|---:|---:|---|---|'];
   for (const r of results) {
     const s = up.get(r);
-    lines.push(`| ${r.suite} | ${r.case} | ${r.backend} | ${timeText(r)} | ${hostText(r)} | ${r.gflops.toFixed(1)} | ${s ? s.toFixed(1) + '×' : ''} | ${memoryText(r)} | ${r.validation} |`);
+    lines.push(
+      `| ${r.suite} | ${r.case} | ${r.backend} | ${timeText(r)} | ${hostText(r)} | ${r.gflops.toFixed(1)} | ${s ? s.toFixed(1) + '×' : ''} | ${memoryText(r)} | ${r.validation} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -44,9 +47,13 @@ const COLORS: Record<string, string> = { webgpu: '#2a7ab9', cpu: '#7fb3d5', 'tfj
 export function svgChart(results: BenchResult[], title: string): string {
   const cases = [...new Set(results.map((r) => `${r.suite} ${r.case}`))];
   const backends = [...new Set(results.map((r) => r.backend))];
-  const bar = 14, gap = 10, left = 260, width = 520;
+  const bar = 14,
+    gap = 10,
+    left = 260,
+    width = 520;
   const times = results.map(timeOf);
-  const lo = Math.floor(Math.log10(Math.min(...times))), hi = Math.ceil(Math.log10(Math.max(...times)));
+  const lo = Math.floor(Math.log10(Math.min(...times))),
+    hi = Math.ceil(Math.log10(Math.max(...times)));
   const x = (t: number) => left + ((Math.log10(t) - lo) / Math.max(1, hi - lo)) * width;
   const parts: string[] = [];
   let y = 40;
@@ -60,11 +67,19 @@ export function svgChart(results: BenchResult[], title: string): string {
     }
     y += gap;
   }
-  const legend = backends.map((b, i) => `<rect x="${left + i * 120}" y="${y + 6}" width="10" height="10" fill="${COLORS[b] ?? '#999'}"/><text x="${left + i * 120 + 14}" y="${y + 15}">${b}</text>`);
+  const legend = backends.map(
+    (b, i) =>
+      `<rect x="${left + i * 120}" y="${y + 6}" width="10" height="10" fill="${COLORS[b] ?? '#999'}"/><text x="${left + i * 120 + 14}" y="${y + 15}">${b}</text>`,
+  );
   const ticks: string[] = [];
-  for (let e = lo; e <= hi; e++) ticks.push(`<line x1="${x(10 ** e)}" y1="30" x2="${x(10 ** e)}" y2="${y}" stroke="#ddd"/><text x="${x(10 ** e)}" y="26" text-anchor="middle" font-size="10">${10 ** e} ms</text>`);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 80}" height="${y + 30}" font-family="sans-serif" font-size="12">\n` +
-    `<text x="8" y="14" font-weight="bold">${escapeXml(title)}</text>\n${ticks.join('\n')}\n${parts.join('\n')}\n${legend.join('\n')}\n</svg>\n`;
+  for (let e = lo; e <= hi; e++)
+    ticks.push(
+      `<line x1="${x(10 ** e)}" y1="30" x2="${x(10 ** e)}" y2="${y}" stroke="#ddd"/><text x="${x(10 ** e)}" y="26" text-anchor="middle" font-size="10">${10 ** e} ms</text>`,
+    );
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 80}" height="${y + 30}" font-family="sans-serif" font-size="12">\n` +
+    `<text x="8" y="14" font-weight="bold">${escapeXml(title)}</text>\n${ticks.join('\n')}\n${parts.join('\n')}\n${legend.join('\n')}\n</svg>\n`
+  );
 }
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

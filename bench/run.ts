@@ -12,8 +12,14 @@ import { type GruCell, mse, referenceOutputs } from './recurrentRef.js';
 import type { SequentialSpec } from '../src/spec/types.js';
 
 export interface BenchResult {
-  suite: string; case: string; backend: string; device: string;
-  ms?: number; msPerStep?: number; gflops: number; validation: string;
+  suite: string;
+  case: string;
+  backend: string;
+  device: string;
+  ms?: number;
+  msPerStep?: number;
+  gflops: number;
+  validation: string;
   /**
    * Host time of one launch: recording and submitting it, without waiting for it (the median
    * repetition's). On a GPU it overlaps the device's work; it bounds the time of small steps.
@@ -50,7 +56,8 @@ async function time(t: Timed, most: number, reps: number): Promise<{ ms: number;
 }
 
 async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise<BenchResult> {
-  const a = random(c.M * c.K, 1), b = random(c.K * c.N, 2);
+  const a = random(c.M * c.K, 1),
+    b = random(c.K * c.N, 2);
   const mm = who.matmul(c, a, b);
   try {
     const note = await mm.prepare?.();
@@ -69,7 +76,16 @@ async function benchMatmul(who: Contender, c: MatmulCase, reps: number): Promise
     const err = normRelError(got, ref);
     if (!(err < 1e-4)) throw new Error(`matmul ${c.name} on ${who.name}: wrong result (relative error ${err})`);
     const { ms, hostMs } = await time(mm, who.fast ? 200 : 20, reps);
-    return { suite: c.suite, case: c.name, backend: who.name, device: who.device, ms, hostMs, gflops: (2 * c.M * c.N * c.K) / ms / 1e6, validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}${note ? '; ' + note : ''}` };
+    return {
+      suite: c.suite,
+      case: c.name,
+      backend: who.name,
+      device: who.device,
+      ms,
+      hostMs,
+      gflops: (2 * c.M * c.N * c.K) / ms / 1e6,
+      validation: `rows 0-${rows - 1} vs float64: ${err.toExponential(1)}${note ? '; ' + note : ''}`,
+    };
   } finally {
     mm.dispose();
   }
@@ -102,16 +118,22 @@ const loopOutputs = new Map<string, Float64Array>();
  * report's words; throws where either is off by more than RECURRENT_TOLERANCE.
  */
 export async function validateRecurrent(who: Contender, c: StepCase): Promise<string> {
-  const v = validationSamples(c), s = setup(c, v);
-  const cell: GruCell = c.suite === 'gru' ? who.gruCell ?? 'pytorch' : 'pytorch';
+  const v = validationSamples(c),
+    s = setup(c, v);
+  const cell: GruCell = c.suite === 'gru' ? (who.gruCell ?? 'pytorch') : 'pytorch';
   const key = `${c.suite} ${c.name} ${cell}`;
   if (!loopOutputs.has(key)) loopOutputs.set(key, referenceOutputs(c.spec.model as SequentialSpec, s.layout, s.init, s.data.x, v, s.data.steps, cell));
-  const want = loopOutputs.get(key)!, wantLoss = mse(want, s.data.y);
-  const got = await who.validationOutputs(s), gotLoss = await who.validationLoss(s);
-  const eOut = normRelError(got, want), eLoss = Math.abs(gotLoss - wantLoss) / Math.abs(wantLoss);
-  const what = `outputs and loss on ${v} sample${v === 1 ? '' : 's'} vs float64 loops${cell === 'resetBefore' ? ' of Keras\'s GRU cell' : ''}`;
+  const want = loopOutputs.get(key)!,
+    wantLoss = mse(want, s.data.y);
+  const got = await who.validationOutputs(s),
+    gotLoss = await who.validationLoss(s);
+  const eOut = normRelError(got, want),
+    eLoss = Math.abs(gotLoss - wantLoss) / Math.abs(wantLoss);
+  const what = `outputs and loss on ${v} sample${v === 1 ? '' : 's'} vs float64 loops${cell === 'resetBefore' ? " of Keras's GRU cell" : ''}`;
   if (!(eOut < RECURRENT_TOLERANCE && eLoss < RECURRENT_TOLERANCE)) {
-    throw new Error(`${c.suite} ${c.name} on ${who.name}: ${what} differ by ${eOut.toExponential(1)} and ${eLoss.toExponential(1)} (relative; at most ${RECURRENT_TOLERANCE} allowed): loss ${gotLoss}, float64 ${wantLoss}`);
+    throw new Error(
+      `${c.suite} ${c.name} on ${who.name}: ${what} differ by ${eOut.toExponential(1)} and ${eLoss.toExponential(1)} (relative; at most ${RECURRENT_TOLERANCE} allowed): loss ${gotLoss}, float64 ${wantLoss}`,
+    );
   }
   return `${what}: ${eOut.toExponential(1)}, ${eLoss.toExponential(1)}`;
 }
@@ -136,7 +158,13 @@ async function benchStep(who: Contender, c: StepCase, reps: number): Promise<Ben
     if (!Number.isFinite(first)) throw new Error(`${c.name} on ${who.name}: first training loss is ${first}`);
     const { ms, hostMs } = await time(step, who.fast ? Math.max(c.steps, 50) : 20, reps);
     return {
-      suite: c.suite, case: c.name, backend: who.name, device: who.device, msPerStep: ms, hostMs, gflops: c.flopsPerStep / ms / 1e6,
+      suite: c.suite,
+      case: c.name,
+      backend: who.name,
+      device: who.device,
+      msPerStep: ms,
+      hostMs,
+      gflops: c.flopsPerStep / ms / 1e6,
       validation: `${checked}; first step loss ${first.toPrecision(6)}${note ? '; ' + note : ''}`,
       ...(step.memory ? { memory: step.memory() } : {}),
     };

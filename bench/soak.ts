@@ -9,21 +9,41 @@ import { validateSpec } from '../src/spec/validate.js';
 import { Trainer } from '../src/train/trainer.js';
 
 export interface SoakSample {
-  step: number; liveBuffers: number; heapUsed: number; rss: number;
+  step: number;
+  liveBuffers: number;
+  heapUsed: number;
+  rss: number;
   /** dispatches the GPU backend has prepared (uniform buffer + bind group each); 0 on the cpu backend */
   dispatches: number;
 }
-export interface SoakResult { samples: SoakSample[]; losses: Float64Array; finalLoss: number; liveBefore: number; liveAfterDispose: number }
+export interface SoakResult {
+  samples: SoakSample[];
+  losses: Float64Array;
+  finalLoss: number;
+  liveBefore: number;
+  liveAfterDispose: number;
+}
 
-const soakSpec = () => validateSpec({
-  model: { type: 'mlp', inputSize: 4, layers: [{ units: 16, activation: 'tanh' }, { units: 3, activation: 'softmax' }] },
-  loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.003 },
-  data: {
-    x: Array.from({ length: 64 }, (_, i) => Array.from({ length: 4 }, (_, j) => Math.sin(i * 4 + j))),
-    y: Array.from({ length: 64 }, (_, i) => [0, 1, 2].map((c) => (Math.sin(i * 4) * 3 + 3 >= 2 * c && Math.sin(i * 4) * 3 + 3 < 2 * c + 2 ? 1 : 0))),
-  },
-  batchSize: 16, shuffle: true, seed: 7,
-});
+const soakSpec = () =>
+  validateSpec({
+    model: {
+      type: 'mlp',
+      inputSize: 4,
+      layers: [
+        { units: 16, activation: 'tanh' },
+        { units: 3, activation: 'softmax' },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.003 },
+    data: {
+      x: Array.from({ length: 64 }, (_, i) => Array.from({ length: 4 }, (_, j) => Math.sin(i * 4 + j))),
+      y: Array.from({ length: 64 }, (_, i) => [0, 1, 2].map((c) => (Math.sin(i * 4) * 3 + 3 >= 2 * c && Math.sin(i * 4) * 3 + 3 < 2 * c + 2 ? 1 : 0))),
+    },
+    batchSize: 16,
+    shuffle: true,
+    seed: 7,
+  });
 
 /** A full garbage collection before each sample, so that the heap figure is what is still held. */
 function collector(): () => void {

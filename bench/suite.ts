@@ -10,8 +10,15 @@ export const SUITES = ['matmul', 'tiles', 'mlp', 'rnn', 'lstm', 'gru', 'small', 
 const NOT_IN_ALL = ['tiles', 'lstm', 'gru'];
 export const BACKENDS = ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'] as const;
 
-export interface BenchOptions { suite: string; quick: boolean; reps?: number }
-export interface BenchRun { results: BenchResult[]; devices: Record<string, string> }
+export interface BenchOptions {
+  suite: string;
+  quick: boolean;
+  reps?: number;
+}
+export interface BenchRun {
+  results: BenchResult[];
+  devices: Record<string, string>;
+}
 
 /** One result as a line of the text report. */
 export function resultLine(r: BenchResult): string {
@@ -20,7 +27,12 @@ export function resultLine(r: BenchResult): string {
 }
 
 /** `contenders` are made one at a time and disposed after their cases. */
-export async function runBench(contenders: (() => Promise<Contender>)[], o: BenchOptions, log: (line: string) => void, onResult?: (r: BenchResult) => void): Promise<BenchRun> {
+export async function runBench(
+  contenders: (() => Promise<Contender>)[],
+  o: BenchOptions,
+  log: (line: string) => void,
+  onResult?: (r: BenchResult) => void,
+): Promise<BenchRun> {
   const cases = benchCases(o.quick).filter((c) => (o.suite === 'all' ? !NOT_IN_ALL.includes(c.suite) : c.suite === o.suite));
   const results: BenchResult[] = [];
   const devices: Record<string, string> = {};

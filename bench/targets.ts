@@ -67,7 +67,12 @@ export function targetsTable(results: BenchResult[]): string {
     const miya = t.cases.map((c) => find(results, 'webgpu', t.suite, c));
     if (miya.some((r) => !r)) continue;
     const peer = t.cases.map((c) => find(results, 'tfjs-webgpu', t.suite, c));
-    const target = t.atLeastTflops !== undefined ? `≥ ${t.atLeastTflops} TFLOP/s` : t.atLeastSpeedup !== undefined ? `≥ ${t.atLeastSpeedup}× TF.js WebGPU` : `≤ ${t.atMostMs} ms`;
+    const target =
+      t.atLeastTflops !== undefined
+        ? `≥ ${t.atLeastTflops} TFLOP/s`
+        : t.atLeastSpeedup !== undefined
+          ? `≥ ${t.atLeastSpeedup}× TF.js WebGPU`
+          : `≤ ${t.atMostMs} ms`;
     lines.push(`| ${t.what} | ${figures(peer, t)} | ${figures(miya, t)} | ${target} | ${verdict(miya as BenchResult[], t, peer)} |`);
   }
   if (lines.length === 0) return '';
@@ -82,6 +87,10 @@ export function targetsTable(results: BenchResult[]): string {
 export function targetsSection(results: BenchResult[]): string {
   const table = targetsTable(results);
   if (table) return `The targets, set for an NVIDIA H100 (bench/RESULTS.md):\n\n${table}`;
-  const soft = results.find((r) => r.backend === 'webgpu' && onSoftwareAdapter(r.device) && TARGETS.some((t) => t.suite === r.suite && t.cases.includes(r.case)));
-  return soft ? `The targets (bench/RESULTS.md) were set for an NVIDIA H100; this run's WebGPU adapter is ${soft.device}, a software one running on the CPU, so its times are not comparable with them and no targets table is made.\n` : '';
+  const soft = results.find(
+    (r) => r.backend === 'webgpu' && onSoftwareAdapter(r.device) && TARGETS.some((t) => t.suite === r.suite && t.cases.includes(r.case)),
+  );
+  return soft
+    ? `The targets (bench/RESULTS.md) were set for an NVIDIA H100; this run's WebGPU adapter is ${soft.device}, a software one running on the CPU, so its times are not comparable with them and no targets table is made.\n`
+    : '';
 }

@@ -17,17 +17,23 @@ function tensorOf(tf: Tf, init: Float64Array, p: ParamTensor, transpose: boolean
   const w = tf.tensor2d(v, [p.rows, p.cols]);
   const t = transpose ? tf.transpose(w) : w; // Miya keeps W [out][in]; x·W wants [in][out]
   const out = tf.variable(t);
-  w.dispose(); t.dispose();
+  w.dispose();
+  t.dispose();
   return out;
 }
 
 function activate(tf: Tf, a: TF.Tensor2D, act: string): TF.Tensor2D {
   switch (act) {
-    case 'sigmoid': return tf.sigmoid(a);
-    case 'tanh': return tf.tanh(a);
-    case 'relu': return tf.relu(a);
-    case 'identity': return a;
-    default: throw new Error(`tfjs peer: activation ${act} is not in the benchmark`);
+    case 'sigmoid':
+      return tf.sigmoid(a);
+    case 'tanh':
+      return tf.tanh(a);
+    case 'relu':
+      return tf.relu(a);
+    case 'identity':
+      return a;
+    default:
+      throw new Error(`tfjs peer: activation ${act} is not in the benchmark`);
   }
 }
 
@@ -43,7 +49,8 @@ export function kerasWeights(m: SequentialSpec, layout: ParamTensor[], init: Flo
   const out: { shape: number[]; values: Float32Array }[] = [];
   // W [rows][cols] as [cols][rows], with block b of the columns taken from block order[b] of W's rows
   const transposed = (name: string, order: number[], H: number) => {
-    const p = at.get(name)!, t = new Float32Array(p.rows * p.cols);
+    const p = at.get(name)!,
+      t = new Float32Array(p.rows * p.cols);
     for (let b = 0; b < order.length; b++) {
       for (let j = 0; j < H; j++) for (let k = 0; k < p.cols; k++) t[k * p.rows + b * H + j] = init[p.off + (order[b] * H + j) * p.cols + k];
     }
@@ -57,8 +64,10 @@ export function kerasWeights(m: SequentialSpec, layout: ParamTensor[], init: Flo
       return;
     }
     if (l.type === 'embedding' || l.type === 'dropout') throw new Error(`tfjs peer: no ${l.type} layers here`);
-    const H = l.units, order = l.type === 'gru' ? [1, 0, 2] : l.type === 'lstm' ? [0, 1, 2, 3] : [0];
-    const bi = at.get(name('bias_ih_l0'))!.off, bh = at.get(name('bias_hh_l0'))!.off;
+    const H = l.units,
+      order = l.type === 'gru' ? [1, 0, 2] : l.type === 'lstm' ? [0, 1, 2, 3] : [0];
+    const bi = at.get(name('bias_ih_l0'))!.off,
+      bh = at.get(name('bias_hh_l0'))!.off;
     const bias = new Float32Array(order.length * H);
     order.forEach((g, b) => {
       // GRU's n gate (2): b_hn sits inside r ⊙ (…) in PyTorch's cell and has no place in Keras's
@@ -72,7 +81,8 @@ export function kerasWeights(m: SequentialSpec, layout: ParamTensor[], init: Flo
 
 /** The stack as a tf.sequential of tf.layers (x [n][T][I]), with Miya's initial weights. */
 function layersModel(tf: Tf, s: StepSetup, n: number) {
-  const m = s.c.spec.model as SequentialSpec, d = s.data;
+  const m = s.c.spec.model as SequentialSpec,
+    d = s.data;
   const net = tf.sequential();
   // setWeights replaces the initial weights at once: zeros spare the default orthogonal recurrent
   // initialiser, a QR decomposition that takes minutes in JavaScript at hidden 512
@@ -105,7 +115,11 @@ function layersModel(tf: Tf, s: StepSetup, n: number) {
       return out;
     },
     vars,
-    dispose: () => { x.dispose(); y.dispose(); net.dispose(); },
+    dispose: () => {
+      x.dispose();
+      y.dispose();
+      net.dispose();
+    },
   };
 }
 
@@ -130,7 +144,8 @@ function model(tf: Tf, s: StepSetup, n: number) {
     };
   } else {
     const r = m as RnnSpec;
-    const T = d.steps, I = d.features;
+    const T = d.steps,
+      I = d.features;
     const xs: TF.Tensor2D[] = [];
     for (let t = 0; t < T; t++) {
       const step = new Float32Array(n * I);
@@ -145,13 +160,18 @@ function model(tf: Tf, s: StepSetup, n: number) {
       return tf.losses.meanSquaredError(y, activate(tf, tf.add(tf.matMul(h, wy), by), r.outputActivation ?? 'identity'));
     };
   }
-  const dispose = () => { for (const t of [...vars.values(), y, ...inputs]) t.dispose(); };
+  const dispose = () => {
+    for (const t of [...vars.values(), y, ...inputs]) t.dispose();
+  };
   return { loss, vars: [...vars.values()], dispose, predict: undefined };
 }
 
 export function tfjsContender(tf: Tf, name: string, device: string): Contender {
   return {
-    name, device, fast: name !== 'tfjs-cpu', miya: false,
+    name,
+    device,
+    fast: name !== 'tfjs-cpu',
+    miya: false,
     // tf.layers.gru has only Keras's reset_after = false cell
     gruCell: 'resetBefore' satisfies GruCell,
     matmul(c, a, b): TimedMatmul {
@@ -159,16 +179,25 @@ export function tfjsContender(tf: Tf, name: string, device: string): Contender {
       const B = tf.tensor2d(Float32Array.from(b), c.transB ? [c.N, c.K] : [c.K, c.N]);
       let Z: TF.Tensor | undefined;
       return {
-        run() { Z?.dispose(); Z = tf.matMul(A, B, c.transA, c.transB); },
+        run() {
+          Z?.dispose();
+          Z = tf.matMul(A, B, c.transA, c.transB);
+        },
         // waits on one element, not a download of the whole product
-        async sync() { const one = tf.slice(Z!, [0, 0], [1, 1]); await one.data(); one.dispose(); },
+        async sync() {
+          const one = tf.slice(Z!, [0, 0], [1, 1]);
+          await one.data();
+          one.dispose();
+        },
         async rows(rows) {
           const part = tf.slice(Z!, [0, 0], [rows, c.N]);
           const out = Float64Array.from(await part.data());
           part.dispose();
           return out;
         },
-        dispose() { for (const t of [A, B, Z]) t?.dispose(); },
+        dispose() {
+          for (const t of [A, B, Z]) t?.dispose();
+        },
       };
     },
     step(s: StepSetup): TimedStep {
@@ -181,18 +210,30 @@ export function tfjsContender(tf: Tf, name: string, device: string): Contender {
       return {
         run() {
           const cost = optimizer.minimize(net.loss, true, net.vars)!;
-          if (!first) first = cost; else { if (last) last.dispose(); last = cost; }
+          if (!first) first = cost;
+          else {
+            if (last) last.dispose();
+            last = cost;
+          }
         },
-        async sync() { await (last ?? first)!.data(); },
+        async sync() {
+          await (last ?? first)!.data();
+        },
         firstLoss: async () => (await first!.data())[0],
-        dispose() { first?.dispose(); last?.dispose(); optimizer.dispose(); net.dispose(); },
+        dispose() {
+          first?.dispose();
+          last?.dispose();
+          optimizer.dispose();
+          net.dispose();
+        },
       };
     },
     async validationLoss(s: StepSetup): Promise<number> {
       const net = model(tf, s, s.data.n);
       const l = tf.tidy(net.loss);
       const v = (await l.data())[0];
-      l.dispose(); net.dispose();
+      l.dispose();
+      net.dispose();
       return v;
     },
     async validationOutputs(s: StepSetup): Promise<Float64Array> {

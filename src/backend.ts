@@ -50,5 +50,10 @@ export interface Backend<B = unknown> {
 }
 
 /** A matrix inside a flat buffer: `rows` × `cols`, row-major, starting at element `off`. */
-export interface View<B = unknown> { buf: B; off: number; rows: number; cols: number }
+export interface View<B = unknown> {
+  buf: B;
+  off: number;
+  rows: number;
+  cols: number;
+}
 export const view = <B>(buf: B, off: number, rows: number, cols: number): View<B> => ({ buf, off, rows, cols });

@@ -1,6 +1,9 @@
 /** Bad input: the CLI prints the message and exits 2. `path` is the JSON path or file at fault. */
 export class SpecError extends Error {
-  constructor(readonly path: string, readonly expected: string) {
+  constructor(
+    readonly path: string,
+    readonly expected: string,
+  ) {
     super(`${path}: ${expected}`);
     this.name = 'SpecError';
   }
@@ -19,7 +22,11 @@ export const nonFiniteText = (v: number): string => (Number.isNaN(v) ? 'NaN' : v
 
 /** Training produced NaN or Inf: names the step (1-based) and the tensor. */
 export class NonFiniteError extends RunError {
-  constructor(readonly step: number, readonly tensor: string, value: number) {
+  constructor(
+    readonly step: number,
+    readonly tensor: string,
+    value: number,
+  ) {
     super(`diverged at step ${step}: ${tensor} is ${nonFiniteText(value)}`);
     this.name = 'NonFiniteError';
   }

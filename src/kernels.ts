@@ -11,10 +11,14 @@ export type OptKind = (typeof OPTIMIZERS)[number];
 
 /** Z[M][N] = op(A)·op(B) (+ Bias[N]) (+ Add[M][N]); Act = f(Z) when writeAct. */
 export interface MatmulParams {
-  M: number; N: number; K: number;
-  transA: boolean; transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
   act: Exclude<Act, 'softmax'>;
-  hasBias: boolean; hasAdd: boolean;
+  hasBias: boolean;
+  hasAdd: boolean;
   /** also write f(Z) to Act */
   writeAct: boolean;
   /** op(A) is read from the Act buffer (the GPU cannot bind one buffer twice when one binding writes) */
@@ -26,7 +30,13 @@ export interface MatmulParams {
    * D holds what f' needs, the activation's output a = f(z), or z itself for square. Not with writeAct.
    */
   mulDeriv: boolean;
-  offA: number; offB: number; offZ: number; offAct: number; offBias: number; offAdd: number; offD: number;
+  offA: number;
+  offB: number;
+  offZ: number;
+  offAct: number;
+  offBias: number;
+  offAdd: number;
+  offD: number;
   /** GPU tile shape; chosen from M and N when absent (the CPU reference ignores it). */
   tile?: MatmulTile;
   /** GPU: one workgroup tile buffer instead of two taken in turn (benchmarks compare; the CPU reference ignores it). */
@@ -45,8 +55,8 @@ export interface MatmulParams {
  * contiguous dimensions (K of a row-major A, M of a transposed one; N of a row-major B, K of a
  * transposed one) are multiples of 4, so that every vec4 is wholly inside or wholly outside.
  */
-export const vec4Aligned = (p: MatmulParams): boolean => !p.aFromAct && !p.aFromZ && p.offA % 4 === 0 && p.offB % 4 === 0 &&
-  (p.transA ? p.M : p.K) % 4 === 0 && (p.transB ? p.K : p.N) % 4 === 0;
+export const vec4Aligned = (p: MatmulParams): boolean =>
+  !p.aFromAct && !p.aFromZ && p.offA % 4 === 0 && p.offB % 4 === 0 && (p.transA ? p.M : p.K) % 4 === 0 && (p.transB ? p.K : p.N) % 4 === 0;
 /** Whether a product applies anything after its sum (bias, add, activation or derivative). */
 export const hasEpilogue = (p: MatmulParams): boolean => p.hasBias || p.hasAdd || p.writeAct || p.mulDeriv;
 
@@ -56,9 +66,12 @@ export const hasEpilogue = (p: MatmulParams): boolean => p.hasBias || p.hasAdd |
  * adds the ranges up) instead of at the end of the product's.
  */
 export interface MatmulPlan {
-  splits: number; separateEpilogue: boolean;
+  splits: number;
+  separateEpilogue: boolean;
   /** GPU tile shape, workgroup buffering and vec4 reads, where a tuning chose them (else the shape's) */
-  tile?: MatmulTile; singleBuffer?: boolean; vec4?: boolean;
+  tile?: MatmulTile;
+  singleBuffer?: boolean;
+  vec4?: boolean;
 }
 /** The k range [k0, k1) of split s of K: ranges of ⌈K / splits⌉ rounded up to a multiple of 16. */
 export function splitRange(K: number, splits: number, s: number): [number, number] {
@@ -70,8 +83,13 @@ export const MATMUL_TILE_NAMES = ['big', 'big16', 'mid', 'small'] as const;
 export type MatmulTile = (typeof MATMUL_TILE_NAMES)[number];
 /** Row-wise or element-wise activation work on [rows][cols] matrices. */
 export interface EltParams {
-  rows: number; cols: number; act: Act;
-  offZ: number; offA: number; offDA: number; offDZ: number;
+  rows: number;
+  cols: number;
+  act: Act;
+  offZ: number;
+  offA: number;
+  offDA: number;
+  offDZ: number;
 }
 /**
  * Loss of predictions P[rows][cols] against targets Y, in two passes (`loss_partial`: `parts`
@@ -79,7 +97,14 @@ export interface EltParams {
  * Out), or its gradient (`loss_grad`, which ignores offPart and parts).
  */
 export interface LossParams {
-  rows: number; cols: number; loss: LossKind; offP: number; offY: number; offOut: number; offPart: number; parts: number;
+  rows: number;
+  cols: number;
+  loss: LossKind;
+  offP: number;
+  offY: number;
+  offOut: number;
+  offPart: number;
+  parts: number;
   /** loss_partial: also write the gradient (loss_grad's) to Out at offOut, in the same pass over P and Y */
   withGrad?: boolean;
   /**
@@ -89,14 +114,34 @@ export interface LossParams {
   classIndex?: boolean;
 }
 /** Out[t][r][i] = In[Idx[offIdx + r]][t][i]: a mini-batch gathered from resident samples. */
-export interface GatherParams { rows: number; steps: number; features: number; offIdx: number; offIn: number; offOut: number }
-export interface ColSumParams { rows: number; cols: number; offM: number; offOut: number }
+export interface GatherParams {
+  rows: number;
+  steps: number;
+  features: number;
+  offIdx: number;
+  offIn: number;
+  offOut: number;
+}
+export interface ColSumParams {
+  rows: number;
+  cols: number;
+  offM: number;
+  offOut: number;
+}
 /** One optimizer step over n flat parameters; h1 = μ, ρ or β1; h2 = β2; bc = 1 − β^t (Adam). */
 export interface UpdateParams {
-  n: number; opt: OptKind; epsInside: boolean;
-  lr: number; h1: number; h2: number; eps: number; bc1: number; bc2: number;
+  n: number;
+  opt: OptKind;
+  epsInside: boolean;
+  lr: number;
+  h1: number;
+  h2: number;
+  eps: number;
+  bc1: number;
+  bc2: number;
   /** Weight decay (0 or absent: none): g + wd·p, as PyTorch's weight_decay; with `decoupled` (AdamW) p·(1 − lr·wd) first instead. */
-  wd?: number; decoupled?: boolean;
+  wd?: number;
+  decoupled?: boolean;
   /** momentum: Nesterov's form, as torch.optim.SGD(nesterov=True) */
   nesterov?: boolean;
   /**
@@ -104,13 +149,20 @@ export interface UpdateParams {
    * with ‖G‖² read from Norm[offNorm] (grad_norm_total's result), as clip_grad_norm_; 'value' clamps
    * each element to [−clip, clip], as clip_grad_value_.
    */
-  clipMode?: 'norm' | 'value'; clip?: number; offNorm?: number;
+  clipMode?: 'norm' | 'value';
+  clip?: number;
+  offNorm?: number;
 }
 /**
  * Sum of squares of G[0..n) in two passes: `grad_norm_partial` writes Part[offPart + w], w < parts,
  * the sum over part w's range; `grad_norm_total` adds them into Part[offOut].
  */
-export interface GradNormParams { n: number; parts: number; offPart: number; offOut: number }
+export interface GradNormParams {
+  n: number;
+  parts: number;
+  offPart: number;
+  offOut: number;
+}
 
 /**
  * One time step of an LSTM or GRU cell over a batch, after the step's products (src/nn/lstm.ts,
@@ -120,10 +172,23 @@ export interface GradNormParams { n: number; parts: number; offPart: number; off
  * gru_cell_backward writes the carry z ⊙ dh_t (+ dOut_{t−1} with `hasDOut`) for step t − 1.
  */
 export interface CellParams {
-  batch: number; H: number;
-  offG: number; offX: number; offGh: number; offC: number; offCPrev: number; offH: number; offHPrev: number;
-  offDH: number; offDC: number; offDG: number; offDGh: number; offCarry: number; offDOut: number;
-  hasCarry: boolean; hasDOut: boolean;
+  batch: number;
+  H: number;
+  offG: number;
+  offX: number;
+  offGh: number;
+  offC: number;
+  offCPrev: number;
+  offH: number;
+  offHPrev: number;
+  offDH: number;
+  offDC: number;
+  offDG: number;
+  offDGh: number;
+  offCarry: number;
+  offDOut: number;
+  hasCarry: boolean;
+  hasDOut: boolean;
 }
 
 /**
@@ -132,7 +197,14 @@ export interface CellParams {
  * 0…vocab−1, which the data's checks keep out); `embedding_backward` dW[v][d] = Σ over the rows r
  * whose id is v, in ascending r, of dOut[r][d] (W's offset is dW's, Out's is dOut's).
  */
-export interface EmbeddingParams { rows: number; units: number; vocab: number; offIdx: number; offW: number; offOut: number }
+export interface EmbeddingParams {
+  rows: number;
+  units: number;
+  vocab: number;
+  offIdx: number;
+  offW: number;
+  offOut: number;
+}
 /**
  * Inverted dropout of n values (src/nn/dropout.ts, shaders/dropout.wgsl): Out[i] = In[i]·scale
  * where value i is kept, else 0. Whether it is kept is a counter-based draw, the same in WGSL and
@@ -140,7 +212,16 @@ export interface EmbeddingParams { rows: number; units: number; vocab: number; o
  * hash), kept when h >> 8 ≥ threshold (= round(rate·2^24)). The backward is the same kernel on
  * the gradient: the mask is its own transpose.
  */
-export interface DropoutParams { n: number; threshold: number; scale: number; seed: number; step: number; layer: number; offIn: number; offOut: number }
+export interface DropoutParams {
+  n: number;
+  threshold: number;
+  scale: number;
+  seed: number;
+  step: number;
+  layer: number;
+  offIn: number;
+  offOut: number;
+}
 /** The integer threshold of a dropout rate: round(rate·2^24), so the kept fraction is 1 − threshold/2^24. */
 export const dropoutThreshold = (rate: number): number => Math.round(rate * 2 ** 24);
 

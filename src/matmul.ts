@@ -8,11 +8,15 @@ import { type Act, hasEpilogue, type MatmulParams, type MatmulTile } from './ker
 export interface MatmulArgs<B> {
   /** where Z = op(a)·op(b) (+ bias) (+ add) goes, [M][N] */
   z: View<B>;
-  a: View<B>; b: View<B>;
-  transA?: boolean; transB?: boolean;
-  bias?: View<B>; add?: View<B>;
+  a: View<B>;
+  b: View<B>;
+  transA?: boolean;
+  transB?: boolean;
+  bias?: View<B>;
+  add?: View<B>;
   /** activation written to `act` (softmax is applied afterwards, row by row) */
-  activation?: Act; act?: View<B>;
+  activation?: Act;
+  act?: View<B>;
   /**
    * Backpropagation through an activation, fused: Z = (op(a)·op(b)) ⊙ f'(z) where `through.a` =
    * f(`through.z`) are the forward tensors of the same shape as Z. Not with bias or act; with
@@ -32,7 +36,8 @@ export interface MatmulArgs<B> {
 }
 
 export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
-  const transA = o.transA ?? false, transB = o.transB ?? false;
+  const transA = o.transA ?? false,
+    transB = o.transB ?? false;
   const M = transA ? o.a.cols : o.a.rows;
   const K = transA ? o.a.rows : o.a.cols;
   const N = transB ? o.b.rows : o.b.cols;
@@ -44,13 +49,33 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
   const aFromAct = fused && o.a.buf === o.act!.buf;
   const aFromZ = !aFromAct && o.a.buf === o.z.buf;
   const through = o.through && o.through.act !== 'identity' ? o.through : undefined;
-  if (through && (fused || o.bias || through.act === 'softmax')) throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias or an activation`);
+  if (through && (fused || o.bias || through.act === 'softmax'))
+    throw new Error(`matmul: backpropagation through ${through.act} cannot be fused with bias or an activation`);
   // f' needs a = f(z), except square's, which needs z
   const d = through && (through.act === 'square' ? through.z : through.a);
   const p0: MatmulParams = {
-    M, N, K, transA, transB, act: fused ? activation : (through?.act ?? 'identity') as Exclude<Act, 'softmax'>, writeAct: fused, hasBias: !!o.bias, hasAdd: !!o.add, aFromAct, aFromZ,
-    mulDeriv: !!through, offA: o.a.off, offB: o.b.off, offZ: o.z.off, offAct: fused ? o.act!.off : 0,
-    offBias: o.bias?.off ?? 0, offAdd: o.add?.off ?? 0, offD: d?.off ?? 0, tile: o.tile, singleBuffer: o.singleBuffer, vec4: o.vec4,
+    M,
+    N,
+    K,
+    transA,
+    transB,
+    act: fused ? activation : ((through?.act ?? 'identity') as Exclude<Act, 'softmax'>),
+    writeAct: fused,
+    hasBias: !!o.bias,
+    hasAdd: !!o.add,
+    aFromAct,
+    aFromZ,
+    mulDeriv: !!through,
+    offA: o.a.off,
+    offB: o.b.off,
+    offZ: o.z.off,
+    offAct: fused ? o.act!.off : 0,
+    offBias: o.bias?.off ?? 0,
+    offAdd: o.add?.off ?? 0,
+    offD: d?.off ?? 0,
+    tile: o.tile,
+    singleBuffer: o.singleBuffer,
+    vec4: o.vec4,
   };
   const out = { Z: o.z.buf, Act: fused ? o.act!.buf : undefined, Bias: o.bias?.buf, Add: o.add?.buf, D: d?.buf };
   const plan = be.matmulPlan?.(p0);
@@ -62,8 +87,11 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
     // the partial products (or the one product) read A where it is (no aliasing: they write only
     // the workspace), then the reduction writes Z and Act as the one-pass product would
     const part = be.workspace(splits * M * N);
-    be.run('matmul', { ...p, splits, aFromAct: false, aFromZ: false, hasBias: false, hasAdd: false, writeAct: false, mulDeriv: false, act: 'identity', offZ: 0 },
-      { A: o.a.buf, B: o.b.buf, Z: part });
+    be.run(
+      'matmul',
+      { ...p, splits, aFromAct: false, aFromZ: false, hasBias: false, hasAdd: false, writeAct: false, mulDeriv: false, act: 'identity', offZ: 0 },
+      { A: o.a.buf, B: o.b.buf, Z: part },
+    );
     be.run('matmul_reduce', { ...p, splits }, { Part: part, ...out });
   } else {
     be.run('matmul', p, { A: aFromAct || aFromZ ? undefined : o.a.buf, B: o.b.buf, ...out });
@@ -74,4 +102,3 @@ export function matmul<B>(be: Backend<B>, o: MatmulArgs<B>): void {
 function softmaxRows<B>(be: Backend<B>, z: View<B>, a: View<B>, rows: number, cols: number): void {
   be.run('softmax_rows', { rows, cols, act: 'softmax', offZ: z.off, offA: a.off, offDA: 0, offDZ: 0 }, { Z: z.buf, A: a.buf });
 }
-

@@ -31,7 +31,10 @@ export async function webgpuMissing(): Promise<string | undefined> {
 }
 
 async function webgpu(): Promise<Opened> {
-  opened ??= createBackend('webgpu').then((be) => ({ be }), (e: unknown) => ({ missing: e instanceof Error ? e.message : String(e) }));
+  opened ??= createBackend('webgpu').then(
+    (be) => ({ be }),
+    (e: unknown) => ({ missing: e instanceof Error ? e.message : String(e) }),
+  );
   const g = await opened;
   if (g.missing !== undefined) {
     if (REQUIRE_WEBGPU) throw new Error(`MIYA_REQUIRE_WEBGPU=1, and the webgpu backend is missing: ${g.missing}`);
@@ -56,12 +59,19 @@ export async function webgpuTest(): Promise<(name: string, fn: (be: WebGpuBacken
   };
 }
 
-export interface BackendCase { name: 'cpu' | 'webgpu'; be?: Backend; missing?: string }
+export interface BackendCase {
+  name: 'cpu' | 'webgpu';
+  be?: Backend;
+  missing?: string;
+}
 
 /** cpu, and webgpu: its backend, or why it is missing. */
 export async function backendCases(): Promise<BackendCase[]> {
   const { be, missing } = await webgpu();
-  return [{ name: 'cpu', be: new CpuBackend() }, { name: 'webgpu', be, missing }];
+  return [
+    { name: 'cpu', be: new CpuBackend() },
+    { name: 'webgpu', be, missing },
+  ];
 }
 
 /**

@@ -10,18 +10,30 @@ import { SpecError } from '../src/errors.js';
 import { runSpec } from '../src/train/runSpec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miya-bad-'));
-const csv = (name: string, text: string) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+const csv = (name: string, text: string) => {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+};
 const csvSpec = (file: string, extra: Record<string, unknown> = {}) => ({
-  model: { type: 'mlp', inputSize: 2, layers: [{ units: 1 }] }, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 },
+  model: { type: 'mlp', inputSize: 2, layers: [{ units: 1 }] },
+  loss: 'mse',
+  optimizer: { type: 'sgd', lr: 0.1 },
   data: { csv: file, ...extra },
 });
 const mnistSpec = (data: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  model: { type: 'mlp', inputSize: 784, layers: [{ units: 10, activation: 'softmax' }] }, loss: 'crossEntropy',
-  optimizer: { type: 'sgd', lr: 0.1 }, data: { dataset: 'mnist', ...data }, ...extra,
+  model: { type: 'mlp', inputSize: 784, layers: [{ units: 10, activation: 'softmax' }] },
+  loss: 'crossEntropy',
+  optimizer: { type: 'sgd', lr: 0.1 },
+  data: { dataset: 'mnist', ...data },
+  ...extra,
 });
 
 async function refusal(spec: unknown): Promise<string> {
-  const e = await runSpec(spec, { backend: 'cpu' }).then(() => undefined, (err: unknown) => err);
+  const e = await runSpec(spec, { backend: 'cpu' }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(SpecError);
   return (e as Error).message;
 }
@@ -55,7 +67,9 @@ test('a CSV error quotes at most 20 characters of a cell and of its column, and 
   const header = Array.from({ length: 12 }, (_v, i) => `column${i}\u001b`).join(',');
   const wide = csv('wide.csv', `${header},y\n${'1,'.repeat(12)}2\n`);
   const missing = await refusal(csvSpec(wide, { inputs: ['nope'] }));
-  expect(missing).toMatch(/data\.inputs: column "nope" is not in .*wide\.csv \(columns: column0\\x1b, column1\\x1b, column2\\x1b, column3\\x1b, column4\\x1b, … \(13 columns\)\)$/);
+  expect(missing).toMatch(
+    /data\.inputs: column "nope" is not in .*wide\.csv \(columns: column0\\x1b, column1\\x1b, column2\\x1b, column3\\x1b, column4\\x1b, … \(13 columns\)\)$/,
+  );
 });
 
 test.each([

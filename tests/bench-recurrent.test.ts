@@ -18,14 +18,24 @@ import { webgpuBackend } from './backends.js';
 
 const quick = (suite: 'lstm' | 'gru') => benchCases(true).find((c): c is StepCase => c.suite === suite)!;
 
-test('the cases: the issue\'s size in a full run (2 layers, in 128, hidden 512, T 64, batch 128), a small one for the CPU contenders, a tiny one with --quick; none in `all`', () => {
+test("the cases: the issue's size in a full run (2 layers, in 128, hidden 512, T 64, batch 128), a small one for the CPU contenders, a tiny one with --quick; none in `all`", () => {
   for (const kind of ['lstm', 'gru'] as const) {
-    const full = benchCases(false).filter((c) => c.suite === kind).map((c) => c.name);
+    const full = benchCases(false)
+      .filter((c) => c.suite === kind)
+      .map((c) => c.name);
     expect(full).toEqual(['in32 h128x2 T16 b32', 'in128 h512x2 T64 b128']);
     const c = quick(kind);
     expect(c.name).toBe('in16 h32x2 T8 b8');
     // the model: two recurrent layers (the first returning its sequence) and a dense head of 10
-    expect(c.spec.model).toEqual({ type: 'sequential', inputSize: 16, layers: [{ type: kind, units: 32, returnSequences: true }, { type: kind, units: 32, returnSequences: false }, { type: 'dense', units: 10, activation: 'identity' }] });
+    expect(c.spec.model).toEqual({
+      type: 'sequential',
+      inputSize: 16,
+      layers: [
+        { type: kind, units: 32, returnSequences: true },
+        { type: kind, units: 32, returnSequences: false },
+        { type: 'dense', units: 10, activation: 'identity' },
+      ],
+    });
     // x [n][T][I] and y [n][10], by hand
     const d = caseData(c);
     expect([d.n, d.steps, d.features, d.outputs, d.x.length, d.y.length]).toEqual([8, 8, 16, 10, 8 * 8 * 16, 80]);
@@ -87,7 +97,11 @@ for (const kind of ['lstm', 'gru'] as const) {
 
 /** A contender given the harness's weights with one change: what a wrong weight mapping would do. */
 function breaking(who: Contender, change: (s: StepSetup, init: Float64Array) => void): Contender {
-  const wrong = (s: StepSetup): StepSetup => { const init = s.init.slice(); change(s, init); return { ...s, init }; };
+  const wrong = (s: StepSetup): StepSetup => {
+    const init = s.init.slice();
+    change(s, init);
+    return { ...s, init };
+  };
   return { ...who, validationLoss: (s) => who.validationLoss(wrong(s)), validationOutputs: (s) => who.validationOutputs(wrong(s)) };
 }
 
@@ -97,21 +111,45 @@ const tensor = (s: StepSetup, name: string) => s.layout.find((p) => p.name === n
 // matrix read in the other order. (One weight off by 0.1 moves the outputs by ~1e-5, under what
 // float32 allows: the check is for mappings, not for single numbers.)
 const MISTAKES: [string, (s: StepSetup, init: Float64Array) => void][] = [
-  ['the first two gate blocks of layer 0\'s weight_ih swapped', (s, w) => {
-    const p = tensor(s, 'layers.0.weight_ih_l0'), H = 32, block = H * p.cols;
-    const first = w.slice(p.off, p.off + block);
-    w.copyWithin(p.off, p.off + block, p.off + 2 * block);
-    w.set(first, p.off + block);
-  }],
-  ['the first H×H block of layer 1\'s weight_hh transposed', (s, w) => {
-    const p = tensor(s, 'layers.1.weight_hh_l0'), H = 32;
-    for (let i = 0; i < H; i++) for (let j = 0; j < i; j++) { const a = p.off + i * H + j, b = p.off + j * H + i; [w[a], w[b]] = [w[b], w[a]]; }
-  }],
-  ['layer 1\'s bias_hh left out', (s, w) => { const p = tensor(s, 'layers.1.bias_hh_l0'); w.fill(0, p.off, p.off + p.cols); }],
-  ['the head\'s weight [10][32] read as [32][10]', (s, w) => {
-    const p = tensor(s, 'layers.2.weight'), t = w.slice(p.off, p.off + p.rows * p.cols);
-    for (let i = 0; i < p.rows; i++) for (let j = 0; j < p.cols; j++) w[p.off + i * p.cols + j] = t[j * p.rows + i];
-  }],
+  [
+    "the first two gate blocks of layer 0's weight_ih swapped",
+    (s, w) => {
+      const p = tensor(s, 'layers.0.weight_ih_l0'),
+        H = 32,
+        block = H * p.cols;
+      const first = w.slice(p.off, p.off + block);
+      w.copyWithin(p.off, p.off + block, p.off + 2 * block);
+      w.set(first, p.off + block);
+    },
+  ],
+  [
+    "the first H×H block of layer 1's weight_hh transposed",
+    (s, w) => {
+      const p = tensor(s, 'layers.1.weight_hh_l0'),
+        H = 32;
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < i; j++) {
+          const a = p.off + i * H + j,
+            b = p.off + j * H + i;
+          [w[a], w[b]] = [w[b], w[a]];
+        }
+    },
+  ],
+  [
+    "layer 1's bias_hh left out",
+    (s, w) => {
+      const p = tensor(s, 'layers.1.bias_hh_l0');
+      w.fill(0, p.off, p.off + p.cols);
+    },
+  ],
+  [
+    "the head's weight [10][32] read as [32][10]",
+    (s, w) => {
+      const p = tensor(s, 'layers.2.weight'),
+        t = w.slice(p.off, p.off + p.rows * p.cols);
+      for (let i = 0; i < p.rows; i++) for (let j = 0; j < p.cols; j++) w[p.off + i * p.cols + j] = t[j * p.rows + i];
+    },
+  ],
 ];
 
 for (const kind of ['lstm', 'gru'] as const) {
@@ -121,16 +159,19 @@ for (const kind of ['lstm', 'gru'] as const) {
       // the contender as it is passes
       expect(await validateRecurrent(who, c)).toMatch(/vs float64 loops/);
       for (const [what, change] of MISTAKES) {
-        await expect(validateRecurrent(breaking(who, change), c), `${who.name}: ${what}`).rejects.toThrow(new RegExp(`^${kind} in16 h32x2 T8 b8 on ${who.name}: outputs and loss on 8 samples vs float64 loops.* differ by`));
+        await expect(validateRecurrent(breaking(who, change), c), `${who.name}: ${what}`).rejects.toThrow(
+          new RegExp(`^${kind} in16 h32x2 T8 b8 on ${who.name}: outputs and loss on 8 samples vs float64 loops.* differ by`),
+        );
       }
       who.dispose();
     }
   }, 120_000);
 }
 
-test('gru: TF.js\'s tf.layers.gru (Keras\'s reset_after = false cell) is refused when held to PyTorch\'s cell, and Miya\'s when held to Keras\'s', async () => {
+test("gru: TF.js's tf.layers.gru (Keras's reset_after = false cell) is refused when held to PyTorch's cell, and Miya's when held to Keras's", async () => {
   const c = quick('gru');
-  const tf = await tfjsPeer('cpu'), miya = miyaContender(new CpuBackend());
+  const tf = await tfjsPeer('cpu'),
+    miya = miyaContender(new CpuBackend());
   await expect(validateRecurrent({ ...tf, gruCell: 'pytorch' }, c)).rejects.toThrow(/differ by/);
   await expect(validateRecurrent({ ...miya, gruCell: 'resetBefore' }, c)).rejects.toThrow(/differ by/);
 });
@@ -138,22 +179,45 @@ test('gru: TF.js\'s tf.layers.gru (Keras\'s reset_after = false cell) is refused
 test('the layouts agree: the weights TF.js is given cover every parameter of the stack', () => {
   const c = quick('lstm');
   expect(paramLayout(c.spec.model).map((p) => p.name)).toEqual([
-    'layers.0.weight_ih_l0', 'layers.0.weight_hh_l0', 'layers.0.bias_ih_l0', 'layers.0.bias_hh_l0',
-    'layers.1.weight_ih_l0', 'layers.1.weight_hh_l0', 'layers.1.bias_ih_l0', 'layers.1.bias_hh_l0',
-    'layers.2.weight', 'layers.2.bias',
+    'layers.0.weight_ih_l0',
+    'layers.0.weight_hh_l0',
+    'layers.0.bias_ih_l0',
+    'layers.0.bias_hh_l0',
+    'layers.1.weight_ih_l0',
+    'layers.1.weight_hh_l0',
+    'layers.1.bias_ih_l0',
+    'layers.1.bias_hh_l0',
+    'layers.2.weight',
+    'layers.2.bias',
   ]);
 });
 
 // issue 14's target: ≥ 20× TF.js WebGPU on the issue's size, on a hardware adapter
-const result = (suite: string, backend: string, ms: number, device = 'nvidia NVIDIA: 580.159.04'): BenchResult =>
-  ({ suite, case: 'in128 h512x2 T64 b128', backend, device, msPerStep: ms, gflops: 1, validation: '' });
+const result = (suite: string, backend: string, ms: number, device = 'nvidia NVIDIA: 580.159.04'): BenchResult => ({
+  suite,
+  case: 'in128 h512x2 T64 b128',
+  backend,
+  device,
+  msPerStep: ms,
+  gflops: 1,
+  validation: '',
+});
 
 test('the targets table judges the lstm and gru steps by their speed-up over TF.js WebGPU in the same run', () => {
-  expect(targetsTable([result('lstm', 'webgpu', 20), result('lstm', 'tfjs-webgpu', 500), result('gru', 'webgpu', 30), result('gru', 'tfjs-webgpu', 450)]).split('\n').slice(2, 4)).toEqual([
+  expect(
+    targetsTable([result('lstm', 'webgpu', 20), result('lstm', 'tfjs-webgpu', 500), result('gru', 'webgpu', 30), result('gru', 'tfjs-webgpu', 450)])
+      .split('\n')
+      .slice(2, 4),
+  ).toEqual([
     '| LSTM step, 2 layers, in 128, hidden 512, T 64, batch 128 | 500 ms | 20.0 ms | ≥ 20× TF.js WebGPU | yes (25.0×) |',
     '| GRU step, 2 layers, in 128, hidden 512, T 64, batch 128 | 450 ms | 30.0 ms | ≥ 20× TF.js WebGPU | no (15.0×) |',
   ]);
   expect(targetsTable([result('lstm', 'webgpu', 20)])).toContain('| — | 20.0 ms | ≥ 20× TF.js WebGPU | not judged (no TF.js WebGPU in this run) |');
   // SwiftShader's figures judge nothing
-  expect(targetsTable([result('lstm', 'webgpu', 20, 'google SwiftShader driver 5.0.0 (software)'), result('lstm', 'tfjs-webgpu', 500, 'google SwiftShader driver 5.0.0')])).toBe('');
+  expect(
+    targetsTable([
+      result('lstm', 'webgpu', 20, 'google SwiftShader driver 5.0.0 (software)'),
+      result('lstm', 'tfjs-webgpu', 500, 'google SwiftShader driver 5.0.0'),
+    ]),
+  ).toBe('');
 });

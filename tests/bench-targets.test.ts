@@ -31,7 +31,13 @@ test('a run without the target sizes (--quick) has no targets table; one without
 
 // the same sizes measured on SwiftShader, as a software run's results name their device
 const SWIFTSHADER = 'google SwiftShader driver 5.0.0 (software)';
-const onSwiftShader = h100.map((r) => ({ ...r, device: SWIFTSHADER, msPerStep: r.msPerStep && r.msPerStep * 200, ms: r.ms && r.ms * 200, gflops: r.gflops / 200 }));
+const onSwiftShader = h100.map((r) => ({
+  ...r,
+  device: SWIFTSHADER,
+  msPerStep: r.msPerStep && r.msPerStep * 200,
+  ms: r.ms && r.ms * 200,
+  gflops: r.gflops / 200,
+}));
 
 test('on a hardware adapter the report has the targets table under its heading', () => {
   expect(targetsSection(h100)).toBe(`The targets, set for an NVIDIA H100 (bench/RESULTS.md):\n\n${targetsTable(h100)}`);
@@ -40,7 +46,9 @@ test('on a hardware adapter the report has the targets table under its heading',
 test('on a software adapter (SwiftShader) there is no targets table: the report says they are not comparable', () => {
   expect(targetsTable(onSwiftShader)).toBe('');
   const said = targetsSection(onSwiftShader);
-  expect(said).toBe(`The targets (bench/RESULTS.md) were set for an NVIDIA H100; this run's WebGPU adapter is ${SWIFTSHADER}, a software one running on the CPU, so its times are not comparable with them and no targets table is made.\n`);
+  expect(said).toBe(
+    `The targets (bench/RESULTS.md) were set for an NVIDIA H100; this run's WebGPU adapter is ${SWIFTSHADER}, a software one running on the CPU, so its times are not comparable with them and no targets table is made.\n`,
+  );
   expect(said).not.toMatch(/% over|% of it|\|/);
   // the TF.js peer's device is the adapter's bare description; a quick run on SwiftShader says nothing
   expect(targetsTable(onSwiftShader.map((r) => (r.backend === 'tfjs-webgpu' ? { ...r, device: 'google SwiftShader driver 5.0.0' } : r)))).toBe('');
@@ -48,7 +56,8 @@ test('on a software adapter (SwiftShader) there is no targets table: the report 
 });
 
 test('software or hardware is told from the device as openGpu describes it, as --backend auto decides', async (t) => {
-  for (const d of [SWIFTSHADER, 'google swiftshader', 'Mesa llvmpipe (LLVM 19.1.7, 256 bits) (software)', 'lavapipe']) expect(onSoftwareAdapter(d), d).toBe(true);
+  for (const d of [SWIFTSHADER, 'google swiftshader', 'Mesa llvmpipe (LLVM 19.1.7, 256 bits) (software)', 'lavapipe'])
+    expect(onSoftwareAdapter(d), d).toBe(true);
   for (const d of ['nvidia NVIDIA: 580.159.04 580.159.4.0', 'apple metal-3', 'AMD Radeon RX 7900 XTX']) expect(onSoftwareAdapter(d), d).toBe(false);
   // this machine's adapter (SwiftShader here, a GPU on a GPU machine): the same verdict as openGpu's
   const ctx = await openGpu(true);

@@ -30,7 +30,15 @@ test('the playground finds WebGPU, and verify passes in the page on it', async (
   const page = await h.open('/dist/web/index.html#verify');
   expect(await page.evaluate(() => (window as unknown as { playground: Playground }).playground.gpu)).toBe(true);
   expect(await page.$eval('#gpu-status', (e) => e.textContent)).toMatch(/^WebGPU: /);
-  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.verify.run(4) as Promise<{ backend: string; passed: number; failed: number; rows: { check: string }[] }>);
+  const r = await page.evaluate(
+    () =>
+      (window as unknown as { playground: Playground }).playground.verify.run(4) as Promise<{
+        backend: string;
+        passed: number;
+        failed: number;
+        rows: { check: string }[];
+      }>,
+  );
   await page.screenshot({ path: `${SHOTS}/verify.png`, fullPage: true });
   expect(r.backend).toBe('webgpu');
   expect(r.failed).toBe(0);
@@ -43,7 +51,14 @@ test('the playground finds WebGPU, and verify passes in the page on it', async (
 
 test('Story shows a worked example with CPU and GPU numbers that agree', async () => {
   const page = await h.open('/dist/web/index.html#story');
-  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.story.run('mlp-3-3-1-sigmoid') as Promise<{ stages: number; worstRelativeDifference: number; gpu: boolean }>);
+  const r = await page.evaluate(
+    () =>
+      (window as unknown as { playground: Playground }).playground.story.run('mlp-3-3-1-sigmoid') as Promise<{
+        stages: number;
+        worstRelativeDifference: number;
+        gpu: boolean;
+      }>,
+  );
   await page.screenshot({ path: `${SHOTS}/story.png`, fullPage: true });
   expect(r).toMatchObject({ stages: 4, gpu: true });
   expect(r.worstRelativeDifference).toBeLessThan(1e-5);
@@ -54,8 +69,16 @@ test('Story shows a worked example with CPU and GPU numbers that agree', async (
 
 test('Train: a few MNIST steps on WebGPU lower the loss and show digits with predictions', async () => {
   const page = await h.open('/dist/web/index.html#train');
-  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.train.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 30, reportEvery: 5 }) as
-    Promise<{ backend: string; steps: number; firstLoss: number; lastLoss: number; accuracy: number }>);
+  const r = await page.evaluate(
+    () =>
+      (window as unknown as { playground: Playground }).playground.train.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 30, reportEvery: 5 }) as Promise<{
+        backend: string;
+        steps: number;
+        firstLoss: number;
+        lastLoss: number;
+        accuracy: number;
+      }>,
+  );
   await page.screenshot({ path: `${SHOTS}/train.png`, fullPage: true });
   expect(r.backend).toBe('webgpu');
   expect(r.steps).toBe(30);
@@ -67,7 +90,12 @@ test('Train: a few MNIST steps on WebGPU lower the loss and show digits with pre
 }, 600_000);
 
 test('Train keeps checkpoints in IndexedDB: after a reload, Resume runs only the steps after the checkpoint and ends where an uninterrupted run ends; Download saves the file, and the PyTorch files', async () => {
-  type Train = { run(r: object): Promise<{ steps: number; firstLoss: number; lastLoss: number }>; saved(m: string): Promise<number | undefined>; download(m: string): Promise<string>; downloadPytorch(m: string): Promise<string[]> };
+  type Train = {
+    run(r: object): Promise<{ steps: number; firstLoss: number; lastLoss: number }>;
+    saved(m: string): Promise<number | undefined>;
+    download(m: string): Promise<string>;
+    downloadPytorch(m: string): Promise<string[]>;
+  };
   const train = (page: Page) => page.evaluateHandle(() => (window as unknown as { playground: { train: Train } }).playground.train);
   let page = await h.open('/dist/web/index.html#train');
   const whole = await (await train(page)).evaluate((t) => t.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 24, reportEvery: 4 }));
@@ -128,7 +156,15 @@ test('Train keeps checkpoints in IndexedDB: after a reload, Resume runs only the
 
 test('Race: the same steps on WebGPU and CPU give the same losses', async () => {
   const page = await h.open('/dist/web/index.html#race');
-  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.race.run(3, 2) as Promise<{ rounds: number; gpuMsPerStep: number; cpuMsPerStep: number; sameLosses: boolean }>);
+  const r = await page.evaluate(
+    () =>
+      (window as unknown as { playground: Playground }).playground.race.run(3, 2) as Promise<{
+        rounds: number;
+        gpuMsPerStep: number;
+        cpuMsPerStep: number;
+        sameLosses: boolean;
+      }>,
+  );
   await page.screenshot({ path: `${SHOTS}/race.png`, fullPage: true });
   expect(r.rounds).toBe(3);
   expect(r.sameLosses).toBe(true);
@@ -138,14 +174,32 @@ test('Race: the same steps on WebGPU and CPU give the same losses', async () => 
   expect(h.errors).toEqual([]);
 }, 600_000);
 
-test('Train: a user\'s own run spec and the CSV it names, chosen from disk, train in the page; without the CSV the page says which file is missing', async () => {
+test("Train: a user's own run spec and the CSV it names, chosen from disk, train in the page; without the CSV the page says which file is missing", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'miya-own-'));
-  const rows = Array.from({ length: 40 }, (_v, i) => { const a = Math.sin(i), b = Math.cos(3 * i); return `${a},${b},${(0.5 * a - 0.25 * b).toFixed(6)}`; });
+  const rows = Array.from({ length: 40 }, (_v, i) => {
+    const a = Math.sin(i),
+      b = Math.cos(3 * i);
+    return `${a},${b},${(0.5 * a - 0.25 * b).toFixed(6)}`;
+  });
   writeFileSync(join(dir, 'points.csv'), ['a,b,y', ...rows].join('\n') + '\n');
-  writeFileSync(join(dir, 'points.json'), JSON.stringify({
-    model: { type: 'mlp', inputSize: 2, layers: [{ units: 8, activation: 'tanh' }, { units: 1, activation: 'identity' }] },
-    loss: 'mse', optimizer: { type: 'adam', lr: 0.05 }, data: { csv: 'points.csv', test: 8 }, steps: 40, seed: 1,
-  }));
+  writeFileSync(
+    join(dir, 'points.json'),
+    JSON.stringify({
+      model: {
+        type: 'mlp',
+        inputSize: 2,
+        layers: [
+          { units: 8, activation: 'tanh' },
+          { units: 1, activation: 'identity' },
+        ],
+      },
+      loss: 'mse',
+      optimizer: { type: 'adam', lr: 0.05 },
+      data: { csv: 'points.csv', test: 8 },
+      steps: 40,
+      seed: 1,
+    }),
+  );
   const page = await h.open('/dist/web/index.html#train');
   const stats = () => page.$eval('#train .stats', (e) => e.textContent ?? '');
   const chooser = (await page.$('#train input[type=file]'))!;
@@ -165,17 +219,34 @@ test('Train: a user\'s own run spec and the CSV it names, chosen from disk, trai
   expect(await page.$$eval('#train .digit', (d) => d.length)).toBe(0);
   // the first samples' targets beside the trained model's predictions, which are near them
   await page.waitForSelector('#train table.predictions');
-  const table = await page.$$eval('#train table.predictions tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))));
+  const table = await page.$$eval('#train table.predictions tr', (trs) =>
+    trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))),
+  );
   expect(table).toHaveLength(8);
   for (const [sample, target, prediction] of table) expect(Math.abs(prediction - target), `sample ${sample}`).toBeLessThan(0.2);
   expect(table[0][1]).toBeCloseTo(0.5 * Math.sin(0) - 0.25 * Math.cos(0), 3);
   await page.screenshot({ path: `${SHOTS}/train-own-spec.png`, fullPage: true });
   // tuned first (the page's Train API, as the tune box does): the same losses, the choices said and kept
   type Run = { firstLoss: number; lastLoss: number; tuned: string[] };
-  const csvText = readFileSync(join(dir, 'points.csv'), 'utf8'), spec = JSON.parse(readFileSync(join(dir, 'points.json'), 'utf8'));
-  const api = (tune: boolean) => page.evaluate((t, sp, csv) => (window as unknown as { playground: { train: { run(r: object): Promise<Run> } } })
-    .playground.train.run({ model: 'own-points', spec: sp, files: { 'points.csv': csv }, backend: 'webgpu', steps: 10, tune: t }), tune, spec, csvText);
-  const plain = await api(false), tuned = await api(true);
+  const csvText = readFileSync(join(dir, 'points.csv'), 'utf8'),
+    spec = JSON.parse(readFileSync(join(dir, 'points.json'), 'utf8'));
+  const api = (tune: boolean) =>
+    page.evaluate(
+      (t, sp, csv) =>
+        (window as unknown as { playground: { train: { run(r: object): Promise<Run> } } }).playground.train.run({
+          model: 'own-points',
+          spec: sp,
+          files: { 'points.csv': csv },
+          backend: 'webgpu',
+          steps: 10,
+          tune: t,
+        }),
+      tune,
+      spec,
+      csvText,
+    );
+  const plain = await api(false),
+    tuned = await api(true);
   expect(plain.tuned).toEqual([]);
   expect(tuned.tuned.filter((l) => /^tuned .* ms\)$/.test(l)).length).toBeGreaterThan(0);
   expect(tuned.tuned.at(-1)).toMatch(/^tune: \d+ choices for this GPU kept in this browser's IndexedDB, key miya-tuning$/);
@@ -192,7 +263,16 @@ test('Train: a user\'s own run spec and the CSV it names, chosen from disk, trai
 }, 300_000);
 
 test('Bench: the benchmark suites run in the page, validated then timed, on WebGPU, the CPU backend and TF.js, with the same table', async () => {
-  type Bench = { run(r: object): Promise<{ results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number; hostMs?: number }[]; devices: Record<string, string>; markdown: string; log: string[] }> };
+  type Bench = {
+    run(
+      r: object,
+    ): Promise<{
+      results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number; hostMs?: number }[];
+      devices: Record<string, string>;
+      markdown: string;
+      log: string[];
+    }>;
+  };
   const page = await h.open('/dist/web/index.html#bench');
   const bench = await page.evaluateHandle(() => (window as unknown as { playground: { bench: Bench } }).playground.bench);
   const small = await bench.evaluate((b) => b.run({ suite: 'small', quick: true, backends: ['webgpu', 'cpu', 'tfjs-webgpu', 'tfjs-cpu'], reps: 1 }));
@@ -217,7 +297,9 @@ test('Bench: the benchmark suites run in the page, validated then timed, on WebG
   // (the count is of all this GPU's choices in the browser, the Train test's included)
   expect(tuned.log.filter((l) => /^tune: \d+ choices for this GPU kept in this browser's IndexedDB, key miya-tuning$/.test(l))).toHaveLength(1);
   await page.reload();
-  const again = await page.evaluate(() => (window as unknown as { playground: { bench: Bench } }).playground.bench.run({ suite: 'small', quick: true, backends: ['webgpu'], reps: 1, tune: true }));
+  const again = await page.evaluate(() =>
+    (window as unknown as { playground: { bench: Bench } }).playground.bench.run({ suite: 'small', quick: true, backends: ['webgpu'], reps: 1, tune: true }),
+  );
   const from = again.log.filter((l) => l.startsWith('tuned '));
   expect(from.length).toBe(tuned.log.filter((l) => l.startsWith('tuned ')).length);
   for (const l of from) expect(l).toMatch(/, from an earlier run \(this browser's IndexedDB, key miya-tuning\)$/);
@@ -228,13 +310,21 @@ test('Bench: the benchmark suites run in the page, validated then timed, on WebG
 }, 600_000);
 
 test('without WebGPU the page says so plainly and still trains on the CPU backend', async () => {
-  const page = await h.open('/dist/web/index.html#train', (p) => p.evaluateOnNewDocument(() => {
-    delete (Navigator.prototype as { gpu?: unknown }).gpu;
-  }));
+  const page = await h.open('/dist/web/index.html#train', (p) =>
+    p.evaluateOnNewDocument(() => {
+      delete (Navigator.prototype as { gpu?: unknown }).gpu;
+    }),
+  );
   expect(await page.evaluate(() => (window as unknown as { playground: Playground }).playground.gpu)).toBe(false);
   expect(await page.$eval('#gpu-status', (e) => e.textContent)).toMatch(/no WebGPU.*CPU backend/);
-  const r = await page.evaluate(() => (window as unknown as { playground: Playground }).playground.train.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 10, reportEvery: 5 }) as
-    Promise<{ backend: string; firstLoss: number; lastLoss: number }>);
+  const r = await page.evaluate(
+    () =>
+      (window as unknown as { playground: Playground }).playground.train.run({ model: 'mnist-mlp', backend: 'webgpu', steps: 10, reportEvery: 5 }) as Promise<{
+        backend: string;
+        firstLoss: number;
+        lastLoss: number;
+      }>,
+  );
   await page.screenshot({ path: `${SHOTS}/no-webgpu.png`, fullPage: true });
   expect(r.backend).toBe('cpu');
   expect(r.lastLoss).toBeLessThan(r.firstLoss);
@@ -245,7 +335,9 @@ test('without WebGPU the page says so plainly and still trains on the CPU backen
 test('a page of our own imports runSpec from /dist/miya.js and reproduces the worked examples on WebGPU', async () => {
   const page = await h.open('/tests/browser/lib-check.html');
   await page.waitForFunction(() => (window as unknown as { libCheck?: unknown }).libCheck, { timeout: 300_000 });
-  const r = await page.evaluate(() => (window as unknown as { libCheck: { rows?: { name: string; backend: string; error: number }[]; error?: string } }).libCheck);
+  const r = await page.evaluate(
+    () => (window as unknown as { libCheck: { rows?: { name: string; backend: string; error: number }[]; error?: string } }).libCheck,
+  );
   expect(r.error).toBeUndefined();
   expect(r.rows!.map((x) => x.name)).toHaveLength(5);
   for (const row of r.rows!) {

@@ -18,16 +18,38 @@ const dir = mkdtempSync(join(tmpdir(), 'miya-integrity-'));
 function miya(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn('node', [join(root, 'bin/miya.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
 const spec = {
-  model: { type: 'mlp', inputSize: 3, layers: [{ units: 4, activation: 'relu' }, { units: 1, activation: 'sigmoid' }] },
-  loss: 'mse', optimizer: { type: 'adam', lr: 0.1 }, data: { x: [[0.5, 0.2, 0.1], [0.1, -0.3, 0.7]], y: [[1], [0]] }, steps: 3, seed: 1,
+  model: {
+    type: 'mlp',
+    inputSize: 3,
+    layers: [
+      { units: 4, activation: 'relu' },
+      { units: 1, activation: 'sigmoid' },
+    ],
+  },
+  loss: 'mse',
+  optimizer: { type: 'adam', lr: 0.1 },
+  data: {
+    x: [
+      [0.5, 0.2, 0.1],
+      [0.1, -0.3, 0.7],
+    ],
+    y: [[1], [0]],
+  },
+  steps: 3,
+  seed: 1,
 };
 const input = join(dir, 'in.json');
 let good: Uint8Array;
@@ -41,62 +63,192 @@ beforeAll(async () => {
 });
 
 const offsets = (h: Header, name: string): [number, number] => h[name].data_offsets;
-const flipBody = (body: Uint8Array) => { body[body.length - 3] ^= 0x40; };
-const bodyOnlySha = async (body: Uint8Array) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', body as Uint8Array<ArrayBuffer>)), (b) => b.toString(16).padStart(2, '0')).join('');
+const flipBody = (body: Uint8Array) => {
+  body[body.length - 3] ^= 0x40;
+};
+const bodyOnlySha = async (body: Uint8Array) =>
+  Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', body as Uint8Array<ArrayBuffer>)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 type Case = [name: string, make: () => Promise<Uint8Array>, message: RegExp];
 const cases: Case[] = [
-  ['the bias\'s data_offsets alias into the weights', () => tamper(good, (h) => {
-    const [from] = offsets(h, 'layers.0.weight'), [b0, b1] = offsets(h, 'layers.0.bias');
-    h['layers.0.bias'].data_offsets = [from, from + b1 - b0];
-  }, 'keep'), /not a usable safetensors file \(layers\.0\.(weight|bias)'s data .* overlaps/],
-  ['non-integer offsets', () => tamper(good, (h) => { h['layers.0.bias'].data_offsets = offsets(h, 'layers.0.bias').map((v) => v + 0.5); }, 'keep'), /layers\.0\.bias has data_offsets \[[\d.]+5,[\d.]+5\], expected \[from, to\], integers/],
-  ['sha256 deleted and a body byte flipped', () => tamper(good, (h, body) => { delete h.__metadata__.sha256; flipBody(body); }), /: metadata\.sha256: missing; every Miya checkpoint carries the checksum/],
-  ['sha256 "" and a body byte flipped', () => tamper(good, (h, body) => { h.__metadata__.sha256 = ''; flipBody(body); }), /its metadata\.sha256 is "", expected 64 hex digits/],
-  ['offsets [-8, 0]', () => tamper(good, (h) => { h['layers.0.bias'].data_offsets = [-8, 0]; }, 'keep'), /layers\.0\.bias has data_offsets \[-8,0\]/],
+  [
+    "the bias's data_offsets alias into the weights",
+    () =>
+      tamper(
+        good,
+        (h) => {
+          const [from] = offsets(h, 'layers.0.weight'),
+            [b0, b1] = offsets(h, 'layers.0.bias');
+          h['layers.0.bias'].data_offsets = [from, from + b1 - b0];
+        },
+        'keep',
+      ),
+    /not a usable safetensors file \(layers\.0\.(weight|bias)'s data .* overlaps/,
+  ],
+  [
+    'non-integer offsets',
+    () =>
+      tamper(
+        good,
+        (h) => {
+          h['layers.0.bias'].data_offsets = offsets(h, 'layers.0.bias').map((v) => v + 0.5);
+        },
+        'keep',
+      ),
+    /layers\.0\.bias has data_offsets \[[\d.]+5,[\d.]+5\], expected \[from, to\], integers/,
+  ],
+  [
+    'sha256 deleted and a body byte flipped',
+    () =>
+      tamper(good, (h, body) => {
+        delete h.__metadata__.sha256;
+        flipBody(body);
+      }),
+    /: metadata\.sha256: missing; every Miya checkpoint carries the checksum/,
+  ],
+  [
+    'sha256 "" and a body byte flipped',
+    () =>
+      tamper(good, (h, body) => {
+        h.__metadata__.sha256 = '';
+        flipBody(body);
+      }),
+    /its metadata\.sha256 is "", expected 64 hex digits/,
+  ],
+  [
+    'offsets [-8, 0]',
+    () =>
+      tamper(
+        good,
+        (h) => {
+          h['layers.0.bias'].data_offsets = [-8, 0];
+        },
+        'keep',
+      ),
+    /layers\.0\.bias has data_offsets \[-8,0\]/,
+  ],
   ['header JSON null', async () => joinFile('null', split(good).body), /the header is null, expected a JSON object of tensors/],
-  ['optimizer_t "NaN"', () => tamper(good, (h) => { h.__metadata__.optimizer_t = 'NaN'; }), /: metadata\.optimizer_t: expected an integer ≥ 0, got "NaN"/],
-  ['optimizer_t -5', () => tamper(good, (h) => { h.__metadata__.optimizer_t = '-5'; }), /: metadata\.optimizer_t: expected an integer ≥ 0, got "-5"/],
-  ['optimizer_t not the step', () => tamper(good, (h) => { h.__metadata__.optimizer_t = '2'; }), /: metadata\.optimizer_t: expected 3, the step .*got 2/],
-  ['step "NaN"', () => tamper(good, (h) => { h.__metadata__.step = 'NaN'; }), /: metadata\.step: expected an integer ≥ 0, got "NaN"/],
-  ['step -5', () => tamper(good, (h) => { h.__metadata__.step = '-5'; }), /: metadata\.step: expected an integer ≥ 0, got "-5"/],
-  ['step 3.0', () => tamper(good, (h) => { h.__metadata__.step = '3.0'; h.__metadata__.optimizer_t = '3.0'; }), /: metadata\.step: expected an integer ≥ 0, got "3\.0"/],
-  ['swapped optimizer-state offsets (exp_avg ↔ exp_avg_sq)', () => tamper(good, (h) => {
-    const a = 'optimizer.exp_avg.layers.0.weight', b = 'optimizer.exp_avg_sq.layers.0.weight';
-    [h[a].data_offsets, h[b].data_offsets] = [h[b].data_offsets, h[a].data_offsets];
-  }, 'keep'), /its checksum does not match: truncated or corrupted/],
-  ['a NaN parameter', () => tamper(good, (h, body) => {
-    const [from] = offsets(h, 'layers.0.weight');
-    new DataView(body.buffer, body.byteOffset).setFloat64(from, NaN, true);
-  }), /layers\.0\.weight\[0\] is NaN; Miya never writes a checkpoint with NaN or Inf/],
-  ['a checksum of the body alone', () => tamper(good, async () => undefined).then(async (bytes) => {
-    const { header, body } = split(bytes);
-    header.__metadata__.sha256 = await bodyOnlySha(body);
-    return joinFile(header, body);
-  }), /: metadata\.sha256: covers the tensor bytes but not the header/],
-  ['a miya-checkpoint/1 file (an older Miya\'s) without its checksum', async () => {
-    const { header, body } = split(good);
-    header.__metadata__.format = 'miya-checkpoint/1';
-    delete header.__metadata__.sha256;
-    return joinFile(header, body);
-  }, /: metadata\.sha256: missing; every Miya checkpoint carries a checksum/],
-  ['a miya-checkpoint/1 file with a body byte flipped', async () => {
-    const { header, body } = split(good);
-    header.__metadata__.format = 'miya-checkpoint/1';
-    header.__metadata__.sha256 = await bodyOnlySha(body);
-    flipBody(body);
-    return joinFile(header, body);
-  }, /its checksum does not match: truncated or corrupted/],
-  ['bytes after the last tensor', async () => {
-    const longer = new Uint8Array(good.length + 16);
-    longer.set(good);
-    return longer;
-  }, /its header describes \d+ bytes, the file has \d+: bytes after the last tensor/],
-  ['a header length of 2^62', async () => {
-    const absurd = good.slice();
-    new DataView(absurd.buffer).setBigUint64(0, 2n ** 62n, true);
-    return absurd;
-  }, /the header says 4611686018427387904 bytes, the file has \d+ after the length/],
+  [
+    'optimizer_t "NaN"',
+    () =>
+      tamper(good, (h) => {
+        h.__metadata__.optimizer_t = 'NaN';
+      }),
+    /: metadata\.optimizer_t: expected an integer ≥ 0, got "NaN"/,
+  ],
+  [
+    'optimizer_t -5',
+    () =>
+      tamper(good, (h) => {
+        h.__metadata__.optimizer_t = '-5';
+      }),
+    /: metadata\.optimizer_t: expected an integer ≥ 0, got "-5"/,
+  ],
+  [
+    'optimizer_t not the step',
+    () =>
+      tamper(good, (h) => {
+        h.__metadata__.optimizer_t = '2';
+      }),
+    /: metadata\.optimizer_t: expected 3, the step .*got 2/,
+  ],
+  [
+    'step "NaN"',
+    () =>
+      tamper(good, (h) => {
+        h.__metadata__.step = 'NaN';
+      }),
+    /: metadata\.step: expected an integer ≥ 0, got "NaN"/,
+  ],
+  [
+    'step -5',
+    () =>
+      tamper(good, (h) => {
+        h.__metadata__.step = '-5';
+      }),
+    /: metadata\.step: expected an integer ≥ 0, got "-5"/,
+  ],
+  [
+    'step 3.0',
+    () =>
+      tamper(good, (h) => {
+        h.__metadata__.step = '3.0';
+        h.__metadata__.optimizer_t = '3.0';
+      }),
+    /: metadata\.step: expected an integer ≥ 0, got "3\.0"/,
+  ],
+  [
+    'swapped optimizer-state offsets (exp_avg ↔ exp_avg_sq)',
+    () =>
+      tamper(
+        good,
+        (h) => {
+          const a = 'optimizer.exp_avg.layers.0.weight',
+            b = 'optimizer.exp_avg_sq.layers.0.weight';
+          [h[a].data_offsets, h[b].data_offsets] = [h[b].data_offsets, h[a].data_offsets];
+        },
+        'keep',
+      ),
+    /its checksum does not match: truncated or corrupted/,
+  ],
+  [
+    'a NaN parameter',
+    () =>
+      tamper(good, (h, body) => {
+        const [from] = offsets(h, 'layers.0.weight');
+        new DataView(body.buffer, body.byteOffset).setFloat64(from, NaN, true);
+      }),
+    /layers\.0\.weight\[0\] is NaN; Miya never writes a checkpoint with NaN or Inf/,
+  ],
+  [
+    'a checksum of the body alone',
+    () =>
+      tamper(good, async () => undefined).then(async (bytes) => {
+        const { header, body } = split(bytes);
+        header.__metadata__.sha256 = await bodyOnlySha(body);
+        return joinFile(header, body);
+      }),
+    /: metadata\.sha256: covers the tensor bytes but not the header/,
+  ],
+  [
+    "a miya-checkpoint/1 file (an older Miya's) without its checksum",
+    async () => {
+      const { header, body } = split(good);
+      header.__metadata__.format = 'miya-checkpoint/1';
+      delete header.__metadata__.sha256;
+      return joinFile(header, body);
+    },
+    /: metadata\.sha256: missing; every Miya checkpoint carries a checksum/,
+  ],
+  [
+    'a miya-checkpoint/1 file with a body byte flipped',
+    async () => {
+      const { header, body } = split(good);
+      header.__metadata__.format = 'miya-checkpoint/1';
+      header.__metadata__.sha256 = await bodyOnlySha(body);
+      flipBody(body);
+      return joinFile(header, body);
+    },
+    /its checksum does not match: truncated or corrupted/,
+  ],
+  [
+    'bytes after the last tensor',
+    async () => {
+      const longer = new Uint8Array(good.length + 16);
+      longer.set(good);
+      return longer;
+    },
+    /its header describes \d+ bytes, the file has \d+: bytes after the last tensor/,
+  ],
+  [
+    'a header length of 2^62',
+    async () => {
+      const absurd = good.slice();
+      new DataView(absurd.buffer).setBigUint64(0, 2n ** 62n, true);
+      return absurd;
+    },
+    /the header says 4611686018427387904 bytes, the file has \d+ after the length/,
+  ],
 ];
 
 const commands = (f: string, tag: string): [string, string[], string | undefined][] => [
@@ -131,11 +283,12 @@ test.each(cases)('refused by train --resume, predict, export and import, exit 2 
   expect(new Uint8Array(readFileSync(f))).toEqual(bytes); // --checkpoint f did not touch it
 });
 
-test('an older Miya\'s checkpoint (miya-checkpoint/1, its checksum over the tensor bytes) still resumes, to the same losses, and is rewritten as format 2', async () => {
+test("an older Miya's checkpoint (miya-checkpoint/1, its checksum over the tensor bytes) still resumes, to the same losses, and is rewritten as format 2", async () => {
   const { header, body } = split(good);
   header.__metadata__.format = 'miya-checkpoint/1';
   header.__metadata__.sha256 = await bodyOnlySha(body);
-  const old = join(dir, 'format1.safetensors'), now = join(dir, 'format2.safetensors');
+  const old = join(dir, 'format1.safetensors'),
+    now = join(dir, 'format2.safetensors');
   writeFileSync(old, joinFile(header, body));
   writeFileSync(now, good);
   const [a, b] = await Promise.all([old, now].map((f) => miya('train', '--resume', f, '--backend', 'cpu', '--steps', '5', '--json', '--checkpoint', f)));
@@ -145,9 +298,15 @@ test('an older Miya\'s checkpoint (miya-checkpoint/1, its checksum over the tens
 });
 
 test('import still reads a plain PyTorch file (no checksum, tensors listed out of offset order) and an older Miya export (body checksum)', async () => {
-  const w = Float32Array.from({ length: 12 }, (_v, i) => i / 10), b = Float32Array.of(1, 2, 3, 4), w2 = Float32Array.of(5, 6, 7, 8), b2 = Float32Array.of(9);
+  const w = Float32Array.from({ length: 12 }, (_v, i) => i / 10),
+    b = Float32Array.of(1, 2, 3, 4),
+    w2 = Float32Array.of(5, 6, 7, 8),
+    b2 = Float32Array.of(9);
   const body = new Uint8Array(4 * 21);
-  [w2, b2, w, b].reduce((at, t) => { body.set(new Uint8Array(t.buffer), at); return at + t.byteLength; }, 0);
+  [w2, b2, w, b].reduce((at, t) => {
+    body.set(new Uint8Array(t.buffer), at);
+    return at + t.byteLength;
+  }, 0);
   const header = {
     __metadata__: { format: 'pt' },
     'layers.0.bias': { dtype: 'F32', shape: [4], data_offsets: [68, 84] },

@@ -21,23 +21,44 @@ import { backendCases, describeBackends, presentBackends, webgpuTest } from './b
 /** Deterministic data: n samples of `inputs` values in [-1, 1) and one-hot-ish targets. */
 function data(n: number, T: number, inputs: number, outputs: number) {
   const v = (i: number) => ((i * 7919) % 1000) / 500 - 1;
-  const x = Array.from({ length: n }, (_, s) => (T === 0
-    ? Array.from({ length: inputs }, (_, j) => v(s * inputs + j))
-    : Array.from({ length: T }, (_, t) => Array.from({ length: inputs }, (_, j) => v((s * T + t) * inputs + j)))));
+  const x = Array.from({ length: n }, (_, s) =>
+    T === 0
+      ? Array.from({ length: inputs }, (_, j) => v(s * inputs + j))
+      : Array.from({ length: T }, (_, t) => Array.from({ length: inputs }, (_, j) => v((s * T + t) * inputs + j))),
+  );
   const y = Array.from({ length: n }, (_, s) => Array.from({ length: outputs }, (_, j) => (j === s % outputs ? 1 : 0)));
   return { x, y };
 }
 
-const mlpSpec = (): RunSpec => validateSpec({
-  model: { type: 'mlp', inputSize: 5, layers: [{ units: 8, activation: 'tanh' }, { units: 3, activation: 'softmax' }] },
-  loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.01 }, data: data(40, 0, 5, 3),
-  batchSize: 8, shuffle: true, steps: 23, seed: 4,
-});
-const rnnSpec = (): RunSpec => validateSpec({
-  model: { type: 'rnn', inputSize: 2, hiddenSize: 6, outputSize: 2, activation: 'tanh', outputActivation: 'identity' },
-  loss: 'mse', optimizer: { type: 'rmsprop', lr: 0.01 }, data: data(12, 4, 2, 2),
-  batchSize: 5, shuffle: true, steps: 17, seed: 9,
-});
+const mlpSpec = (): RunSpec =>
+  validateSpec({
+    model: {
+      type: 'mlp',
+      inputSize: 5,
+      layers: [
+        { units: 8, activation: 'tanh' },
+        { units: 3, activation: 'softmax' },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.01 },
+    data: data(40, 0, 5, 3),
+    batchSize: 8,
+    shuffle: true,
+    steps: 23,
+    seed: 4,
+  });
+const rnnSpec = (): RunSpec =>
+  validateSpec({
+    model: { type: 'rnn', inputSize: 2, hiddenSize: 6, outputSize: 2, activation: 'tanh', outputActivation: 'identity' },
+    loss: 'mse',
+    optimizer: { type: 'rmsprop', lr: 0.01 },
+    data: data(12, 4, 2, 2),
+    batchSize: 5,
+    shuffle: true,
+    steps: 17,
+    seed: 9,
+  });
 
 /** [from, from + 1, …, to]: the step numbers (1-based, as afterStep gets them) a run computes. */
 const stepsFrom = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -45,12 +66,25 @@ const stepsFrom = (from: number, to: number) => Array.from({ length: to - from +
 /** Runs `steps` steps saving a checkpoint every `every`; returns the latest bytes saved. */
 async function runSaving(be: Backend, spec: RunSpec, steps: number, every: number) {
   let saved: Uint8Array | undefined;
-  await runSpec(spec, { backend: be, steps, checkpoint: { every, where: 'memory', save: async (b) => { saved = b; } } });
+  await runSpec(spec, {
+    backend: be,
+    steps,
+    checkpoint: {
+      every,
+      where: 'memory',
+      save: async (b) => {
+        saved = b;
+      },
+    },
+  });
   return saved!;
 }
 
 describeBackends(await backendCases(), '%s', (_, be) => {
-  test.each([['mlp', mlpSpec], ['rnn', rnnSpec]])('an interrupted %s run resumed from its checkpoint ends bit for bit where an uninterrupted one ends', async (_, make) => {
+  test.each([
+    ['mlp', mlpSpec],
+    ['rnn', rnnSpec],
+  ])('an interrupted %s run resumed from its checkpoint ends bit for bit where an uninterrupted one ends', async (_, make) => {
     const spec = make();
     const whole = await runSpec(spec, { backend: be });
     const bytes = await runSaving(be, spec, 11, 4); // stops after step 11; the last save is the end-of-run one
@@ -59,7 +93,13 @@ describeBackends(await backendCases(), '%s', (_, be) => {
     // the steps the resumed run computes: only 12 to the last, from the checkpoint's state (a run
     // started again from step 0 would compute them all and, from the same seed, end in the same place)
     const computed: number[] = [];
-    const resumed = await runSpec(undefined, { backend: be, resume: { checkpoint: ckpt, from: 'ckpt' }, afterStep: (step) => { computed.push(step); } });
+    const resumed = await runSpec(undefined, {
+      backend: be,
+      resume: { checkpoint: ckpt, from: 'ckpt' },
+      afterStep: (step) => {
+        computed.push(step);
+      },
+    });
     expect(computed).toEqual(stepsFrom(12, spec.steps!));
     expect(resumed.losses).toHaveLength(spec.steps!);
     expect(resumed.losses.slice(0, 11)).toEqual(Array.from(ckpt.losses)); // the checkpoint's history, not recomputed
@@ -103,25 +143,50 @@ describe('refused', () => {
     good = await decodeCheckpoint(bytes, 'good.ckpt');
     const wider = mlpSpec();
     (wider.model as { layers: { units: number }[] }).layers[0].units = 9;
-    await expect(runSpec(wider, { backend: 'cpu', resume: { checkpoint: good, from: 'good.ckpt' } }))
-      .rejects.toThrow(/good\.ckpt: holds an MLP with layers\.0\.weight \[8, 5\].*the spec describes an MLP with layers\.0\.weight \[9, 5\]/);
-    await expect(runSpec({ ...mlpSpec(), optimizer: { type: 'sgd', lr: 0.1 } }, { backend: 'cpu', resume: { checkpoint: good, from: 'good.ckpt' } }))
-      .rejects.toThrow(/holds adam optimizer state; the spec asks for sgd/);
+    await expect(runSpec(wider, { backend: 'cpu', resume: { checkpoint: good, from: 'good.ckpt' } })).rejects.toThrow(
+      /good\.ckpt: holds an MLP with layers\.0\.weight \[8, 5\].*the spec describes an MLP with layers\.0\.weight \[9, 5\]/,
+    );
+    await expect(
+      runSpec({ ...mlpSpec(), optimizer: { type: 'sgd', lr: 0.1 } }, { backend: 'cpu', resume: { checkpoint: good, from: 'good.ckpt' } }),
+    ).rejects.toThrow(/holds adam optimizer state; the spec asks for sgd/);
     await expect(decodeCheckpoint(bytes.subarray(0, bytes.length - 100), 'cut.ckpt')).rejects.toThrow(/cut\.ckpt: not a usable safetensors file.*checksum/);
     const plain = await encodeSafetensors(new Map([['layers.0.weight', { shape: [1], data: Float32Array.of(1) }]]));
     await expect(decodeCheckpoint(plain, 'model.safetensors')).rejects.toThrow(/expected a Miya checkpoint.*miya import/);
-    await expect(runSpec(undefined, { backend: 'cpu', steps: 5, resume: { checkpoint: good, from: 'good.ckpt' } }))
-      .rejects.toThrow(/steps: good\.ckpt is at step 8; expected a run of at least that many steps, got 5/);
+    await expect(runSpec(undefined, { backend: 'cpu', steps: 5, resume: { checkpoint: good, from: 'good.ckpt' } })).rejects.toThrow(
+      /steps: good\.ckpt is at step 8; expected a run of at least that many steps, got 5/,
+    );
     await expect(runSpec(wider, { backend: 'cpu', resume: { checkpoint: good, from: 'good.ckpt' } })).rejects.toBeInstanceOf(SpecError);
   });
 
   test('a model too big for one buffer on the device, naming its largest tensor and the limit', () => {
-    const be = { name: 'cpu', device: 'a small GPU', bufferLimit: { floats: 1000, what: 'maxStorageBufferBindingSize of 4000 bytes' }, buffer: () => { throw new Error('allocated'); } } as unknown as Backend;
-    expect(() => new Mlp(be, { type: 'mlp', inputSize: 30, layers: [{ units: 40, activation: 'relu' }, { units: 2, activation: 'identity' }] }, 1))
-      .toThrow(/1322 parameters .* a small GPU holds at most 1000 floats \(maxStorageBufferBindingSize of 4000 bytes\); the largest tensor is layers\.0\.weight \[40, 30\], 1200 floats/);
+    const be = {
+      name: 'cpu',
+      device: 'a small GPU',
+      bufferLimit: { floats: 1000, what: 'maxStorageBufferBindingSize of 4000 bytes' },
+      buffer: () => {
+        throw new Error('allocated');
+      },
+    } as unknown as Backend;
+    expect(
+      () =>
+        new Mlp(
+          be,
+          {
+            type: 'mlp',
+            inputSize: 30,
+            layers: [
+              { units: 40, activation: 'relu' },
+              { units: 2, activation: 'identity' },
+            ],
+          },
+          1,
+        ),
+    ).toThrow(
+      /1322 parameters .* a small GPU holds at most 1000 floats \(maxStorageBufferBindingSize of 4000 bytes\); the largest tensor is layers\.0\.weight \[40, 30\], 1200 floats/,
+    );
   });
 
-  gpuTest('on the webgpu backend, against the adapter\'s own limit, before any buffer is made', async (gpu) => {
+  gpuTest("on the webgpu backend, against the adapter's own limit, before any buffer is made", async (gpu) => {
     const live = gpu.liveBuffers();
     const side = Math.ceil(Math.sqrt(gpu.bufferLimit.floats)) + 1; // one weight matrix past the limit
     let message = '';
@@ -137,9 +202,23 @@ describe('refused', () => {
 });
 
 test('a diverging run keeps its last good checkpoint and says so', async () => {
-  const spec = validateSpec({ ...mlpSpec(), optimizer: { type: 'sgd', lr: 1e30 }, loss: 'mse', model: { type: 'mlp', inputSize: 5, layers: [{ units: 3, activation: 'identity' }] } });
+  const spec = validateSpec({
+    ...mlpSpec(),
+    optimizer: { type: 'sgd', lr: 1e30 },
+    loss: 'mse',
+    model: { type: 'mlp', inputSize: 5, layers: [{ units: 3, activation: 'identity' }] },
+  });
   let saved: Uint8Array | undefined;
-  const run = runSpec(spec, { backend: 'cpu', checkpoint: { every: 1, where: 'ckpt.safetensors', save: async (b) => { saved = b; } } });
+  const run = runSpec(spec, {
+    backend: 'cpu',
+    checkpoint: {
+      every: 1,
+      where: 'ckpt.safetensors',
+      save: async (b) => {
+        saved = b;
+      },
+    },
+  });
   await expect(run).rejects.toThrow(/diverged at step \d+.*the last checkpoint, step \d+, is kept in ckpt\.safetensors/);
   const last = await decodeCheckpoint(saved!, 'ckpt');
   expect(last.losses.every(Number.isFinite)).toBe(true);
@@ -147,12 +226,21 @@ test('a diverging run keeps its last good checkpoint and says so', async () => {
 });
 
 gpuTest('a lost GPU device ends the run with a clear message and the last checkpoint kept', async () => {
-  const be = await createBackend('webgpu') as WebGpuBackend; // its own device: this test destroys it
+  const be = (await createBackend('webgpu')) as WebGpuBackend; // its own device: this test destroys it
   let saved: Uint8Array | undefined;
   const run = runSpec(mlpSpec(), {
-    backend: be, reportEvery: 1,
-    checkpoint: { every: 5, where: 'ckpt.safetensors', save: async (b) => { saved = b; } },
-    afterStep: (step) => { if (step === 7) be.gpu.destroy(); },
+    backend: be,
+    reportEvery: 1,
+    checkpoint: {
+      every: 5,
+      where: 'ckpt.safetensors',
+      save: async (b) => {
+        saved = b;
+      },
+    },
+    afterStep: (step) => {
+      if (step === 7) be.gpu.destroy();
+    },
   });
   const err = await run.catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RunError);
@@ -162,7 +250,13 @@ gpuTest('a lost GPU device ends the run with a clear message and the last checkp
   expect(last.step).toBe(5);
   // resumed on the cpu backend: steps 6..23 alone, after the five losses the checkpoint holds
   const computed: number[] = [];
-  const resumed = await runSpec(undefined, { backend: 'cpu', resume: { checkpoint: last, from: 'ckpt' }, afterStep: (step) => { computed.push(step); } });
+  const resumed = await runSpec(undefined, {
+    backend: 'cpu',
+    resume: { checkpoint: last, from: 'ckpt' },
+    afterStep: (step) => {
+      computed.push(step);
+    },
+  });
   expect(computed).toEqual(stepsFrom(6, 23));
   expect(resumed.losses).toHaveLength(23);
   expect(resumed.losses.slice(0, 5)).toEqual(Array.from(last.losses));

@@ -47,21 +47,35 @@ async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void
 // steps before it are changed in the file. A true resume never reads them again and ends where the
 // uninterrupted run on the original file ends; a run that started again from step 0 would train on
 // the changed rows and end elsewhere (each test shows first that it does).
-const BATCH = 8, FEATURES = 16, CLASSES = 4;
-const row = (i: number, sign = 1) => [
-  ...Array.from({ length: FEATURES }, (_, j) => (sign * Math.sin(1 + i * FEATURES + j)).toFixed(6)),
-  ...Array.from({ length: CLASSES }, (_, c) => (c === (i * 7) % CLASSES ? 1 : 0)),
-].join(',');
+const BATCH = 8,
+  FEATURES = 16,
+  CLASSES = 4;
+const row = (i: number, sign = 1) =>
+  [
+    ...Array.from({ length: FEATURES }, (_, j) => (sign * Math.sin(1 + i * FEATURES + j)).toFixed(6)),
+    ...Array.from({ length: CLASSES }, (_, c) => (c === (i * 7) % CLASSES ? 1 : 0)),
+  ].join(',');
 const header = [...Array.from({ length: FEATURES }, (_, j) => `x${j}`), ...Array.from({ length: CLASSES }, (_, c) => `c${c}`)].join(',');
 
 /** A spec training on `rows` rows of CSV (rows before `changedBefore` with their inputs negated); returns the spec's path. */
 function csvRun(tag: string, rows: number, changedBefore = 0): string {
   writeFileSync(join(dir, `${tag}.csv`), [header, ...Array.from({ length: rows }, (_, i) => row(i, i < changedBefore ? -1 : 1))].join('\n') + '\n');
   return file(`${tag}.json`, {
-    model: { type: 'mlp', inputSize: FEATURES, layers: [{ units: 128, activation: 'relu' }, { units: 128, activation: 'relu' }, { units: CLASSES, activation: 'softmax' }] },
-    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.001 },
+    model: {
+      type: 'mlp',
+      inputSize: FEATURES,
+      layers: [
+        { units: 128, activation: 'relu' },
+        { units: 128, activation: 'relu' },
+        { units: CLASSES, activation: 'softmax' },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.001 },
     data: { csv: `${tag}.csv`, inputs: header.split(',').slice(0, FEATURES), targets: header.split(',').slice(FEATURES) },
-    batchSize: BATCH, shuffle: false, seed: 5,
+    batchSize: BATCH,
+    shuffle: false,
+    seed: 5,
   });
 }
 
@@ -77,56 +91,69 @@ function changeRowsBefore(tag: string, rows: number, step: number, backend: stri
 const cases = await backendCases();
 const eachBackend = (title: string, fn: (backend: string) => Promise<void>) => testBackends(cases, title, (name) => fn(name));
 
-eachBackend('%s: SIGKILL in the middle of writing a checkpoint leaves the previous one intact, and resuming it runs the remaining steps to where an uninterrupted run ends', async (backend) => {
-  const tag = `kill-${backend}`, rows = 40 * BATCH;
-  const spec = csvRun(tag, rows);
-  const run = ['train', spec, '--backend', backend, '--steps', '40', '--json'];
-  const whole = miya(...run);
-  expect(whole.status, whole.stderr).toBe(0);
-  const ckpt = file(`${tag}.safetensors`);
-  const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '10'], {
-    cwd: root, env: { ...process.env, MIYA_TEST_WRITE_PAUSE_MS: '40' }, stdio: 'ignore',
-  });
-  const exited = new Promise((r) => child.on('exit', r));
-  const partial = () => readdirSync(dir).find((f) => f.startsWith(`.${tag}.safetensors.`) && statSync(join(dir, f)).size > 0);
-  await until('the first checkpoint', () => existsSync(ckpt));
-  await until('the second checkpoint to be half written', () => partial() !== undefined);
-  child.kill('SIGKILL');
-  await exited;
-  const complete = statSync(ckpt).size;
-  expect(statSync(join(dir, partial()!)).size).toBeLessThan(complete); // killed mid-write
-  const kept = await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt);
-  expect([kept.step, kept.backend]).toEqual([10, backend]);
-  changeRowsBefore(tag, rows, 10, backend, JSON.parse(whole.stdout));
-  // the checkpoint's spec names the CSV (its absolute path), now with steps 1-10's rows changed
-  const resumed = miya('train', '--resume', ckpt, '--backend', backend, '--steps', '40', '--json');
-  expect(resumed.status, resumed.stderr).toBe(0);
-  expect(resumed.stdout).toBe(whole.stdout);
-});
+eachBackend(
+  '%s: SIGKILL in the middle of writing a checkpoint leaves the previous one intact, and resuming it runs the remaining steps to where an uninterrupted run ends',
+  async (backend) => {
+    const tag = `kill-${backend}`,
+      rows = 40 * BATCH;
+    const spec = csvRun(tag, rows);
+    const run = ['train', spec, '--backend', backend, '--steps', '40', '--json'];
+    const whole = miya(...run);
+    expect(whole.status, whole.stderr).toBe(0);
+    const ckpt = file(`${tag}.safetensors`);
+    const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '10'], {
+      cwd: root,
+      env: { ...process.env, MIYA_TEST_WRITE_PAUSE_MS: '40' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    const partial = () => readdirSync(dir).find((f) => f.startsWith(`.${tag}.safetensors.`) && statSync(join(dir, f)).size > 0);
+    await until('the first checkpoint', () => existsSync(ckpt));
+    await until('the second checkpoint to be half written', () => partial() !== undefined);
+    child.kill('SIGKILL');
+    await exited;
+    const complete = statSync(ckpt).size;
+    expect(statSync(join(dir, partial()!)).size).toBeLessThan(complete); // killed mid-write
+    const kept = await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt);
+    expect([kept.step, kept.backend]).toEqual([10, backend]);
+    changeRowsBefore(tag, rows, 10, backend, JSON.parse(whole.stdout));
+    // the checkpoint's spec names the CSV (its absolute path), now with steps 1-10's rows changed
+    const resumed = miya('train', '--resume', ckpt, '--backend', backend, '--steps', '40', '--json');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toBe(whole.stdout);
+  },
+);
 
-eachBackend('%s: Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exits 130, and the run resumes from there to the same end', async (backend) => {
-  const tag = `sigint-${backend}`, steps = backend === 'cpu' ? 200 : 100, rows = steps * BATCH; // SwiftShader's steps are slower
-  const spec = csvRun(tag, rows);
-  const run = ['train', spec, '--backend', backend, '--steps', String(steps), '--json'];
-  const whole = miya(...run);
-  expect(whole.status, whole.stderr).toBe(0);
-  const ckpt = file(`${tag}.safetensors`);
-  const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '20'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await until('the first checkpoint (step 20)', () => existsSync(ckpt));
-  child.kill('SIGINT');
-  expect(await exited).toBe(130);
-  const stoppedAt = Number(new RegExp(`interrupted after step (\\d+); checkpoint written to .*${tag}\\.safetensors`).exec(stderr)?.[1]);
-  expect(stoppedAt).toBeGreaterThanOrEqual(20);
-  expect(stoppedAt).toBeLessThan(steps);
-  expect((await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt)).step).toBe(stoppedAt);
-  changeRowsBefore(tag, rows, stoppedAt, backend, JSON.parse(whole.stdout));
-  const resumed = miya('train', '--resume', ckpt, '--backend', backend, '--steps', String(steps), '--json');
-  expect(resumed.status, resumed.stderr).toBe(0);
-  expect(resumed.stdout).toBe(whole.stdout);
-});
+eachBackend(
+  '%s: Ctrl-C (SIGINT) finishes the step in progress, writes the checkpoint, exits 130, and the run resumes from there to the same end',
+  async (backend) => {
+    const tag = `sigint-${backend}`,
+      steps = backend === 'cpu' ? 200 : 100,
+      rows = steps * BATCH; // SwiftShader's steps are slower
+    const spec = csvRun(tag, rows);
+    const run = ['train', spec, '--backend', backend, '--steps', String(steps), '--json'];
+    const whole = miya(...run);
+    expect(whole.status, whole.stderr).toBe(0);
+    const ckpt = file(`${tag}.safetensors`);
+    const child = spawn('node', [bin, ...run, '--checkpoint', ckpt, '--checkpoint-every', '20'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await until('the first checkpoint (step 20)', () => existsSync(ckpt));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const stoppedAt = Number(new RegExp(`interrupted after step (\\d+); checkpoint written to .*${tag}\\.safetensors`).exec(stderr)?.[1]);
+    expect(stoppedAt).toBeGreaterThanOrEqual(20);
+    expect(stoppedAt).toBeLessThan(steps);
+    expect((await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt)).step).toBe(stoppedAt);
+    changeRowsBefore(tag, rows, stoppedAt, backend, JSON.parse(whole.stdout));
+    const resumed = miya('train', '--resume', ckpt, '--backend', backend, '--steps', String(steps), '--json');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toBe(whole.stdout);
+  },
+);
 
 test('resume refuses a truncated checkpoint and one of another model, exit 2, naming the file', () => {
   const ckpt = file('small.safetensors');
@@ -136,7 +163,10 @@ test('resume refuses a truncated checkpoint and one of another model, exit 2, na
   let r = miya('train', '--resume', cut);
   expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/cut\.safetensors: not a usable safetensors file/)]);
   r = miya('train', 'examples/mnist-mlp.json', '--resume', ckpt);
-  expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/small\.safetensors: holds an MLP with layers\.0\.weight \[3, 3\].*layers\.0\.weight \[128, 784\]/)]);
+  expect([r.status, r.stderr]).toEqual([
+    2,
+    expect.stringMatching(/small\.safetensors: holds an MLP with layers\.0\.weight \[3, 3\].*layers\.0\.weight \[128, 784\]/),
+  ]);
   r = miya('train', 'examples/mlp-3-3-1-sigmoid.json', '--checkpoint-every', '5');
   expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/--checkpoint-every: expected --checkpoint FILE beside it/)]);
 });
@@ -153,18 +183,47 @@ async function miyaPredict(spec: RunSpec, params: Float64Array): Promise<number[
 
 const xs = (n: number, k: number) => Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => Math.sin(1 + i * k + j)));
 const specs: [string, RunSpec][] = [
-  ['an MLP', validateSpec({
-    model: { type: 'mlp', inputSize: 4, layers: [{ units: 6, activation: 'relu' }, { units: 5, activation: 'sigmoid' }, { units: 3, activation: 'softmax' }] },
-    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.05 }, data: { x: xs(6, 4), y: xs(6, 3).map((r) => r.map((v) => (v > 0 ? 1 : 0))) }, steps: 5, seed: 2,
-  })],
-  ['a tanh RNN (nn.RNN)', validateSpec({
-    model: { type: 'rnn', inputSize: 2, hiddenSize: 5, outputSize: 2, activation: 'tanh', outputActivation: 'identity' },
-    loss: 'mse', optimizer: { type: 'momentum', lr: 0.05 }, data: { x: xs(4, 6).map((r) => [r.slice(0, 2), r.slice(2, 4), r.slice(4, 6)]), y: xs(4, 2) }, steps: 5, seed: 3,
-  })],
-  ['a sigmoid RNN (its own cell)', validateSpec({
-    model: { type: 'rnn', inputSize: 2, hiddenSize: 5, outputSize: 2, activation: 'sigmoid', outputActivation: 'tanh' },
-    loss: 'mse', optimizer: { type: 'rmsprop', lr: 0.05 }, data: { x: xs(4, 6).map((r) => [r.slice(0, 2), r.slice(2, 4), r.slice(4, 6)]), y: xs(4, 2) }, steps: 5, seed: 3,
-  })],
+  [
+    'an MLP',
+    validateSpec({
+      model: {
+        type: 'mlp',
+        inputSize: 4,
+        layers: [
+          { units: 6, activation: 'relu' },
+          { units: 5, activation: 'sigmoid' },
+          { units: 3, activation: 'softmax' },
+        ],
+      },
+      loss: 'crossEntropy',
+      optimizer: { type: 'adam', lr: 0.05 },
+      data: { x: xs(6, 4), y: xs(6, 3).map((r) => r.map((v) => (v > 0 ? 1 : 0))) },
+      steps: 5,
+      seed: 2,
+    }),
+  ],
+  [
+    'a tanh RNN (nn.RNN)',
+    validateSpec({
+      model: { type: 'rnn', inputSize: 2, hiddenSize: 5, outputSize: 2, activation: 'tanh', outputActivation: 'identity' },
+      loss: 'mse',
+      optimizer: { type: 'momentum', lr: 0.05 },
+      data: { x: xs(4, 6).map((r) => [r.slice(0, 2), r.slice(2, 4), r.slice(4, 6)]), y: xs(4, 2) },
+      steps: 5,
+      seed: 3,
+    }),
+  ],
+  [
+    'a sigmoid RNN (its own cell)',
+    validateSpec({
+      model: { type: 'rnn', inputSize: 2, hiddenSize: 5, outputSize: 2, activation: 'sigmoid', outputActivation: 'tanh' },
+      loss: 'mse',
+      optimizer: { type: 'rmsprop', lr: 0.05 },
+      data: { x: xs(4, 6).map((r) => [r.slice(0, 2), r.slice(2, 4), r.slice(4, 6)]), y: xs(4, 2) },
+      steps: 5,
+      seed: 3,
+    }),
+  ],
 ];
 
 test.each(specs)('export --pytorch of %s: names, shapes and values, and PyTorch predicts what Miya predicts', async (name, spec) => {
@@ -178,9 +237,10 @@ test.each(specs)('export --pytorch of %s: names, shapes and values, and PyTorch 
 
   const trained = await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt);
   const { tensors } = await decodeSafetensors(new Uint8Array(readFileSync(join(out, 'model.safetensors'))), 'model.safetensors');
-  const names = spec.model.type === 'mlp'
-    ? ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.2.weight', 'layers.2.bias']
-    : ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0', 'head.weight', 'head.bias'];
+  const names =
+    spec.model.type === 'mlp'
+      ? ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.2.weight', 'layers.2.bias']
+      : ['rnn.weight_ih_l0', 'rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0', 'head.weight', 'head.bias'];
   expect([...tensors.keys()]).toEqual(names);
   if (spec.model.type === 'mlp') {
     expect(tensors.get('layers.0.weight')!.shape).toEqual([6, 4]);
@@ -192,32 +252,40 @@ test.each(specs)('export --pytorch of %s: names, shapes and values, and PyTorch 
   }
 
   const x = (spec.data as { x: unknown }).x;
-  const theirs = JSON.parse(python(out, `
+  const theirs = JSON.parse(
+    python(
+      out,
+      `
 import json, torch
 from miya_model import load
 model, spec = load("model.safetensors")
 with torch.no_grad():
     y = model(torch.tensor(${JSON.stringify(x)}, dtype=torch.float32))
-print(json.dumps(y.flatten().tolist()))`)) as number[];
+print(json.dumps(y.flatten().tolist()))`,
+    ),
+  ) as number[];
   const ours = await miyaPredict(spec, trained.params);
   expect(theirs).toHaveLength(ours.length);
   theirs.forEach((v, i) => expect(v).toBeCloseTo(ours[i], 5));
 });
 
-test('import reads back a state dict trained on in PyTorch, adding bias_hh to Miya\'s one hidden bias', async () => {
+test("import reads back a state dict trained on in PyTorch, adding bias_hh to Miya's one hidden bias", async () => {
   const spec = specs[1][1];
   const ckpt = file('to-torch.safetensors');
   expect(miya('train', file('to-torch.json', spec), '--backend', 'cpu', '--checkpoint', ckpt).status).toBe(0);
   const out = join(dir, 'round-trip');
   expect(miya('export', ckpt, '--pytorch', out).status).toBe(0);
-  python(out, `
+  python(
+    out,
+    `
 import torch
 from miya_model import load, save
 model, spec = load("model.safetensors")
 with torch.no_grad():
     model.rnn.bias_hh_l0 += 0.5
     model.head.weight *= 2
-save(model, spec, "trained.safetensors")`);
+save(model, spec, "trained.safetensors")`,
+  );
   const imported = file('imported.json');
   const r = miya('import', join(out, 'trained.safetensors'), '--out', imported);
   expect(r.status, r.stderr).toBe(0);

@@ -17,11 +17,14 @@ function optionLines(help: string): [string, string][] {
   const lines = help.split('\n');
   const from = lines.indexOf('options:');
   expect(from, help).toBeGreaterThan(0);
-  return lines.slice(from + 1).filter((l) => l.trim()).map((l) => {
-    const m = /^ {2}(-\S.*?) {2,}(\S.*)$/.exec(l);
-    expect(m, `an option line: ${JSON.stringify(l)}`).not.toBeNull();
-    return [m![1], m![2]];
-  });
+  return lines
+    .slice(from + 1)
+    .filter((l) => l.trim())
+    .map((l) => {
+      const m = /^ {2}(-\S.*?) {2,}(\S.*)$/.exec(l);
+      expect(m, `an option line: ${JSON.stringify(l)}`).not.toBeNull();
+      return [m![1], m![2]];
+    });
 }
 
 test('miya --version prints the version in package.json', () => {
@@ -56,11 +59,22 @@ test.each(COMMANDS)('miya help %s = miya COMMAND --help = -h: its usage and one 
   expect(opts.map(([f]) => f)).toContain('-h, --help');
 });
 
-test('train --help names each of train\'s options, with its value and default', () => {
+test("train --help names each of train's options, with its value and default", () => {
   const flags = optionLines(miya('train', '--help').stdout).map(([f, what]) => `${f} :: ${what}`);
-  for (const want of ['--backend cpu|webgpu|auto :: .*\\(default auto\\)', '--steps N', '--json', '--checkpoint FILE', '--checkpoint-every N :: .*default 100',
-    '--resume FILE', '--tune ::', '--tune-cache FILE\\|off']) {
-    expect(flags.some((f) => new RegExp(`^${want}`).test(f)), `${want} in\n${flags.join('\n')}`).toBe(true);
+  for (const want of [
+    '--backend cpu|webgpu|auto :: .*\\(default auto\\)',
+    '--steps N',
+    '--json',
+    '--checkpoint FILE',
+    '--checkpoint-every N :: .*default 100',
+    '--resume FILE',
+    '--tune ::',
+    '--tune-cache FILE\\|off',
+  ]) {
+    expect(
+      flags.some((f) => new RegExp(`^${want}`).test(f)),
+      `${want} in\n${flags.join('\n')}`,
+    ).toBe(true);
   }
 });
 
@@ -72,12 +86,24 @@ test('--help wins over everything else on the line: nothing is read or run', () 
 });
 
 test.each([
-  ['train a.json b.json', ['train', 'examples/single-neuron-sgd.json', 'b.json'], /^miya train: arguments: unexpected extra argument "b\.json"; miya train takes \[SPEC\.json\] and options\n$/],
+  [
+    'train a.json b.json',
+    ['train', 'examples/single-neuron-sgd.json', 'b.json'],
+    /^miya train: arguments: unexpected extra argument "b\.json"; miya train takes \[SPEC\.json\] and options\n$/,
+  ],
   ['predict with three files', ['predict', 'a.safetensors', 'in.csv', 'out.csv'], /unexpected extra argument "out\.csv"; miya predict takes CHECKPOINT INPUT/],
   ['verify with an argument', ['verify', 'all'], /unexpected extra argument "all"; miya verify takes no arguments, only options\n$/],
-  ['--chekpoint', ['train', 'examples/single-neuron-sgd.json', '--chekpoint', 'x.safetensors'], /^miya train: arguments: Unknown option '--chekpoint'; did you mean --checkpoint\?\n$/],
+  [
+    '--chekpoint',
+    ['train', 'examples/single-neuron-sgd.json', '--chekpoint', 'x.safetensors'],
+    /^miya train: arguments: Unknown option '--chekpoint'; did you mean --checkpoint\?\n$/,
+  ],
   ['-chekpoint (one dash)', ['train', 'examples/single-neuron-sgd.json', '-chekpoint', 'x'], /Unknown option '-chekpoint'; did you mean --checkpoint\?\n$/],
-  ['--checkpoint-evry=5', ['train', 'examples/single-neuron-sgd.json', '--checkpoint-evry=5'], /Unknown option '--checkpoint-evry'; did you mean --checkpoint-every\?\n$/],
+  [
+    '--checkpoint-evry=5',
+    ['train', 'examples/single-neuron-sgd.json', '--checkpoint-evry=5'],
+    /Unknown option '--checkpoint-evry'; did you mean --checkpoint-every\?\n$/,
+  ],
   ['--backnd on predict', ['predict', 'a', 'b', '--backnd', 'cpu'], /^miya predict: arguments: Unknown option '--backnd'; did you mean --backend\?\n$/],
   ['an unknown option far from any', ['train', 'examples/single-neuron-sgd.json', '--fast'], /^miya train: arguments: Unknown option '--fast'\n$/],
   ['a misspelled command', ['trian', 'x.json'], /^miya: unknown command "trian"; did you mean train\? \(miya help lists the commands\)\n$/],

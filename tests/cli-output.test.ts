@@ -17,13 +17,17 @@ const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/miya.js');
 const miya = (...args: string[]) => spawnSync('node', [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 30 });
 const dir = mkdtempSync(join(tmpdir(), 'miya-output-'));
-const file = (name: string, content: unknown) => { const f = join(dir, name); writeFileSync(f, typeof content === 'string' ? content : JSON.stringify(content)); return f; };
+const file = (name: string, content: unknown) => {
+  const f = join(dir, name);
+  writeFileSync(f, typeof content === 'string' ? content : JSON.stringify(content));
+  return f;
+};
 const gpuTest = await webgpuTest();
 
 /** The bar's lines on stderr (non-TTY: one line per print). */
 const barLines = (stderr: string) => stderr.split('\n').filter((l) => /^epoch \d+\/\d+ \[/.test(l));
 
-test('the bar\'s first line shows no loss (none is read back before step 1), later lines show real ones', () => {
+test("the bar's first line shows no loss (none is read back before step 1), later lines show real ones", () => {
   const r = miya('train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '30');
   expect(r.status, r.stderr).toBe(0);
   const bars = barLines(r.stderr);
@@ -32,7 +36,7 @@ test('the bar\'s first line shows no loss (none is read back before step 1), lat
   expect(r.stdout).toMatch(/^cpu on CPU \(float64 reference\): 30 steps in [\d.]+ s\nloss: \d\.\d{4} \(step 1\) → \d\.\d{4} \(step 30\)\n/);
 });
 
-test('a resumed run\'s bar starts at the step it resumes from, and the summary counts the steps it ran', () => {
+test("a resumed run's bar starts at the step it resumes from, and the summary counts the steps it ran", () => {
   const ckpt = join(dir, 'resume.safetensors');
   expect(miya('train', 'examples/mlp-3-3-1-sigmoid.json', '--backend', 'cpu', '--steps', '20', '--checkpoint', ckpt).status).toBe(0);
   const r = miya('train', '--resume', ckpt, '--backend', 'cpu', '--steps', '50');
@@ -43,8 +47,13 @@ test('a resumed run\'s bar starts at the step it resumes from, and the summary c
 });
 
 test('one step is "1 step"; a huge loss is printed short (9.00e+118), not in 17 digits', () => {
-  const spec = { model: { type: 'mlp', inputSize: 1, layers: [{ units: 1, activation: 'identity', weights: [[1]], bias: [0] }] },
-    loss: 'mse', optimizer: { type: 'sgd', lr: 1e-300 }, data: { x: [[3e59]], y: [[0]] }, steps: 1 };
+  const spec = {
+    model: { type: 'mlp', inputSize: 1, layers: [{ units: 1, activation: 'identity', weights: [[1]], bias: [0] }] },
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr: 1e-300 },
+    data: { x: [[3e59]], y: [[0]] },
+    steps: 1,
+  };
   const r = miya('train', file('huge.json', spec), '--backend', 'cpu');
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/: 1 step in [\d.]+ s\nloss: 9\.00e\+118 \(step 1\) → 9\.00e\+118 \(step 1\)\n$/);
@@ -52,7 +61,7 @@ test('one step is "1 step"; a huge loss is printed short (9.00e+118), not in 17 
 });
 
 test('short numbers, plurals and articles', () => {
-  expect(fmtShort(3.7544759086054005e+118)).toBe('3.75e+118');
+  expect(fmtShort(3.7544759086054005e118)).toBe('3.75e+118');
   expect(fmtShort(2.42695)).toBe('2.4270');
   expect(fmtShort(-1.5e-7)).toBe('-1.50e-7');
   expect(fmtShort(0)).toBe('0.0000');
@@ -60,15 +69,29 @@ test('short numbers, plurals and articles', () => {
   expect(fmtShort(1234567)).toBe('1.23e+6');
   expect(fmtShort(NaN)).toBe('NaN');
   expect([plural(1, 'step'), plural(0, 'step'), plural(2, 'step')]).toEqual(['1 step', '0 steps', '2 steps']);
-  expect(['RNN (1 in)', 'MLP', '1-1 MLP', '8-4 MLP', '784-128-10 MLP', 'sigmoid', 'identity', '11-2 MLP', 'CPU'].map(article))
-    .toEqual(['an', 'an', 'a', 'an', 'a', 'a', 'an', 'an', 'a']);
+  expect(['RNN (1 in)', 'MLP', '1-1 MLP', '8-4 MLP', '784-128-10 MLP', 'sigmoid', 'identity', '11-2 MLP', 'CPU'].map(article)).toEqual([
+    'an',
+    'an',
+    'a',
+    'an',
+    'a',
+    'a',
+    'an',
+    'an',
+    'a',
+  ]);
 });
 
 test('explain says "an RNN", and an RNN of one time step reads "1 step"', () => {
   const r = miya('explain', 'examples/rnn-3-day-bptt.json', '--backend', 'cpu');
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/^One training step of an RNN \(1 in, 1 hidden, 1 out, 3 steps\)/);
-  const one = { model: { type: 'rnn', inputSize: 1, hiddenSize: 2, outputSize: 1 }, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { x: [[[0.5]]], y: [[1]] } };
+  const one = {
+    model: { type: 'rnn', inputSize: 1, hiddenSize: 2, outputSize: 1 },
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr: 0.1 },
+    data: { x: [[[0.5]]], y: [[1]] },
+  };
   const o = miya('explain', file('rnn1.json', one), '--backend', 'cpu');
   expect(o.status, o.stderr).toBe(0);
   expect(o.stdout).toMatch(/^One training step of an RNN \(1 in, 2 hidden, 1 out, 1 step\)/);
@@ -81,32 +104,50 @@ test('verify says on stderr which stage it is at', () => {
   expect(r.stderr).toMatch(/^verify: random network 2 of 2: .* \(\d+\.\d s\)$/m);
 });
 
-gpuTest('verify --backend webgpu shows the kernel groups as it checks them, not a minute of silence', async () => {
-  const child = spawn('node', [bin, 'verify', '--backend', 'webgpu', '--random', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise((r) => child.on('exit', r));
-  try {
-    const end = Date.now() + 150_000;
-    // the first kernel group is announced as it starts, while the rest are still to run
-    while (!/^verify: matmul kernels, \S+ tile/m.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(err).toMatch(/^verify: worked example rnn-3-day-bptt \(\d+\.\d s\)$/m);
-    expect(err).toMatch(/^verify: matmul kernels, \S+ tile \(\d+\.\d s\)$/m);
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}, 180_000);
+gpuTest(
+  'verify --backend webgpu shows the kernel groups as it checks them, not a minute of silence',
+  async () => {
+    const child = spawn('node', [bin, 'verify', '--backend', 'webgpu', '--random', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      const end = Date.now() + 150_000;
+      // the first kernel group is announced as it starts, while the rest are still to run
+      while (!/^verify: matmul kernels, \S+ tile/m.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(err).toMatch(/^verify: worked example rnn-3-day-bptt \(\d+\.\d s\)$/m);
+      expect(err).toMatch(/^verify: matmul kernels, \S+ tile \(\d+\.\d s\)$/m);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  },
+  180_000,
+);
 
-test('the streamed JSON is byte for byte JSON.stringify\'s, for a real result and for awkward values', async () => {
+test("the streamed JSON is byte for byte JSON.stringify's, for a real result and for awkward values", async () => {
   const result = await runSpec((await import('../examples/mlp-3-3-1-sigmoid.json')).default, { backend: 'cpu', steps: 3 });
   const awkward = {
-    a: [1, -0, 1e21, 1.5e-7, NaN, Infinity, null, 'x"\\\n☃', true], b: undefined, c: () => 1, d: [[], {}, [[1, 2], [3]]], e: { toJSON: () => 'e' },
-    long: Array.from({ length: 40_000 }, (_v, i) => (i % 5000 === 7 ? undefined : Math.sin(i))), mixed: Array.from({ length: 20_000 }, (_v, i) => (i % 7 ? i : [i])),
+    a: [1, -0, 1e21, 1.5e-7, NaN, Infinity, null, 'x"\\\n☃', true],
+    b: undefined,
+    c: () => 1,
+    d: [[], {}, [[1, 2], [3]]],
+    e: { toJSON: () => 'e' },
+    long: Array.from({ length: 40_000 }, (_v, i) => (i % 5000 === 7 ? undefined : Math.sin(i))),
+    mixed: Array.from({ length: 20_000 }, (_v, i) => (i % 7 ? i : [i])),
   };
   for (const value of [result, awkward, [], {}, 'text', 5]) {
     const chunks: string[] = [];
-    await writeJson(value, (c) => { chunks.push(c); }, '\n', 1000);
+    await writeJson(
+      value,
+      (c) => {
+        chunks.push(c);
+      },
+      '\n',
+      1000,
+    );
     expect(chunks.join('')).toBe(JSON.stringify(value) + '\n');
     expect([...jsonPieces(value)].join('')).toBe(JSON.stringify(value));
   }
@@ -122,14 +163,22 @@ test('a result of 40M parameters is written whole, in chunks, though no string c
   // [4000][10000] weights, as shapeParams gives a 40M-parameter layer (not trained: the writer alone)
   const weights = Array.from({ length: 4000 }, (_v, r) => Array.from({ length: 10_000 }, (_w, c) => Math.sin(r * 10_000 + c)));
   const value = { backend: 'cpu', device: 'x', losses: [1, 0.5], params: { layers: [{ weights, bias: [0] }] } };
-  let chars = 0, chunks = 0, longest = 0, head = '', tail = '';
-  await writeJson(value, (c) => {
-    chars += c.length;
-    chunks++;
-    longest = Math.max(longest, c.length);
-    if (head.length < 200) head += c.slice(0, 200);
-    tail = (tail + c).slice(-40);
-  }, '\n');
+  let chars = 0,
+    chunks = 0,
+    longest = 0,
+    head = '',
+    tail = '';
+  await writeJson(
+    value,
+    (c) => {
+      chars += c.length;
+      chunks++;
+      longest = Math.max(longest, c.length);
+      if (head.length < 200) head += c.slice(0, 200);
+      tail = (tail + c).slice(-40);
+    },
+    '\n',
+  );
   expect(chars).toBeGreaterThan(2 ** 29); // past V8's longest string (2^29 − 24 characters)
   expect(longest).toBeLessThan(2 ** 22);
   expect(chunks).toBeGreaterThan(100);
@@ -141,8 +190,21 @@ test('predict on a classifier adds the predicted class (argmax, 0-based) in CSV 
   const x = Array.from({ length: 12 }, (_v, i) => [Math.sin(i), Math.cos(3 * i)]);
   const y = x.map((_r, i) => [0, 1, 2].map((k) => (k === i % 3 ? 1 : 0)));
   const ckpt = join(dir, 'classes.safetensors');
-  const spec = { model: { type: 'mlp', inputSize: 2, layers: [{ units: 6, activation: 'tanh' }, { units: 3, activation: 'softmax' }] },
-    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.05 }, data: { x, y }, steps: 30, seed: 1 };
+  const spec = {
+    model: {
+      type: 'mlp',
+      inputSize: 2,
+      layers: [
+        { units: 6, activation: 'tanh' },
+        { units: 3, activation: 'softmax' },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.05 },
+    data: { x, y },
+    steps: 30,
+    seed: 1,
+  };
   expect(miya('train', file('classes.json', spec), '--backend', 'cpu', '--checkpoint', ckpt).status).toBe(0);
   const inputs = file('in.json', { x });
   const csv = miya('predict', ckpt, inputs, '--backend', 'cpu');

@@ -14,7 +14,11 @@ const gpuTest = await webgpuTest();
 const root = join(import.meta.dirname, '..');
 const miya = (...args: string[]) => spawnSync('node', [join(root, 'bin/miya.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 const dir = mkdtempSync(join(tmpdir(), 'miya-cli-'));
-const specFile = (name: string, spec: unknown) => { const f = join(dir, name); writeFileSync(f, typeof spec === 'string' ? spec : JSON.stringify(spec)); return f; };
+const specFile = (name: string, spec: unknown) => {
+  const f = join(dir, name);
+  writeFileSync(f, typeof spec === 'string' ? spec : JSON.stringify(spec));
+  return f;
+};
 
 test('train --json prints {backend, device, losses, params, grads}', () => {
   const r = miya('train', 'examples/single-neuron-sgd.json', '--backend', 'cpu', '--json');
@@ -27,8 +31,12 @@ test('train --json prints {backend, device, losses, params, grads}', () => {
 });
 
 test('a large --json result (3.5 MB) arrives whole through a pipe', () => {
-  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '3', '--json'],
-    { cwd: root, encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 30 });
+  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', 'examples/mnist-mlp.json', '--backend', 'cpu', '--steps', '3', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 2 ** 30,
+  });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout.length).toBeGreaterThan(2 ** 20);
   const out = JSON.parse(r.stdout);
@@ -36,35 +44,41 @@ test('a large --json result (3.5 MB) arrives whole through a pipe', () => {
   expect(out.params.layers[0].weights).toHaveLength(128);
 });
 
-gpuTest('train --backend webgpu says when it runs on SwiftShader, and matches the library\'s run on this GPU to the bit and the cpu reference to float32 rounding', async (be) => {
-  const r = miya('train', 'examples/rnn-3-day-bptt.json', '--backend', 'webgpu', '--json', '--steps', '2');
-  expect(r.status, r.stderr).toBe(0);
-  const out = JSON.parse(r.stdout);
-  expect(out.backend).toBe('webgpu');
-  if (/swiftshader/i.test(out.device)) expect(r.stderr).toMatch(/SwiftShader.*correct but slow/);
-  else expect(r.stderr).not.toMatch(/SwiftShader/);
-  const spec = require('../examples/rnn-3-day-bptt.json');
-  const lib = await runSpec(spec, { backend: be, steps: 2 });
-  expect(out.device).toBe(lib.device);
-  expect({ losses: out.losses, params: out.params, grads: out.grads }).toEqual({ losses: lib.losses, params: lib.params, grads: lib.grads });
-  const ref = await runSpec(spec, { backend: 'cpu', steps: 2 });
-  const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : typeof v === 'object' && v ? Object.values(v).flatMap(flat) : [v as number]);
-  const [got, want] = [flat([out.losses, out.params, out.grads]), flat([ref.losses, ref.params, ref.grads])];
-  expect(got).toHaveLength(want.length);
-  expect(got.length).toBeGreaterThan(2);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]), `value ${i}: ${g}, cpu ${want[i]}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[i]))));
-});
+gpuTest(
+  "train --backend webgpu says when it runs on SwiftShader, and matches the library's run on this GPU to the bit and the cpu reference to float32 rounding",
+  async (be) => {
+    const r = miya('train', 'examples/rnn-3-day-bptt.json', '--backend', 'webgpu', '--json', '--steps', '2');
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.backend).toBe('webgpu');
+    if (/swiftshader/i.test(out.device)) expect(r.stderr).toMatch(/SwiftShader.*correct but slow/);
+    else expect(r.stderr).not.toMatch(/SwiftShader/);
+    const spec = require('../examples/rnn-3-day-bptt.json');
+    const lib = await runSpec(spec, { backend: be, steps: 2 });
+    expect(out.device).toBe(lib.device);
+    expect({ losses: out.losses, params: out.params, grads: out.grads }).toEqual({ losses: lib.losses, params: lib.params, grads: lib.grads });
+    const ref = await runSpec(spec, { backend: 'cpu', steps: 2 });
+    const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : typeof v === 'object' && v ? Object.values(v).flatMap(flat) : [v as number]);
+    const [got, want] = [flat([out.losses, out.params, out.grads]), flat([ref.losses, ref.params, ref.grads])];
+    expect(got).toHaveLength(want.length);
+    expect(got.length).toBeGreaterThan(2);
+    got.forEach((g, i) => expect(Math.abs(g - want[i]), `value ${i}: ${g}, cpu ${want[i]}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[i]))));
+  },
+);
 
 // Without a GPU device node there is no hardware GPU to look for: the drivers are not asked, so
 // the Vulkan loader has no "Failed to detect any valid GPUs" to print before the run.
 // Where there is one, a GPU's drivers may print what they like: that test is skipped, saying so.
 const gpuNodes = ['/dev/dri', '/dev/nvidiactl', '/dev/dxg'].filter((d) => existsSync(d));
-test.skipIf(gpuNodes.length > 0)(`train --backend auto on a machine without a GPU says nothing on stderr but the progress${gpuNodes.length > 0 ? ` [skipped: this machine has ${gpuNodes.join(', ')}]` : ''}`, () => {
-  const r = miya('train', 'examples/mlp-3-3-1-sigmoid.json', '--backend', 'auto');
-  expect(r.status, r.stderr).toBe(0);
-  expect(r.stdout).toMatch(/^cpu on CPU/m);
-  expect(r.stderr.split('\n').filter((l) => l.trim() && !/^epoch \d/.test(l))).toEqual([]);
-});
+test.skipIf(gpuNodes.length > 0)(
+  `train --backend auto on a machine without a GPU says nothing on stderr but the progress${gpuNodes.length > 0 ? ` [skipped: this machine has ${gpuNodes.join(', ')}]` : ''}`,
+  () => {
+    const r = miya('train', 'examples/mlp-3-3-1-sigmoid.json', '--backend', 'auto');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cpu on CPU/m);
+    expect(r.stderr.split('\n').filter((l) => l.trim() && !/^epoch \d/.test(l))).toEqual([]);
+  },
+);
 
 test('train --backend auto trains on a hardware GPU where there is one, else on cpu, and says which', () => {
   const r = miya('train', 'examples/mlp-3-3-1-sigmoid.json', '--backend', 'auto');
@@ -79,14 +93,42 @@ test('train --backend auto trains on a hardware GPU where there is one, else on 
 test.each([
   ['a missing file', ['train', join(dir, 'nope.json')], /nope\.json: cannot read the file \(ENOENT\)/],
   ['invalid JSON', ['train', specFile('bad.json', '{"model": ')], /bad\.json: invalid JSON/],
-  ['a wrong shape', ['train', specFile('shape.json', { model: { type: 'mlp', inputSize: 3, layers: [{ units: 3, weights: [[1, 2], [1, 2], [1, 2]] }] }, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { x: [[1, 2, 3]], y: [[1, 2, 3]] } })],
-    /model\.layers\[0\]\.weights: expected 3 rows of 3 numbers, got 3 rows of 2/],
+  [
+    'a wrong shape',
+    [
+      'train',
+      specFile('shape.json', {
+        model: {
+          type: 'mlp',
+          inputSize: 3,
+          layers: [
+            {
+              units: 3,
+              weights: [
+                [1, 2],
+                [1, 2],
+                [1, 2],
+              ],
+            },
+          ],
+        },
+        loss: 'mse',
+        optimizer: { type: 'sgd', lr: 0.1 },
+        data: { x: [[1, 2, 3]], y: [[1, 2, 3]] },
+      }),
+    ],
+    /model\.layers\[0\]\.weights: expected 3 rows of 3 numbers, got 3 rows of 2/,
+  ],
   ['an unknown backend', ['train', 'examples/single-neuron-sgd.json', '--backend', 'tpu'], /--backend: expected one of "cpu", "webgpu", "auto", got "tpu"/],
   ['bad --steps', ['train', 'examples/single-neuron-sgd.json', '--steps', '0'], /--steps: expected an integer ≥ 1/],
   ['an unknown option', ['train', 'examples/single-neuron-sgd.json', '--fast'], /arguments: Unknown option '--fast'/],
   // checked before a device is opened: nothing else on stderr
   ['verify with a bad --random', ['verify', '--random', 'x'], /^miya verify: --random: expected an integer ≥ 1, got "x"\n$/],
-  ['an empty --tune-cache', ['train', 'examples/single-neuron-sgd.json', '--tune', '--tune-cache', ''], /^miya train: --tune-cache: expected a file name or "off", got ""\n$/],
+  [
+    'an empty --tune-cache',
+    ['train', 'examples/single-neuron-sgd.json', '--tune', '--tune-cache', ''],
+    /^miya train: --tune-cache: expected a file name or "off", got ""\n$/,
+  ],
 ])('bad input (%s) exits 2 with one line and no stack trace', (_, args, message) => {
   const r = miya(...args);
   expect(r.status).toBe(2);

@@ -14,18 +14,32 @@ const dir = mkdtempSync(join(tmpdir(), 'miya-controls-cli-'));
 
 function specFile(name: string, extra: Record<string, unknown>): string {
   const r = rng(7);
-  const rows = Array.from({ length: 20 }, () => { const x = vec(r, 2, 1); return [...x, Math.tanh(x[0] * x[1]) + r(-0.3, 0.3)]; });
+  const rows = Array.from({ length: 20 }, () => {
+    const x = vec(r, 2, 1);
+    return [...x, Math.tanh(x[0] * x[1]) + r(-0.3, 0.3)];
+  });
   writeFileSync(join(dir, `${name}.csv`), ['a,b,y', ...rows.map((v) => v.join(','))].join('\n') + '\n');
   const spec = {
-    model: { type: 'mlp', inputSize: 2, layers: [{ units: 5, activation: 'tanh', weights: mat(r, 5, 2, 1), bias: vec(r, 5, 0.3) }, { units: 1, weights: mat(r, 1, 5, 1), bias: [0] }] },
-    loss: 'mse', optimizer: { type: 'sgd', lr: 0.8 }, data: { csv: `${name}.csv`, test: 4 }, batchSize: 4, ...extra,
+    model: {
+      type: 'mlp',
+      inputSize: 2,
+      layers: [
+        { units: 5, activation: 'tanh', weights: mat(r, 5, 2, 1), bias: vec(r, 5, 0.3) },
+        { units: 1, weights: mat(r, 1, 5, 1), bias: [0] },
+      ],
+    },
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr: 0.8 },
+    data: { csv: `${name}.csv`, test: 4 },
+    batchSize: 4,
+    ...extra,
   };
   const f = join(dir, `${name}.json`);
   writeFileSync(f, JSON.stringify(spec));
   return f;
 }
 
-test('train --json adds lrs (every step\'s rate), history (per epoch: loss, held-out loss, lr) and the early-stopping outcome', () => {
+test("train --json adds lrs (every step's rate), history (per epoch: loss, held-out loss, lr) and the early-stopping outcome", () => {
   const f = specFile('json', { steps: 40, schedule: { type: 'step', every: 8, gamma: 0.5, warmup: 2 }, earlyStopping: { patience: 50 } });
   const r = miya('train', f, '--backend', 'cpu', '--json');
   expect(r.status, r.stderr).toBe(0);
@@ -43,13 +57,15 @@ test('train --json adds lrs (every step\'s rate), history (per epoch: loss, held
   expect(out.earlyStopping.bestLoss).toBe(Math.min(...out.history.map((h: { testLoss: number }) => h.testLoss)));
 });
 
-test('the bar shows the rate, the summary the schedule\'s first and last rate and where early stopping stopped', () => {
+test("the bar shows the rate, the summary the schedule's first and last rate and where early stopping stopped", () => {
   const f = specFile('text', { steps: 400, schedule: { type: 'exponential', gamma: 0.99 }, earlyStopping: { patience: 2, minDelta: 0.01 } });
   const r = miya('train', f, '--backend', 'cpu');
   expect(r.status, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/\| lr 0\.\d{4}/);
   expect(r.stdout).toMatch(/^lr: 0\.8000 \(step 1\) → 0\.\d{4} \(step \d+\)$/m);
-  expect(r.stdout).toMatch(/^early stopping: stopped after epoch \d+, the held-out loss not improving by more than minDelta; best epoch \d+ \(held-out loss \d\.\d{4}\), its parameters restored$/m);
+  expect(r.stdout).toMatch(
+    /^early stopping: stopped after epoch \d+, the held-out loss not improving by more than minDelta; best epoch \d+ \(held-out loss \d\.\d{4}\), its parameters restored$/m,
+  );
 });
 
 test.each([

@@ -17,7 +17,14 @@ const run = <K extends KernelName>(k: K, p: KernelParams[K], b: KernelBuffers<F>
 
 function numbers(n: number, seed: number, positive = false): F {
   let s = (seed * 2654435761) >>> 0 || 1;
-  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 32; };
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
   return Float64Array.from({ length: n }, () => {
     const v = (0.5 + (next() + next() / 2 ** 32) / 2) * 2 ** (Math.floor(next() * 7) - 3); // all 53 bits of the significand
     return positive || next() < 0.5 ? v : -v;
@@ -58,8 +65,26 @@ const DERIVATIVES = ['sigmoid', 'tanh', 'relu', 'square'] as const;
 // ---- matmul and matmul_reduce
 
 const mm = (M: number, N: number, K: number, o: Partial<MatmulParams> = {}): MatmulParams => ({
-  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false, aFromZ: false, mulDeriv: false,
-  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, offD: 0, ...o,
+  M,
+  N,
+  K,
+  transA: false,
+  transB: false,
+  act: 'identity',
+  writeAct: false,
+  hasBias: false,
+  hasAdd: false,
+  aFromAct: false,
+  aFromZ: false,
+  mulDeriv: false,
+  offA: 0,
+  offB: 0,
+  offZ: 0,
+  offAct: 0,
+  offBias: 0,
+  offAdd: 0,
+  offD: 0,
+  ...o,
 });
 type MatmulBufs = { A?: F; B: F; Z: F; Act?: F; Bias?: F; Add?: F; D?: F };
 type Operands = { a: (m: number, k: number) => number; b: (k: number, n: number) => number };
@@ -86,7 +111,10 @@ function epilogue(p: MatmulParams, x: MatmulBufs, out: { Z: F; Act?: F }, m: num
   let z = sum;
   if (p.hasBias) z = z + x.Bias![p.offBias + n];
   if (p.hasAdd) z = z + x.Add![p.offAdd + m * p.N + n];
-  if (p.mulDeriv) { const d = x.D![p.offD + m * p.N + n]; z = z * df(p.act, d, d); }
+  if (p.mulDeriv) {
+    const d = x.D![p.offD + m * p.N + n];
+    z = z * df(p.act, d, d);
+  }
   out.Z[p.offZ + m * p.N + n] = z;
   if (p.writeAct) out.Act![p.offAct + m * p.N + n] = f(p.act, z);
 }
@@ -97,7 +125,9 @@ function plainMatmul(p: MatmulParams, x: MatmulBufs): { Z: F; Act?: F } {
   for (let m = 0; m < p.M; m++) {
     for (let n = 0; n < p.N; n++) {
       if ((p.splits ?? 1) > 1) {
-        kRanges(p.K, p.splits!).forEach(([k0, k1], s) => { out.Z[p.offZ + (s * p.M + m) * p.N + n] = dotRange(o, m, n, k0, k1); });
+        kRanges(p.K, p.splits!).forEach(([k0, k1], s) => {
+          out.Z[p.offZ + (s * p.M + m) * p.N + n] = dotRange(o, m, n, k0, k1);
+        });
       } else {
         epilogue(p, x, out, m, n, dotRange(o, m, n, 0, p.K));
       }
@@ -139,20 +169,40 @@ function matmulBuffers(p: MatmulParams, seed: number): MatmulBufs {
 const copies = (b: MatmulBufs): MatmulBufs => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v.slice()])) as MatmulBufs;
 
 function checkMatmul(p: MatmulParams, seed = 1): void {
-  const x = matmulBuffers(p, seed), want = plainMatmul(p, x), got = copies(x);
+  const x = matmulBuffers(p, seed),
+    want = plainMatmul(p, x),
+    got = copies(x);
   run('matmul', p, got as KernelBuffers<F>['matmul']);
-  const o = operands(p, x), terms = (m: number, n: number) => Array.from({ length: p.K }, (_v, k) => o.a(m, k) * o.b(k, n));
-  if (p.K >= 3) expect(orderMatters(Array.from({ length: p.M * p.N }, (_v, i) => terms(Math.floor(i / p.N), i % p.N))), 'inputs whose sums another order would change').toBe(true);
+  const o = operands(p, x),
+    terms = (m: number, n: number) => Array.from({ length: p.K }, (_v, k) => o.a(m, k) * o.b(k, n));
+  if (p.K >= 3)
+    expect(
+      orderMatters(Array.from({ length: p.M * p.N }, (_v, i) => terms(Math.floor(i / p.N), i % p.N))),
+      'inputs whose sums another order would change',
+    ).toBe(true);
   expectBits(got.Z, want.Z, 'Z');
   if (want.Act) expectBits(got.Act!, want.Act, 'Act');
   for (const k of ['A', 'B', 'Bias', 'Add', 'D'] as const) if (x[k]) expectBits(got[k]!, x[k]!, `${k} (an input, unchanged)`);
 }
 
-const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] as const;
+const TRANSPOSES = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const;
 
 describe('matmul: Z[m][n] = Σ_k op(A)[m][k]·op(B)[k][n], k from 0 upwards, to the bit', () => {
   // 4×4 register blocks, their partial rows and columns, and shapes that are all remainder
-  test.each([[1, 1, 1], [3, 5, 7], [4, 4, 4], [8, 12, 33], [13, 6, 17], [65, 130, 17], [9, 11, 100]])('%i×%i from %i, every transposition, with offsets', (M, N, K) => {
+  test.each([
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 4, 4],
+    [8, 12, 33],
+    [13, 6, 17],
+    [65, 130, 17],
+    [9, 11, 100],
+  ])('%i×%i from %i, every transposition, with offsets', (M, N, K) => {
     for (const [transA, transB] of TRANSPOSES) checkMatmul(mm(M, N, K, { transA, transB, offA: 3, offB: 5, offZ: 1 }), M + N + K);
   });
   test.each(ELEMENTWISE)('+ bias + add, then %s written beside Z, every transposition', (act) => {
@@ -170,12 +220,18 @@ describe('matmul: Z[m][n] = Σ_k op(A)[m][k]·op(B)[k][n], k from 0 upwards, to 
   test('the fused derivative is f′: (A·B) ⊙ f′ matches the product times a central difference of f', () => {
     for (const act of DERIVATIVES) {
       const [M, N, K] = [5, 6, 7];
-      const z = numbers(M * N, 31), D = act === 'square' ? z : z.map((v) => f(act, v));
-      const A = numbers(M * K, 32), B = numbers(K * N, 33), Z = new Float64Array(M * N), plain = new Float64Array(M * N);
+      const z = numbers(M * N, 31),
+        D = act === 'square' ? z : z.map((v) => f(act, v));
+      const A = numbers(M * K, 32),
+        B = numbers(K * N, 33),
+        Z = new Float64Array(M * N),
+        plain = new Float64Array(M * N);
       run('matmul', mm(M, N, K, { act, mulDeriv: true }), { A, B, Z, D });
       run('matmul', mm(M, N, K), { A, B, Z: plain });
       for (let i = 0; i < M * N; i++) {
-        expect(Math.abs(Z[i] - plain[i] * central((v) => f(act, v), z[i])), `${act} at z = ${z[i]}`).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(plain[i] * f(act, z[i]))));
+        expect(Math.abs(Z[i] - plain[i] * central((v) => f(act, v), z[i])), `${act} at z = ${z[i]}`).toBeLessThanOrEqual(
+          1e-7 * Math.max(1, Math.abs(plain[i] * f(act, z[i]))),
+        );
       }
     }
   });
@@ -183,33 +239,55 @@ describe('matmul: Z[m][n] = Σ_k op(A)[m][k]·op(B)[k][n], k from 0 upwards, to 
 
 describe('matmul split-K and matmul_reduce: ranges of K summed each from k0 upwards, then the partials from s = 0, to the bit', () => {
   test('the ranges: ⌈K / S⌉ rounded up to a multiple of 16, the last one short or empty', () => {
-    expect(kRanges(83, 4)).toEqual([[0, 32], [32, 64], [64, 83], [83, 83]]);
-    expect(kRanges(100, 3)).toEqual([[0, 48], [48, 96], [96, 100]]);
+    expect(kRanges(83, 4)).toEqual([
+      [0, 32],
+      [32, 64],
+      [64, 83],
+      [83, 83],
+    ]);
+    expect(kRanges(100, 3)).toEqual([
+      [0, 48],
+      [48, 96],
+      [96, 100],
+    ]);
     // the kernel's partials: K = 3 cut in 2 has all of k in the first range and zeros in the second
-    const A = Float64Array.of(1, 2, 3), B = Float64Array.of(4, 5, 6), Z = numbers(2, 1);
+    const A = Float64Array.of(1, 2, 3),
+      B = Float64Array.of(4, 5, 6),
+      Z = numbers(2, 1);
     run('matmul', mm(1, 1, 3, { splits: 2 }), { A, B, Z });
     expectBits(Z, [1 * 4 + 2 * 5 + 3 * 6, 0], 'Z');
   });
-  test.each([[37, 70, 83, 4], [45, 70, 100, 3], [9, 40, 64, 5], [3, 5, 40, 2]])('%i×%i from %i cut in %i: the partial products, every transposition, with offsets', (M, N, K, S) => {
+  test.each([
+    [37, 70, 83, 4],
+    [45, 70, 100, 3],
+    [9, 40, 64, 5],
+    [3, 5, 40, 2],
+  ])('%i×%i from %i cut in %i: the partial products, every transposition, with offsets', (M, N, K, S) => {
     for (const [transA, transB] of TRANSPOSES) checkMatmul(mm(M, N, K, { transA, transB, splits: S, offA: 2, offB: 3, offZ: 5 }), S);
   });
   const reduce = (p: MatmulParams, seed: number) => {
     const x = { ...matmulBuffers({ ...p, splits: 1 }, seed), Part: numbers(p.splits! * p.M * p.N + 2, seed + 9) };
-    delete x.A; delete (x as { B?: F }).B;
-    const want = plainReduce(p, x), got = { ...copies(x), Part: x.Part.slice() };
+    delete x.A;
+    delete (x as { B?: F }).B;
+    const want = plainReduce(p, x),
+      got = { ...copies(x), Part: x.Part.slice() };
     run('matmul_reduce', p, got as KernelBuffers<F>['matmul_reduce']);
     expectBits(got.Z, want.Z, 'Z');
     if (want.Act) expectBits(got.Act!, want.Act, 'Act');
     expectBits(got.Part, x.Part, 'Part (an input, unchanged)');
   };
   test.each(ELEMENTWISE)('matmul_reduce: 7 partials + bias + add, %s written beside, with offsets', (act) =>
-    reduce(mm(17, 19, 23, { splits: 7, act, writeAct: true, hasBias: true, hasAdd: true, offZ: 1, offAct: 2, offBias: 3, offAdd: 4 }), 3));
-  test.each(DERIVATIVES)('matmul_reduce ⊙ %s′ (a split BPTT step)', (act) =>
-    reduce(mm(9, 40, 64, { splits: 5, act, mulDeriv: true, offD: 6 }), 5));
+    reduce(mm(17, 19, 23, { splits: 7, act, writeAct: true, hasBias: true, hasAdd: true, offZ: 1, offAct: 2, offBias: 3, offAdd: 4 }), 3),
+  );
+  test.each(DERIVATIVES)('matmul_reduce ⊙ %s′ (a split BPTT step)', (act) => reduce(mm(9, 40, 64, { splits: 5, act, mulDeriv: true, offD: 6 }), 5));
   test('partials then their reduction: the two-level sum to the bit, and the one-pass product to rounding', () => {
     const [M, N, K, S] = [6, 7, 90, 3];
-    const A = numbers(M * K, 41), B = numbers(N * K, 42), Bias = numbers(N, 43);
-    const Part = new Float64Array(S * M * N), Z = new Float64Array(M * N), one = new Float64Array(M * N);
+    const A = numbers(M * K, 41),
+      B = numbers(N * K, 42),
+      Bias = numbers(N, 43);
+    const Part = new Float64Array(S * M * N),
+      Z = new Float64Array(M * N),
+      one = new Float64Array(M * N);
     run('matmul', mm(M, N, K, { transB: true, splits: S }), { A, B, Z: Part });
     run('matmul_reduce', mm(M, N, K, { transB: true, splits: S, hasBias: true }), { Part, Z, Bias });
     run('matmul', mm(M, N, K, { transB: true, hasBias: true }), { A, B, Z: one, Bias });
@@ -222,7 +300,8 @@ describe('matmul split-K and matmul_reduce: ranges of K summed each from k0 upwa
     });
     expectBits(Z, want, 'Z');
     // two ways of rounding one sum: they differ at most by K ulps of Σ|terms| (and do differ somewhere)
-    const bound = (i: number) => K * 2 ** -52 * Array.from({ length: K }, (_v, k) => Math.abs(o.a(Math.floor(i / N), k) * o.b(k, i % N))).reduce((s, t) => s + t, 0);
+    const bound = (i: number) =>
+      K * 2 ** -52 * Array.from({ length: K }, (_v, k) => Math.abs(o.a(Math.floor(i / N), k) * o.b(k, i % N))).reduce((s, t) => s + t, 0);
     for (let i = 0; i < M * N; i++) expect(Math.abs(Z[i] - one[i]), `Z[${i}]`).toBeLessThanOrEqual(bound(i));
     expect(Array.from(Z).some((z, i) => z !== one[i])).toBe(true);
   });
@@ -230,22 +309,41 @@ describe('matmul split-K and matmul_reduce: ranges of K summed each from k0 upwa
 
 // ---- element-wise and row-wise kernels
 
-const elt = (rows: number, cols: number, act: Act, o: Partial<KernelParams['act_backward']> = {}): KernelParams['act_backward'] =>
-  ({ rows, cols, act, offZ: 0, offA: 0, offDA: 0, offDZ: 0, ...o });
+const elt = (rows: number, cols: number, act: Act, o: Partial<KernelParams['act_backward']> = {}): KernelParams['act_backward'] => ({
+  rows,
+  cols,
+  act,
+  offZ: 0,
+  offA: 0,
+  offDA: 0,
+  offDZ: 0,
+  ...o,
+});
 
 describe('act_backward: dZ = dA ⊙ f′(Z, A)', () => {
   test.each(ELEMENTWISE)('%s: the textbook derivative to the bit, and a central difference of f', (act) => {
-    const [rows, cols] = [7, 9], n = rows * cols, p = elt(rows, cols, act, { offZ: 1, offA: 2, offDA: 3, offDZ: 4 });
-    const z = numbers(n, 51), Z = new Float64Array(1 + n), A = new Float64Array(2 + n), dA = numbers(3 + n, 52), dZ = numbers(4 + n + 2, 53);
+    const [rows, cols] = [7, 9],
+      n = rows * cols,
+      p = elt(rows, cols, act, { offZ: 1, offA: 2, offDA: 3, offDZ: 4 });
+    const z = numbers(n, 51),
+      Z = new Float64Array(1 + n),
+      A = new Float64Array(2 + n),
+      dA = numbers(3 + n, 52),
+      dZ = numbers(4 + n + 2, 53);
     Z.set(z, 1);
-    A.set(z.map((v) => f(act, v)), 2);
+    A.set(
+      z.map((v) => f(act, v)),
+      2,
+    );
     const want = dZ.slice();
     for (let i = 0; i < n; i++) want[4 + i] = dA[3 + i] * df(act, z[i], f(act, z[i]));
     run('act_backward', p, { Z, A, dA, dZ });
     expectBits(dZ, want, 'dZ');
-    const ones = new Float64Array(n).fill(1), d = new Float64Array(n);
+    const ones = new Float64Array(n).fill(1),
+      d = new Float64Array(n);
     run('act_backward', elt(rows, cols, act), { Z: z, A: z.map((v) => f(act, v)), dA: ones, dZ: d });
-    for (let i = 0; i < n; i++) expect(Math.abs(d[i] - central((v) => f(act, v), z[i])), `at z = ${z[i]}`).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(f(act, z[i]))));
+    for (let i = 0; i < n; i++)
+      expect(Math.abs(d[i] - central((v) => f(act, v), z[i])), `at z = ${z[i]}`).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(f(act, z[i]))));
   });
 });
 
@@ -260,23 +358,30 @@ function softmax(z: ArrayLike<number>, off: number, cols: number): number[] {
 
 describe('softmax_rows and softmax_backward', () => {
   test('softmax_rows: A[r][c] = exp(Z[r][c] − max) / Σ_c exp(Z[r][c] − max), c from 0 upwards, to the bit; rows sum to 1', () => {
-    const [rows, cols] = [5, 17], Z = numbers(3 + rows * cols, 61).map((v) => 4 * v), A = numbers(5 + rows * cols + 1, 62);
+    const [rows, cols] = [5, 17],
+      Z = numbers(3 + rows * cols, 61).map((v) => 4 * v),
+      A = numbers(5 + rows * cols + 1, 62);
     const want = A.slice();
     for (let r = 0; r < rows; r++) want.set(softmax(Z, 3 + r * cols, cols), 5 + r * cols);
     run('softmax_rows', elt(rows, cols, 'softmax', { offZ: 3, offA: 5 }), { Z, A });
     expectBits(A, want, 'A');
     for (let r = 0; r < rows; r++) expect(Math.abs(A.slice(5 + r * cols, 5 + (r + 1) * cols).reduce((s, v) => s + v, 0) - 1)).toBeLessThan(1e-14);
     // large logits do not overflow
-    const big = Float64Array.of(1000, 1001, 999), out = new Float64Array(3);
+    const big = Float64Array.of(1000, 1001, 999),
+      out = new Float64Array(3);
     run('softmax_rows', elt(1, 3, 'softmax'), { Z: big, A: out });
     expectBits(out, softmax([0, 1, -1], 0, 3), 'A of (1000, 1001, 999)');
   });
   test('softmax_backward: dZ = A ⊙ (dA − Σ_c dA·A), c from 0 upwards, to the bit, and central differences of Σ dA·softmax(z)', () => {
-    const [rows, cols] = [5, 7], n = rows * cols;
-    const z = numbers(n, 71), dAv = numbers(n, 72);
+    const [rows, cols] = [5, 7],
+      n = rows * cols;
+    const z = numbers(n, 71),
+      dAv = numbers(n, 72);
     const Av: number[] = [];
     for (let r = 0; r < rows; r++) Av.push(...softmax(z, r * cols, cols));
-    const A = new Float64Array(2 + n), dA = new Float64Array(3 + n), dZ = numbers(4 + n + 1, 73);
+    const A = new Float64Array(2 + n),
+      dA = new Float64Array(3 + n),
+      dZ = numbers(4 + n + 1, 73);
     A.set(Av, 2);
     dA.set(dAv, 3);
     const want = dZ.slice();
@@ -289,7 +394,11 @@ describe('softmax_rows and softmax_backward', () => {
     expectBits(dZ, want, 'dZ');
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
-        const L = (v: number) => { const row = Array.from(z.slice(r * cols, (r + 1) * cols)); row[c] = v; return softmax(row, 0, cols).reduce((s, a, j) => s + dAv[r * cols + j] * a, 0); };
+        const L = (v: number) => {
+          const row = Array.from(z.slice(r * cols, (r + 1) * cols));
+          row[c] = v;
+          return softmax(row, 0, cols).reduce((s, a, j) => s + dAv[r * cols + j] * a, 0);
+        };
         expect(Math.abs(dZ[4 + r * cols + c] - central(L, z[r * cols + c])), `dZ[${r}][${c}]`).toBeLessThanOrEqual(1e-8);
       }
     }
@@ -298,17 +407,28 @@ describe('softmax_rows and softmax_backward', () => {
 
 describe('gather', () => {
   test('Out[t][r][i] = In[Idx[r]][t][i]: samples [n][steps][features] → batch [steps][rows][features]', () => {
-    const [rows, T, I, n] = [5, 3, 4, 9], Idx = Float64Array.of(-1, 0, 8, 0, 3, 7, 3), In = numbers(2 + n * T * I, 81), Out = numbers(3 + T * rows * I + 1, 82);
+    const [rows, T, I, n] = [5, 3, 4, 9],
+      Idx = Float64Array.of(-1, 0, 8, 0, 3, 7, 3),
+      In = numbers(2 + n * T * I, 81),
+      Out = numbers(3 + T * rows * I + 1, 82);
     const want = Out.slice();
-    for (let t = 0; t < T; t++) for (let r = 0; r < rows; r++) for (let i = 0; i < I; i++) want[3 + (t * rows + r) * I + i] = In[2 + (Idx[1 + r] * T + t) * I + i];
+    for (let t = 0; t < T; t++)
+      for (let r = 0; r < rows; r++) for (let i = 0; i < I; i++) want[3 + (t * rows + r) * I + i] = In[2 + (Idx[1 + r] * T + t) * I + i];
     run('gather', { rows, steps: T, features: I, offIdx: 1, offIn: 2, offOut: 3 }, { Idx, In, Out });
     expectBits(Out, want, 'Out');
   });
 });
 
 describe('col_sum (bias gradients): Out[c] = Σ_r M[r][c], r from 0 upwards, to the bit', () => {
-  test.each([[37, 70], [1000, 37], [3, 5], [1, 4], [64, 16]])('%i×%i, with offsets', (rows, cols) => {
-    const M = numbers(3 + rows * cols, rows + cols), Out = numbers(2 + cols + 1, 91);
+  test.each([
+    [37, 70],
+    [1000, 37],
+    [3, 5],
+    [1, 4],
+    [64, 16],
+  ])('%i×%i, with offsets', (rows, cols) => {
+    const M = numbers(3 + rows * cols, rows + cols),
+      Out = numbers(2 + cols + 1, 91);
     const want = Out.slice();
     for (let c = 0; c < cols; c++) {
       let s = 0;
@@ -323,11 +443,23 @@ describe('col_sum (bias gradients): Out[c] = Σ_r M[r][c], r from 0 upwards, to 
 
 // ---- the loss
 
-const lossP = (rows: number, cols: number, loss: LossKind, parts: number, o: Partial<KernelParams['loss_partial']> = {}): KernelParams['loss_partial'] =>
-  ({ rows, cols, loss, offP: 0, offY: 0, offOut: 0, offPart: 0, parts, ...o });
+const lossP = (rows: number, cols: number, loss: LossKind, parts: number, o: Partial<KernelParams['loss_partial']> = {}): KernelParams['loss_partial'] => ({
+  rows,
+  cols,
+  loss,
+  offP: 0,
+  offY: 0,
+  offOut: 0,
+  offPart: 0,
+  parts,
+  ...o,
+});
 /** The loss of one row: Σ_c (P − Y)² (mse forms), or Σ_c Y·(logsumexp(P) − P) (cross-entropy on logits), c from 0 upwards. */
 function rowLoss(loss: LossKind, P: ArrayLike<number>, Y: ArrayLike<number>, o: number, cols: number): number[] {
-  if (loss === 'crossEntropy') { const l = lse(P, o, cols); return Array.from({ length: cols }, (_v, c) => Y[o + c] * (l - P[o + c])); }
+  if (loss === 'crossEntropy') {
+    const l = lse(P, o, cols);
+    return Array.from({ length: cols }, (_v, c) => Y[o + c] * (l - P[o + c]));
+  }
   return Array.from({ length: cols }, (_v, c) => (P[o + c] - Y[o + c]) ** 2);
 }
 function lse(P: ArrayLike<number>, o: number, cols: number): number {
@@ -350,8 +482,10 @@ function plainParts(loss: LossKind, P: F, Y: F, rows: number, cols: number, part
 function textbookLoss(loss: LossKind, P: ArrayLike<number>, Y: ArrayLike<number>, rows: number, cols: number): number {
   let s = 0;
   for (let r = 0; r < rows; r++) {
-    if (loss === 'crossEntropy') { const sm = softmax(P, r * cols, cols); for (let c = 0; c < cols; c++) s -= Y[r * cols + c] * Math.log(sm[c]); }
-    else for (let c = 0; c < cols; c++) s += (P[r * cols + c] - Y[r * cols + c]) ** 2;
+    if (loss === 'crossEntropy') {
+      const sm = softmax(P, r * cols, cols);
+      for (let c = 0; c < cols; c++) s -= Y[r * cols + c] * Math.log(sm[c]);
+    } else for (let c = 0; c < cols; c++) s += (P[r * cols + c] - Y[r * cols + c]) ** 2;
   }
   return loss === 'crossEntropy' ? s / rows : loss === 'halfMse' ? s / 2 / (rows * cols) : s / (rows * cols);
 }
@@ -359,7 +493,7 @@ function textbookLoss(loss: LossKind, P: ArrayLike<number>, Y: ArrayLike<number>
 function textbookGrad(loss: LossKind, P: F, Y: F, rows: number, cols: number): F {
   const n = rows * cols;
   return Float64Array.from({ length: n }, (_v, i) => {
-    if (loss === 'mse') return 2 * (P[i] - Y[i]) / n;
+    if (loss === 'mse') return (2 * (P[i] - Y[i])) / n;
     if (loss === 'halfMse') return (P[i] - Y[i]) / n;
     const r = Math.floor(i / cols);
     return (Math.exp(P[i] - lse(P, r * cols, cols)) - Y[i]) / rows;
@@ -369,25 +503,45 @@ function textbookGrad(loss: LossKind, P: F, Y: F, rows: number, cols: number): F
 function targets(loss: LossKind, rows: number, cols: number, seed: number): F {
   const y = numbers(rows * cols, seed, true);
   if (loss !== 'crossEntropy') return y;
-  for (let r = 0; r < rows; r++) { const s = y.slice(r * cols, (r + 1) * cols).reduce((a, b) => a + b, 0); for (let c = 0; c < cols; c++) y[r * cols + c] /= s; }
+  for (let r = 0; r < rows; r++) {
+    const s = y.slice(r * cols, (r + 1) * cols).reduce((a, b) => a + b, 0);
+    for (let c = 0; c < cols; c++) y[r * cols + c] /= s;
+  }
   return y;
 }
 const LOSS_KINDS = ['mse', 'halfMse', 'crossEntropy'] as const;
 
 describe('loss_partial, loss_value and loss_grad, for each loss', () => {
   // 300 rows in 7 parts of 43 (the last one 42); 3 rows in 5 parts (two empty); one part
-  test.each(LOSS_KINDS.flatMap((l) => [[l, 300, 6, 7], [l, 3, 4, 5], [l, 40, 10, 1]] as const))('loss_partial %s, %i×%i rows in %i parts: each part\'s rows and columns in one running sum, to the bit', (loss, rows, cols, parts) => {
-    const n = rows * cols, P = numbers(2 + n, 101), Y = new Float64Array(3 + n), Part = numbers(4 + parts + 1, 102);
+  test.each(
+    LOSS_KINDS.flatMap(
+      (l) =>
+        [
+          [l, 300, 6, 7],
+          [l, 3, 4, 5],
+          [l, 40, 10, 1],
+        ] as const,
+    ),
+  )("loss_partial %s, %i×%i rows in %i parts: each part's rows and columns in one running sum, to the bit", (loss, rows, cols, parts) => {
+    const n = rows * cols,
+      P = numbers(2 + n, 101),
+      Y = new Float64Array(3 + n),
+      Part = numbers(4 + parts + 1, 102);
     Y.set(targets(loss, rows, cols, 103), 3);
     const want = Part.slice();
     want.set(plainParts(loss, P.subarray(2), Y.subarray(3), rows, cols, parts), 4);
     run('loss_partial', lossP(rows, cols, loss, parts, { offP: 2, offY: 3, offPart: 4 }), { P, Y, Part });
     expectBits(Part, want, 'Part');
-    if (rows >= 40) expect(orderMatters([Array.from({ length: rows }, (_v, r) => rowLoss(loss, P.subarray(2), Y.subarray(3), r * cols, cols)).flat()])).toBe(true);
+    if (rows >= 40)
+      expect(orderMatters([Array.from({ length: rows }, (_v, r) => rowLoss(loss, P.subarray(2), Y.subarray(3), r * cols, cols)).flat()])).toBe(true);
   });
   test.each(LOSS_KINDS)('loss_partial %s with the gradient: the same parts, and the textbook gradient at offOut', (loss) => {
-    const [rows, cols, parts] = [70, 9, 3], n = rows * cols;
-    const P = numbers(n, 111), Y = targets(loss, rows, cols, 112), Part = new Float64Array(parts), Out = numbers(2 + n + 1, 113);
+    const [rows, cols, parts] = [70, 9, 3],
+      n = rows * cols;
+    const P = numbers(n, 111),
+      Y = targets(loss, rows, cols, 112),
+      Part = new Float64Array(parts),
+      Out = numbers(2 + n + 1, 113);
     const want = Out.slice();
     want.set(textbookGrad(loss, P, Y, rows, cols), 2);
     run('loss_partial', lossP(rows, cols, loss, parts, { offOut: 2, withGrad: true }), { P, Y, Part, Out });
@@ -395,33 +549,42 @@ describe('loss_partial, loss_value and loss_grad, for each loss', () => {
     expectBits(Out, want, 'Out');
   });
   test.each(LOSS_KINDS)('loss_value %s: Σ_w Part[w] from w = 0, normalised, to the bit', (loss) => {
-    const [rows, cols, parts] = [300, 6, 257], Part = numbers(1 + parts, 121, true), Out = numbers(4, 122);
+    const [rows, cols, parts] = [300, 6, 257],
+      Part = numbers(1 + parts, 121, true),
+      Out = numbers(4, 122);
     let s = 0;
     for (let w = 0; w < parts; w++) s += Part[1 + w];
     const want = Out.slice();
-    want[2] = loss === 'crossEntropy' ? s / rows : loss === 'halfMse' ? 0.5 * s / (rows * cols) : s / (rows * cols);
+    want[2] = loss === 'crossEntropy' ? s / rows : loss === 'halfMse' ? (0.5 * s) / (rows * cols) : s / (rows * cols);
     expect(orderMatters([Array.from(Part.subarray(1))])).toBe(true);
     run('loss_value', lossP(rows, cols, loss, parts, { offPart: 1, offOut: 2 }), { Part, Out });
     expectBits(Out, want, 'Out');
   });
-  test.each(LOSS_KINDS)('loss_partial then loss_value %s: in one part, the textbook running sum to the bit; in parts, the textbook loss to rounding', (loss) => {
-    const [rows, cols] = [50, 7], P = numbers(rows * cols, 131), Y = targets(loss, rows, cols, 132);
-    const value = (parts: number) => {
-      const Part = new Float64Array(parts), Out = new Float64Array(1);
-      run('loss_partial', lossP(rows, cols, loss, parts), { P, Y, Part });
-      run('loss_value', lossP(rows, cols, loss, parts), { Part, Out });
-      return Out[0];
-    };
-    let s = 0;
-    for (let r = 0; r < rows; r++) for (const t of rowLoss(loss, P, Y, r * cols, cols)) s += t;
-    const n = rows * cols;
-    expect(value(1)).toBe(loss === 'crossEntropy' ? s / rows : loss === 'halfMse' ? 0.5 * s / n : s / n);
-    const want = textbookLoss(loss, P, Y, rows, cols);
-    for (const parts of [1, 4, 13]) expect(Math.abs(value(parts) - want)).toBeLessThanOrEqual(1e-14 * want);
-  });
+  test.each(LOSS_KINDS)(
+    'loss_partial then loss_value %s: in one part, the textbook running sum to the bit; in parts, the textbook loss to rounding',
+    (loss) => {
+      const [rows, cols] = [50, 7],
+        P = numbers(rows * cols, 131),
+        Y = targets(loss, rows, cols, 132);
+      const value = (parts: number) => {
+        const Part = new Float64Array(parts),
+          Out = new Float64Array(1);
+        run('loss_partial', lossP(rows, cols, loss, parts), { P, Y, Part });
+        run('loss_value', lossP(rows, cols, loss, parts), { Part, Out });
+        return Out[0];
+      };
+      let s = 0;
+      for (let r = 0; r < rows; r++) for (const t of rowLoss(loss, P, Y, r * cols, cols)) s += t;
+      const n = rows * cols;
+      expect(value(1)).toBe(loss === 'crossEntropy' ? s / rows : loss === 'halfMse' ? (0.5 * s) / n : s / n);
+      const want = textbookLoss(loss, P, Y, rows, cols);
+      for (const parts of [1, 4, 13]) expect(Math.abs(value(parts) - want)).toBeLessThanOrEqual(1e-14 * want);
+    },
+  );
   test('a hand-worked case: mse of ŷ (0.5, 0.2) against (1, 0) is 0.145, halfMse 0.0725; cross-entropy of logits (0, ln 3) against class 1 is ln(4/3)', () => {
     const value = (loss: LossKind, P: number[], Y: number[]) => {
-      const Part = new Float64Array(1), Out = new Float64Array(1);
+      const Part = new Float64Array(1),
+        Out = new Float64Array(1);
       run('loss_partial', lossP(1, 2, loss, 1), { P: Float64Array.from(P), Y: Float64Array.from(Y), Part });
       run('loss_value', lossP(1, 2, loss, 1), { Part, Out });
       return Out[0];
@@ -431,7 +594,11 @@ describe('loss_partial, loss_value and loss_grad, for each loss', () => {
     expect(value('crossEntropy', [0, Math.log(3)], [0, 1])).toBeCloseTo(Math.log(4 / 3), 15);
   });
   test.each(LOSS_KINDS)('loss_grad %s: the textbook gradient to the bit, and central differences of the textbook loss', (loss) => {
-    const [rows, cols] = [6, 5], n = rows * cols, P = numbers(1 + n, 141), Y = new Float64Array(2 + n), Out = numbers(3 + n + 1, 142);
+    const [rows, cols] = [6, 5],
+      n = rows * cols,
+      P = numbers(1 + n, 141),
+      Y = new Float64Array(2 + n),
+      Out = numbers(3 + n + 1, 142);
     const y = targets(loss, rows, cols, 143);
     Y.set(y, 2);
     const want = Out.slice();
@@ -439,7 +606,11 @@ describe('loss_partial, loss_value and loss_grad, for each loss', () => {
     run('loss_grad', lossP(rows, cols, loss, 1, { offP: 1, offY: 2, offOut: 3 }), { P, Y, Out });
     expectBits(Out, want, 'Out');
     for (let i = 0; i < n; i++) {
-      const L = (v: number) => { const p = P.slice(1); p[i] = v; return textbookLoss(loss, p, y, rows, cols); };
+      const L = (v: number) => {
+        const p = P.slice(1);
+        p[i] = v;
+        return textbookLoss(loss, p, y, rows, cols);
+      };
       expect(Math.abs(Out[3 + i] - central(L, P[1 + i], 1e-5)), `dL/dP[${i}]`).toBeLessThanOrEqual(1e-8);
     }
   });
@@ -456,24 +627,37 @@ type Update = KernelParams['update'];
  */
 function textbookStep(u: Update, p: number, g: number, s1: number, s2: number): [number, number, number] {
   switch (u.opt) {
-    case 'sgd': return [p - u.lr * g, s1, s2];
-    case 'momentum': { const v = u.h1 * s1 + g; return [p - u.lr * v, v, s2]; }
+    case 'sgd':
+      return [p - u.lr * g, s1, s2];
+    case 'momentum': {
+      const v = u.h1 * s1 + g;
+      return [p - u.lr * v, v, s2];
+    }
     case 'rmsprop': {
       const s = u.h1 * s1 + (1 - u.h1) * g * g;
-      return [p - (u.epsInside ? u.lr * g / Math.sqrt(s + u.eps) : u.lr * g / (Math.sqrt(s) + u.eps)), s, s2];
+      return [p - (u.epsInside ? (u.lr * g) / Math.sqrt(s + u.eps) : (u.lr * g) / (Math.sqrt(s) + u.eps)), s, s2];
     }
     case 'adam': {
-      const m = u.h1 * s1 + (1 - u.h1) * g, v = u.h2 * s2 + (1 - u.h2) * g * g;
-      return [p - u.lr * (m / u.bc1) / (Math.sqrt(v / u.bc2) + u.eps), m, v];
+      const m = u.h1 * s1 + (1 - u.h1) * g,
+        v = u.h2 * s2 + (1 - u.h2) * g * g;
+      return [p - (u.lr * (m / u.bc1)) / (Math.sqrt(v / u.bc2) + u.eps), m, v];
     }
   }
 }
 
 describe('update: one optimizer step over n parameters', () => {
-  test.each([['sgd', true], ['momentum', true], ['rmsprop', true], ['rmsprop', false], ['adam', true]] as const)('%s (ε inside the root: %s): three steps, parameters and state, to the bit', (opt, epsInside) => {
+  test.each([
+    ['sgd', true],
+    ['momentum', true],
+    ['rmsprop', true],
+    ['rmsprop', false],
+    ['adam', true],
+  ] as const)('%s (ε inside the root: %s): three steps, parameters and state, to the bit', (opt, epsInside) => {
     const n = 300;
     // buffers one longer than n: nothing past n is written
-    const P = numbers(n + 1, 151), S1 = numbers(n + 1, 152), S2 = numbers(n + 1, 153, true);
+    const P = numbers(n + 1, 151),
+      S1 = numbers(n + 1, 152),
+      S2 = numbers(n + 1, 153, true);
     if (opt === 'rmsprop') S1.set(numbers(n + 1, 152, true));
     const want = [P.slice(), S1.slice(), S2.slice()];
     for (let t = 1; t <= 3; t++) {
@@ -486,8 +670,12 @@ describe('update: one optimizer step over n parameters', () => {
       expectBits(S2, want[2], `S2 after step ${t}`);
     }
   });
-  test('Adam\'s first step from zero state moves each parameter by lr·g/(|g| + ε): lr against the gradient\'s sign', () => {
-    const n = 50, P = new Float64Array(n), G = numbers(n, 171), S1 = new Float64Array(n), S2 = new Float64Array(n);
+  test("Adam's first step from zero state moves each parameter by lr·g/(|g| + ε): lr against the gradient's sign", () => {
+    const n = 50,
+      P = new Float64Array(n),
+      G = numbers(n, 171),
+      S1 = new Float64Array(n),
+      S2 = new Float64Array(n);
     run('update', { n, opt: 'adam', epsInside: false, ...hyper, bc1: 1 - hyper.h1, bc2: 1 - hyper.h2 }, { P, G, S1, S2 });
     for (let i = 0; i < n; i++) expect(P[i]).toBeCloseTo(-hyper.lr * Math.sign(G[i]), 8);
   });

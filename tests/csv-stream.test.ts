@@ -40,7 +40,14 @@ function file(name: string, text: string): string {
   return p;
 }
 
-const mlp: ModelSpec = { type: 'mlp', inputSize: 3, layers: [{ units: 6, activation: 'tanh' }, { units: 1, activation: 'identity' }] };
+const mlp: ModelSpec = {
+  type: 'mlp',
+  inputSize: 3,
+  layers: [
+    { units: 6, activation: 'tanh' },
+    { units: 1, activation: 'identity' },
+  ],
+};
 const rnn = { type: 'rnn', inputSize: 3, hiddenSize: 4, outputSize: 1 } as ModelSpec;
 
 async function allSamples(d: Datasets['train']) {
@@ -49,16 +56,28 @@ async function allSamples(d: Datasets['train']) {
 
 test('streamed samples are those csv.ts makes of the same file: rows, windows, the held-out tail, tabs, quotes, blank lines', async () => {
   for (const [name, delim, model, extra] of [
-    ['rows.csv', ',', mlp, {}], ['windows.csv', ',', validateSpec({ model: rnn, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { x: [[[0, 0, 0]]], y: [[0]] } }).model, { window: 5, test: 100 }],
+    ['rows.csv', ',', mlp, {}],
+    [
+      'windows.csv',
+      ',',
+      validateSpec({ model: rnn, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { x: [[[0, 0, 0]]], y: [[0]] } }).model,
+      { window: 5, test: 100 },
+    ],
     ['tabs.tsv', '\t', mlp, { test: 1 }],
   ] as const) {
-    const text = csvText(delim), path = file(name, text);
+    const text = csvText(delim),
+      path = file(name, text);
     const ref: CsvRef = { csv: path, ...extra };
     const whole = await csvDataset(ref, model, async () => text);
     const streamed = await streamedCsvDataset(ref, model);
     expect(streamed.train.source, name).toBeDefined();
     expect(streamed.train.x.length).toBe(0); // nothing of the training samples is held
-    expect([streamed.train.n, streamed.train.steps, streamed.train.features, streamed.train.outputs]).toEqual([whole.train.n, whole.train.steps, whole.train.features, whole.train.outputs]);
+    expect([streamed.train.n, streamed.train.steps, streamed.train.features, streamed.train.outputs]).toEqual([
+      whole.train.n,
+      whole.train.steps,
+      whole.train.features,
+      whole.train.outputs,
+    ]);
     const got = await allSamples(streamed.train);
     expect(Array.from(got.x), name).toEqual(Array.from(whole.train.x));
     expect(Array.from(got.y), name).toEqual(Array.from(whole.train.y));
@@ -67,14 +86,16 @@ test('streamed samples are those csv.ts makes of the same file: rows, windows, t
       expect(Array.from(streamed.test!.y)).toEqual(Array.from(whole.test.y));
     }
     // a read from the middle, across an index mark, by offset
-    const part = await streamed.train.source!.read(1000, 700), xs = whole.train.steps * whole.train.features;
+    const part = await streamed.train.source!.read(1000, 700),
+      xs = whole.train.steps * whole.train.features;
     expect(Array.from(part.x)).toEqual(Array.from(whole.train.x.subarray(1000 * xs, 1700 * xs)));
     expect(Array.from(part.y)).toEqual(Array.from(whole.train.y.subarray(1000, 1700)));
   }
 });
 
-test('a page\'s File is read in slices the same way', async () => {
-  const text = csvText(), ref: CsvRef = { csv: 'in-page.csv', test: 10 };
+test("a page's File is read in slices the same way", async () => {
+  const text = csvText(),
+    ref: CsvRef = { csv: 'in-page.csv', test: 10 };
   const blob = new Blob([text]);
   const s = validateSpec({ model: mlp, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: ref });
   const streamed = await loadDataset(s, { openFile: async () => blobFile(blob) });
@@ -100,7 +121,16 @@ test('a bad cell is named by file and line in the one pass before training; a fi
 });
 
 function spec(path: string, shuffle: boolean, steps = 60): RunSpec {
-  return validateSpec({ model: mlp, loss: 'mse', optimizer: { type: 'adam', lr: 0.01 }, data: { csv: path, test: 200 }, batchSize: 32, shuffle, steps, seed: 5 });
+  return validateSpec({
+    model: mlp,
+    loss: 'mse',
+    optimizer: { type: 'adam', lr: 0.01 },
+    data: { csv: path, test: 200 },
+    batchSize: 32,
+    shuffle,
+    steps,
+    seed: 5,
+  });
 }
 
 /** Floats of data buffer that cut the 2800 training samples into 8 shards of 350 (4 floats a sample, two slots). */
@@ -109,7 +139,12 @@ const DATA_FLOATS = 2 * 350 * 3;
 async function train(be: Backend, s: RunSpec, data: Datasets, steps?: number, dataFloats: number | undefined = DATA_FLOATS) {
   const t = new Trainer(be, s, data, steps, dataFloats);
   try {
-    return { losses: await t.train({ reportEvery: 10 }), params: await t.session.readParams(), shards: t.session.shards?.plan.count, state: await t.snapshot() };
+    return {
+      losses: await t.train({ reportEvery: 10 }),
+      params: await t.session.readParams(),
+      shards: t.session.shards?.plan.count,
+      state: await t.snapshot(),
+    };
   } finally {
     t.dispose();
   }
@@ -129,7 +164,8 @@ describeBackends(await backendCases(), '%s', (name, be) => {
   }, 60_000);
 
   test('a streamed, shuffled run resumed mid-epoch ends bit for bit as the run that never stopped', async () => {
-    const s = spec(path, true, 150), data = await streamedCsvDataset(s.data as CsvRef, mlp);
+    const s = spec(path, true, 150),
+      data = await streamedCsvDataset(s.data as CsvRef, mlp);
     const straight = await train(be, s, data);
     const first = await train(be, s, data, 101); // epoch 1 (88 batches an epoch), mid-shard
     const t = new Trainer(be, s, data, undefined, DATA_FLOATS);
@@ -155,7 +191,7 @@ test(`a CSV of ${BIG_MB} MB trains its first steps with the process's peak RSS u
   const big = join(dir, 'big.csv');
   const out = createWriteStream(big);
   out.write('a,b,c,d,e,f,g,h,target\n');
-  for (let written = 0, r = 0; written < BIG_MB * 1e6;) {
+  for (let written = 0, r = 0; written < BIG_MB * 1e6; ) {
     const lines: string[] = [];
     for (let k = 0; k < 20_000; k++, r++) {
       const v = Array.from({ length: 8 }, (_, j) => ((r * 7919 + j * 104729) % 100_003) / 100_003);

@@ -21,7 +21,13 @@ test('the folders are read (a glob that found nothing would pass anything)', () 
 });
 
 test('no file in src/, web/, examples/, shaders/ or bench/ cites DESIGN.md', () => {
-  const citing = sources.flatMap((s) => s.text.split('\n').map((line, i) => [s.name, i + 1, line] as const).filter(([, , line]) => /DESIGN\.md/i.test(line)))
+  const citing = sources
+    .flatMap((s) =>
+      s.text
+        .split('\n')
+        .map((line, i) => [s.name, i + 1, line] as const)
+        .filter(([, , line]) => /DESIGN\.md/i.test(line)),
+    )
     .map(([name, n, line]) => `${name}:${n}: ${line.trim()}`);
   expect(citing).toEqual([]);
 });

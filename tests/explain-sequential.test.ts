@@ -24,9 +24,10 @@ async function story(name: string, be: CpuBackend | undefined) {
   return tellStep(spec, ref, dev);
 }
 
-testBackends(cases, '%s: explain tells the hand-worked LSTM step gate by gate with PyTorch\'s numbers', async (_, be) => {
+testBackends(cases, "%s: explain tells the hand-worked LSTM step gate by gate with PyTorch's numbers", async (_, be) => {
   const text = await story('one-lstm-step', be as CpuBackend);
-  const e = example('one-lstm-step').expect.tensors, H = 2;
+  const e = example('one-lstm-step').expect.tensors,
+    H = 2;
   const gates = (t: number, k: number) => e[`layers.0.gates[t=${t}]`].slice(k * H, (k + 1) * H);
   for (const t of [1, 2]) {
     expect(text).toContain(`i = σ(a_i) = ${fmtList(gates(t, 0))}`);
@@ -60,9 +61,10 @@ testBackends(cases, '%s: explain tells the hand-worked LSTM step gate by gate wi
   }
 });
 
-testBackends(cases, '%s: explain tells the hand-worked GRU step gate by gate with PyTorch\'s numbers', async (_, be) => {
+testBackends(cases, "%s: explain tells the hand-worked GRU step gate by gate with PyTorch's numbers", async (_, be) => {
   const text = await story('one-gru-step', be as CpuBackend);
-  const e = example('one-gru-step').expect.tensors, H = 2;
+  const e = example('one-gru-step').expect.tensors,
+    H = 2;
   for (const t of [1, 2]) {
     const g = e[`layers.0.gates[t=${t}]`];
     expect(text).toContain(`r = ${fmtList(g.slice(0, H))}`);
@@ -72,7 +74,8 @@ testBackends(cases, '%s: explain tells the hand-worked GRU step gate by gate wit
     ['r', 'z', 'n'].forEach((n, k) => expect(text).toContain(`d${n} = ${fmtList(e[`layers.0.dgx[t=${t}]`].slice(k * H, (k + 1) * H))}`));
   }
   // step 2: h_2 = (1 − z) ⊙ n + z ⊙ h_1, written with the numbers
-  const g2 = e['layers.0.gates[t=2]'], h1 = e['layers.0.h[t=1]'];
+  const g2 = e['layers.0.gates[t=2]'],
+    h1 = e['layers.0.h[t=1]'];
   expect(text).toContain(`h_2 = (1 − z) ⊙ n + z ⊙ h_1 = [(1 − ${fmt(g2[2])})·${fmt(g2[4])} + ${fmt(g2[2])}·(${fmt(h1[0])})`);
   expect(text).toContain('n = tanh(X_n + r ⊙ Gh_n) = tanh([−0.5 + ');
   // dh_2 = dL/dŷ·W_head = 2(ŷ − y)·[0.7, −0.5]
@@ -85,30 +88,63 @@ test('explain tells a stack (lstm sequences → gru → rnn → dense softmax) o
   const r = (i: number) => Math.sin(1 + i);
   const spec = validateSpec({
     model: {
-      type: 'sequential', inputSize: 2,
-      layers: [{ type: 'lstm', units: 3, returnSequences: true }, { type: 'gru', units: 2, returnSequences: true }, { type: 'rnn', units: 2, activation: 'tanh' }, { type: 'dense', units: 3, activation: 'softmax' }],
+      type: 'sequential',
+      inputSize: 2,
+      layers: [
+        { type: 'lstm', units: 3, returnSequences: true },
+        { type: 'gru', units: 2, returnSequences: true },
+        { type: 'rnn', units: 2, activation: 'tanh' },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
     },
-    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.01 }, seed: 3,
-    data: { x: [0, 1, 2].map((b) => [0, 1, 2, 3].map((t) => [r(b * 8 + t * 2), r(b * 8 + t * 2 + 1)])), y: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.01 },
+    seed: 3,
+    data: {
+      x: [0, 1, 2].map((b) => [0, 1, 2, 3].map((t) => [r(b * 8 + t * 2), r(b * 8 + t * 2 + 1)])),
+      y: [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+    },
   });
   const ref = await traceStep(new CpuBackend(), spec);
   const text = tellStep(spec, ref);
   expect(text).toMatch(/^One training step of a sequential model \(2 in; lstm 3 \(sequences\) → gru 2 \(sequences\) → rnn 2 → dense 3; 4 steps\)/);
-  for (const layer of ['layer 1 (lstm, nn.LSTM, layers.0)', 'layer 2 (gru, nn.GRU, layers.1)', 'layer 3 (rnn, nn.RNN, layers.2)', 'layer 4 (dense, nn.Linear, layers.3)']) {
+  for (const layer of [
+    'layer 1 (lstm, nn.LSTM, layers.0)',
+    'layer 2 (gru, nn.GRU, layers.1)',
+    'layer 3 (rnn, nn.RNN, layers.2)',
+    'layer 4 (dense, nn.Linear, layers.3)',
+  ]) {
     expect(text.split(layer)).toHaveLength(3); // once forward, once backward
   }
   for (const t of [1, 2, 3, 4]) expect(text).toContain(`dh_${t} = `);
   // the LSTM's dh_t recomputed by the story agrees with its own da_o = dh ⊙ tanh(c) ⊙ o(1 − o) (batch row 0, unit 0)
   const dh1 = Number([...text.matchAll(/dh_1 = \[\[([^,\]]+)/g)].at(-1)![1].replace(/−/g, '-')); // the LSTM's, told last
-  const g = ref.forward.get('layers.0.gates[t=1]')!, c = ref.forward.get('layers.0.c[t=1]')!, dgo = ref.backward.get('layers.0.dgates[t=1]')![9];
+  const g = ref.forward.get('layers.0.gates[t=1]')!,
+    c = ref.forward.get('layers.0.c[t=1]')!,
+    dgo = ref.backward.get('layers.0.dgates[t=1]')![9];
   expect(Math.abs(dgo)).toBeGreaterThan(1e-6);
   expect(Math.abs(dh1 * Math.tanh(c[0]) * g[9] * (1 - g[9]) - dgo) / Math.abs(dgo)).toBeLessThan(1e-4); // dh_1 printed to 6 digits
 });
 
-test('explain tells an embedding and a dropout layer by their own tensors (ids in, rows out; the mask\'s zeros), with the gradients through them', async () => {
+test("explain tells an embedding and a dropout layer by their own tensors (ids in, rows out; the mask's zeros), with the gradients through them", async () => {
   const spec = validateSpec({
-    model: { type: 'sequential', layers: [{ type: 'embedding', vocab: 4, units: 2 }, { type: 'lstm', units: 2, returnSequences: true }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3, activation: 'softmax' }] },
-    loss: 'crossEntropy', optimizer: { type: 'sgd', lr: 0.1 }, seed: 1, data: { x: [[0, 3, 1]], y: [[2, 0, 1]] },
+    model: {
+      type: 'sequential',
+      layers: [
+        { type: 'embedding', vocab: 4, units: 2 },
+        { type: 'lstm', units: 2, returnSequences: true },
+        { type: 'dropout', rate: 0.5 },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'sgd', lr: 0.1 },
+    seed: 1,
+    data: { x: [[0, 3, 1]], y: [[2, 0, 1]] },
   });
   const ref = await traceStep(new CpuBackend(), spec);
   const text = tellStep(spec, ref);
@@ -122,14 +158,20 @@ test('explain tells an embedding and a dropout layer by their own tensors (ids i
   expect(text).toContain(`dL/dlogits = [${[0, 1, 2].map((r) => fmtList(ref.backward.get('layers.3.dz')!.subarray(r * 3, r * 3 + 3))).join(', ')}]`);
   expect(text).not.toContain('NaN');
   // the LSTM's dh_3 comes through the dropout: its dout ⊙ mask/(1 − p), the mask read off out/in
-  const dout = ref.backward.get('layers.2.dout')!, out = ref.forward.get('layers.2.out')!, h3 = ref.forward.get('layers.1.h[t=3]')!;
+  const dout = ref.backward.get('layers.2.dout')!,
+    out = ref.forward.get('layers.2.out')!,
+    h3 = ref.forward.get('layers.1.h[t=3]')!;
   const dh3 = [0, 1].map((j) => dout[4 + j] * (out[4 + j] / h3[j]));
   expect(text).toContain(`dh_3 = ${fmtList(dh3)}`);
   expect(text).toContain('dL/d layers.0.weight = ');
 });
 
 test('miya explain examples/one-gru-step.json --backend cpu prints the story (exit 0)', () => {
-  const r = spawnSync('node', [join(import.meta.dirname, '..', 'bin/miya.js'), 'explain', 'examples/one-gru-step.json', '--backend', 'cpu'], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('node', [join(import.meta.dirname, '..', 'bin/miya.js'), 'explain', 'examples/one-gru-step.json', '--backend', 'cpu'], {
+    cwd: join(import.meta.dirname, '..'),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toContain('layer 1 (gru, nn.GRU, layers.0):');
   expect(r.stdout).toContain('n = tanh(X_n + r ⊙ Gh_n)');

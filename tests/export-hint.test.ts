@@ -12,11 +12,26 @@ const miya = (cwd: string, ...args: string[]) => spawnSync('node', [join(root, '
 
 test('the Python line export prints loads the model when run as printed from elsewhere', () => {
   const dir = mkdtempSync(join(tmpdir(), 'miya-hint-'));
-  const spec = join(dir, 'spec.json'), ck = join(dir, 'run.safetensors'), out = join(dir, "it's torch");
-  writeFileSync(spec, JSON.stringify({
-    model: { type: 'mlp', inputSize: 2, layers: [{ units: 3, activation: 'tanh' }, { units: 1, activation: 'identity' }] },
-    loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { x: [[1, 2]], y: [[0.5]] }, steps: 2,
-  }));
+  const spec = join(dir, 'spec.json'),
+    ck = join(dir, 'run.safetensors'),
+    out = join(dir, "it's torch");
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      model: {
+        type: 'mlp',
+        inputSize: 2,
+        layers: [
+          { units: 3, activation: 'tanh' },
+          { units: 1, activation: 'identity' },
+        ],
+      },
+      loss: 'mse',
+      optimizer: { type: 'sgd', lr: 0.1 },
+      data: { x: [[1, 2]], y: [[0.5]] },
+      steps: 2,
+    }),
+  );
   expect(miya(dir, 'train', spec, '--backend', 'cpu', '--checkpoint', ck).status).toBe(0);
   const r = miya(root, 'export', ck, '--pytorch', out);
   expect(r.status, r.stderr).toBe(0);

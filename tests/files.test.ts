@@ -52,11 +52,13 @@ const isRoot = process.getuid?.() === 0;
 describe('writeFileAtomic', () => {
   test('a short write is continued until every byte is written', async () => {
     const got: number[] = [];
-    const file = { write: async (b: Uint8Array, offset: number, length: number, position: number) => {
-      const n = Math.min(length, 1000); // at most 1000 bytes a call, as a nearly full disk does
-      for (let i = 0; i < n; i++) got[position + i] = b[offset + i];
-      return { bytesWritten: n, buffer: b };
-    } };
+    const file = {
+      write: async (b: Uint8Array, offset: number, length: number, position: number) => {
+        const n = Math.min(length, 1000); // at most 1000 bytes a call, as a nearly full disk does
+        for (let i = 0; i < n; i++) got[position + i] = b[offset + i];
+        return { bytesWritten: n, buffer: b };
+      },
+    };
     const data = bytes(150_000, 1);
     await writeAll(file as never, data);
     expect(compareBytes(Uint8Array.from(got), data)).toBe('equal');
@@ -96,7 +98,7 @@ describe('writeFileAtomic', () => {
     expect(compareBytes(readFileSync(f), data)).toBe('equal');
   });
 
-  test('a temporary file of a killed writer is removed by the next write; a live writer\'s and other files\' are kept', async () => {
+  test("a temporary file of a killed writer is removed by the next write; a live writer's and other files' are kept", async () => {
     const dead = spawnSync('node', ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     const live = spawn('sleep', ['30']);
     const f = join(dir, 'stale.bin');
@@ -111,7 +113,8 @@ describe('writeFileAtomic', () => {
   });
 
   test('a symbolic link is written through: its target gets the bytes, the link stays', async () => {
-    const target = join(dir, 'target.bin'), link = join(dir, 'link.bin');
+    const target = join(dir, 'target.bin'),
+      link = join(dir, 'link.bin');
     writeFileSync(target, 'old');
     symlinkSync(target, link);
     await writeFileAtomic(link, bytes(10, 6));
@@ -143,8 +146,25 @@ describe('writeFileAtomic', () => {
 });
 
 const spec = {
-  model: { type: 'mlp', inputSize: 3, layers: [{ units: 4, activation: 'relu' }, { units: 1, activation: 'sigmoid' }] },
-  loss: 'mse', optimizer: { type: 'adam', lr: 0.1 }, data: { x: [[0.5, 0.2, 0.1], [0.1, -0.3, 0.7]], y: [[1], [0]] }, steps: 3, seed: 1,
+  model: {
+    type: 'mlp',
+    inputSize: 3,
+    layers: [
+      { units: 4, activation: 'relu' },
+      { units: 1, activation: 'sigmoid' },
+    ],
+  },
+  loss: 'mse',
+  optimizer: { type: 'adam', lr: 0.1 },
+  data: {
+    x: [
+      [0.5, 0.2, 0.1],
+      [0.1, -0.3, 0.7],
+    ],
+    y: [[1], [0]],
+  },
+  steps: 3,
+  seed: 1,
 };
 const specPath = join(dir, 'spec.json');
 writeFileSync(specPath, JSON.stringify(spec));
@@ -172,7 +192,8 @@ describe('special files', () => {
   });
 
   test('--checkpoint through a symbolic link writes its target, says so, and keeps the link', () => {
-    const target = join(dir, 'real.safetensors'), link = join(dir, 'via-link.safetensors');
+    const target = join(dir, 'real.safetensors'),
+      link = join(dir, 'via-link.safetensors');
     symlinkSync(target, link);
     writeFileSync(target, '');
     const r = miya('train', specPath, '--backend', 'cpu', '--checkpoint', link, '--json');
@@ -189,10 +210,17 @@ describe('special files', () => {
     expect(miya('train', specPath, '--backend', 'cpu', '--checkpoint', ckpt, '--json').status).toBe(0);
     const input = join(dir, 'in.json');
     writeFileSync(input, '[[1, 2, 3]]');
-    for (const args of [['/dev/zero', input], [fifo, input], [ckpt, '/dev/zero'], [ckpt, fifo]]) {
+    for (const args of [
+      ['/dev/zero', input],
+      [fifo, input],
+      [ckpt, '/dev/zero'],
+      [ckpt, fifo],
+    ]) {
       const r = spawnSync('node', [bin, 'predict', ...args, '--backend', 'cpu'], { cwd: root, encoding: 'utf8', timeout: 20_000 });
       expect([r.status, r.signal], args.join(' ')).toEqual([2, null]);
-      expect(r.stderr.trim(), args.join(' ')).toMatch(/^miya predict: (\/dev\/zero: is a character device|.*predict\.fifo: is a FIFO \(named pipe\)); expected a regular file$/);
+      expect(r.stderr.trim(), args.join(' ')).toMatch(
+        /^miya predict: (\/dev\/zero: is a character device|.*predict\.fifo: is a FIFO \(named pipe\)); expected a regular file$/,
+      );
     }
   });
 });
@@ -202,13 +230,24 @@ describe('an output that is an input', () => {
     const csv = join(dir, 'series.csv');
     writeFileSync(csv, 'a,b\n1,2\n3,4\n5,6\n');
     const csvSpec = join(dir, 'csv-spec.json');
-    writeFileSync(csvSpec, JSON.stringify({ ...spec, model: { type: 'mlp', inputSize: 1, layers: [{ units: 1, activation: 'identity' }] }, data: { csv: 'series.csv', inputs: ['a'], targets: ['b'] } }));
-    const hard = join(dir, 'hard-link.json'), soft = join(dir, 'soft-link.json');
+    writeFileSync(
+      csvSpec,
+      JSON.stringify({
+        ...spec,
+        model: { type: 'mlp', inputSize: 1, layers: [{ units: 1, activation: 'identity' }] },
+        data: { csv: 'series.csv', inputs: ['a'], targets: ['b'] },
+      }),
+    );
+    const hard = join(dir, 'hard-link.json'),
+      soft = join(dir, 'soft-link.json');
     linkSync(specPath, hard);
     symlinkSync(specPath, soft);
     const before = readFileSync(specPath, 'utf8');
     const cases: [string[], RegExp][] = [
-      [[specPath, '--checkpoint', specPath], /--checkpoint .*spec\.json: is the run spec \(.*spec\.json\) too, which writing it would destroy; expected another file/],
+      [
+        [specPath, '--checkpoint', specPath],
+        /--checkpoint .*spec\.json: is the run spec \(.*spec\.json\) too, which writing it would destroy; expected another file/,
+      ],
       [[specPath, '--checkpoint', hard], /--checkpoint .*hard-link\.json: is the run spec/],
       [[specPath, '--checkpoint', soft], /--checkpoint .*soft-link\.json: is the run spec/],
       [[csvSpec, '--checkpoint', csv], /--checkpoint .*series\.csv: is the CSV data \(.*series\.csv\) too/],
@@ -234,10 +273,16 @@ describe('an output that is an input', () => {
     expect(miya('train', specPath, '--backend', 'cpu', '--checkpoint', ckpt, '--json').status).toBe(0);
     const kept = readFileSync(ckpt);
     let r = miya('export', ckpt, '--pytorch', run);
-    expect([r.status, r.stderr.trim()]).toEqual([2, `miya export: ${ckpt}: is the checkpoint being exported (${ckpt}) too, which writing it would destroy; expected another file`]);
+    expect([r.status, r.stderr.trim()]).toEqual([
+      2,
+      `miya export: ${ckpt}: is the checkpoint being exported (${ckpt}) too, which writing it would destroy; expected another file`,
+    ]);
     expect(readdirSync(run)).toEqual(['model.safetensors']); // not even miya_model.py
     r = miya('import', ckpt, '--out', ckpt);
-    expect([r.status, r.stderr.trim()]).toEqual([2, `miya import: --out ${ckpt}: is the file being imported (${ckpt}) too, which writing it would destroy; expected another file`]);
+    expect([r.status, r.stderr.trim()]).toEqual([
+      2,
+      `miya import: --out ${ckpt}: is the file being imported (${ckpt}) too, which writing it would destroy; expected another file`,
+    ]);
     const specCopy = join(dir, 'spec-copy.json');
     writeFileSync(specCopy, JSON.stringify(spec));
     r = miya('import', ckpt, '--spec', specCopy, '--out', specCopy);
@@ -255,12 +300,18 @@ describe('an output that is an input', () => {
     let r = miya('export', ckpt, '--pytorch', out); // the same module: only the weights are replaced
     expect(r.status, r.stderr).toBe(0);
     // the same module and train.py: only the weights and the optimizer state are replaced
-    expect(r.stderr.trim().split('\n')).toEqual([`replaced ${join(out, 'model.safetensors')}, which was there before`, `replaced ${join(out, 'train_state.safetensors')}, which was there before`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `replaced ${join(out, 'model.safetensors')}, which was there before`,
+      `replaced ${join(out, 'train_state.safetensors')}, which was there before`,
+    ]);
     const module = join(out, 'miya_model.py');
     const edited = readFileSync(module, 'utf8') + '\n# my own change\n';
     writeFileSync(module, edited);
     r = miya('export', ckpt, '--pytorch', out);
-    expect([r.status, r.stderr.trim()]).toEqual([2, `miya export: ${module}: differs from the module this Miya writes (edited?); expected --force to replace it, or another --pytorch directory`]);
+    expect([r.status, r.stderr.trim()]).toEqual([
+      2,
+      `miya export: ${module}: differs from the module this Miya writes (edited?); expected --force to replace it, or another --pytorch directory`,
+    ]);
     expect(readFileSync(module, 'utf8')).toBe(edited);
     r = miya('export', ckpt, '--pytorch', out, '--force');
     expect(r.status, r.stderr).toBe(0);
@@ -277,39 +328,61 @@ describe('an output that is an input', () => {
 // checkpoint's bytes and the new one's are measured first, off the tmpfs, so that the second copy
 // gets all but its last page: the write comes back short, and the next one fails with ENOSPC.
 const page = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout) || 4096;
-const canMount = isRoot && (() => {
-  const probe = mkdtempSync(join(tmpdir(), 'miya-mount-probe-'));
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status === 0;
-  if (ok) spawnSync('umount', [probe]);
-  return ok;
-})();
+const canMount =
+  isRoot &&
+  (() => {
+    const probe = mkdtempSync(join(tmpdir(), 'miya-mount-probe-'));
+    const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status === 0;
+    if (ok) spawnSync('umount', [probe]);
+    return ok;
+  })();
 const mounted: string[] = [];
-afterAll(() => { for (const m of mounted) spawnSync('umount', [m]); });
-
-test.skipIf(!canMount)(`a disk that fills up while the checkpoint is written: exit 1, the previous checkpoint intact and resumable, no temporary file left${canMount ? '' : ' (skipped: mounting a tmpfs needs root and CAP_SYS_ADMIN)'}`, async () => {
-  const big = { ...spec, model: { type: 'mlp', inputSize: 20, layers: [{ units: 30, activation: 'relu' }, { units: 1, activation: 'sigmoid' }] },
-    data: { x: [Array.from({ length: 20 }, (_v, i) => i / 20)], y: [[1]] } };
-  const bigSpec = join(dir, 'big.json');
-  writeFileSync(bigSpec, JSON.stringify(big));
-  const step2 = join(dir, 'big-2.safetensors'), step3 = join(dir, 'big-3.safetensors');
-  expect(miya('train', bigSpec, '--backend', 'cpu', '--steps', '2', '--checkpoint', step2, '--json').status).toBe(0);
-  expect(miya('train', bigSpec, '--backend', 'cpu', '--steps', '3', '--checkpoint', step3, '--json').status).toBe(0);
-  const pages = (f: string) => Math.ceil(statSync(f).size / page);
-  expect(statSync(step3).size).toBeLessThan(64 * 1024); // one write call: a short one is the last
-  const disk = mkdtempSync(join(tmpdir(), 'miya-full-'));
-  expect(spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${(pages(step2) + pages(step3) - 1) * page}`, 'tmpfs', disk]).status).toBe(0);
-  mounted.push(disk);
-  const ckpt = join(disk, 'ck.safetensors');
-  const previous = readFileSync(step2);
-  writeFileSync(ckpt, previous);
-
-  const r = miya('train', '--resume', ckpt, '--checkpoint', ckpt, '--checkpoint-every', '1', '--steps', '4', '--backend', 'cpu', '--json');
-  expect(r.status, r.stderr).toBe(1);
-  expect(r.stderr.trim()).toMatch(new RegExp(`^miya train: the checkpoint could not be written to ${ckpt} \\(ENOSPC: no space left on device.*\\); the previous checkpoint there is intact`));
-  expect(compareBytes(readFileSync(ckpt), previous)).toBe('equal');
-  expect(readdirSync(disk)).toEqual(['ck.safetensors']);
-  expect((await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt)).step).toBe(2);
-  const resumed = miya('train', '--resume', ckpt, '--steps', '4', '--backend', 'cpu', '--json');
-  expect(resumed.status, resumed.stderr).toBe(0);
-  expect(resumed.stdout).toBe(miya('train', bigSpec, '--backend', 'cpu', '--steps', '4', '--json').stdout);
+afterAll(() => {
+  for (const m of mounted) spawnSync('umount', [m]);
 });
+
+test.skipIf(!canMount)(
+  `a disk that fills up while the checkpoint is written: exit 1, the previous checkpoint intact and resumable, no temporary file left${canMount ? '' : ' (skipped: mounting a tmpfs needs root and CAP_SYS_ADMIN)'}`,
+  async () => {
+    const big = {
+      ...spec,
+      model: {
+        type: 'mlp',
+        inputSize: 20,
+        layers: [
+          { units: 30, activation: 'relu' },
+          { units: 1, activation: 'sigmoid' },
+        ],
+      },
+      data: { x: [Array.from({ length: 20 }, (_v, i) => i / 20)], y: [[1]] },
+    };
+    const bigSpec = join(dir, 'big.json');
+    writeFileSync(bigSpec, JSON.stringify(big));
+    const step2 = join(dir, 'big-2.safetensors'),
+      step3 = join(dir, 'big-3.safetensors');
+    expect(miya('train', bigSpec, '--backend', 'cpu', '--steps', '2', '--checkpoint', step2, '--json').status).toBe(0);
+    expect(miya('train', bigSpec, '--backend', 'cpu', '--steps', '3', '--checkpoint', step3, '--json').status).toBe(0);
+    const pages = (f: string) => Math.ceil(statSync(f).size / page);
+    expect(statSync(step3).size).toBeLessThan(64 * 1024); // one write call: a short one is the last
+    const disk = mkdtempSync(join(tmpdir(), 'miya-full-'));
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${(pages(step2) + pages(step3) - 1) * page}`, 'tmpfs', disk]).status).toBe(0);
+    mounted.push(disk);
+    const ckpt = join(disk, 'ck.safetensors');
+    const previous = readFileSync(step2);
+    writeFileSync(ckpt, previous);
+
+    const r = miya('train', '--resume', ckpt, '--checkpoint', ckpt, '--checkpoint-every', '1', '--steps', '4', '--backend', 'cpu', '--json');
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        `^miya train: the checkpoint could not be written to ${ckpt} \\(ENOSPC: no space left on device.*\\); the previous checkpoint there is intact`,
+      ),
+    );
+    expect(compareBytes(readFileSync(ckpt), previous)).toBe('equal');
+    expect(readdirSync(disk)).toEqual(['ck.safetensors']);
+    expect((await decodeCheckpoint(new Uint8Array(readFileSync(ckpt)), ckpt)).step).toBe(2);
+    const resumed = miya('train', '--resume', ckpt, '--steps', '4', '--backend', 'cpu', '--json');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toBe(miya('train', bigSpec, '--backend', 'cpu', '--steps', '4', '--json').stdout);
+  },
+);

@@ -19,7 +19,11 @@ export async function locked<T>(run: () => Promise<T>): Promise<T> {
       break;
     } catch {
       // a lock older than 5 minutes was left by a killed build
-      try { if (Date.now() - statSync(LOCK).mtimeMs > 300_000) rmSync(LOCK, { recursive: true, force: true }); } catch { /* gone */ }
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > 300_000) rmSync(LOCK, { recursive: true, force: true });
+      } catch {
+        /* gone */
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -10,7 +10,10 @@ import { backendCases, testBackends } from './backends.js';
 
 const spec = {
   model: { type: 'mlp', inputSize: 1, layers: [{ units: 1, activation: 'identity', weights: [[0.5]], bias: [0] }] },
-  loss: 'mse', optimizer: { type: 'sgd', lr: 0.01 }, epochs: 3, batchSize: 2,
+  loss: 'mse',
+  optimizer: { type: 'sgd', lr: 0.01 },
+  epochs: 3,
+  batchSize: 2,
   data: { x: [[1], [2], [3], [4]], y: [[1], [2], [3], [4]] },
 };
 

@@ -9,8 +9,22 @@ const gpuTest = await webgpuTest();
 
 gpuTest('one timed MLP step: every kernel stamped in order, the same loss and parameters as untimed', async (be) => {
   expect(be.canTimeKernels, 'timestamp-query on this adapter (SwiftShader has it)').toBe(true);
-  const model = { type: 'mlp' as const, inputSize: 5, layers: [{ units: 7, activation: 'tanh' as const }, { units: 3, activation: 'identity' as const }] };
-  const data = { n: 8, steps: 1, features: 5, outputs: 3, x: Float64Array.from({ length: 40 }, (_, i) => Math.sin(i)), y: Float64Array.from({ length: 24 }, (_, i) => Math.cos(i)) };
+  const model = {
+    type: 'mlp' as const,
+    inputSize: 5,
+    layers: [
+      { units: 7, activation: 'tanh' as const },
+      { units: 3, activation: 'identity' as const },
+    ],
+  };
+  const data = {
+    n: 8,
+    steps: 1,
+    features: 5,
+    outputs: 3,
+    x: Float64Array.from({ length: 40 }, (_, i) => Math.sin(i)),
+    y: Float64Array.from({ length: 24 }, (_, i) => Math.cos(i)),
+  };
   const run = async (timed: boolean) => {
     const s = new Session(be, { model, loss: 'mse', optimizer: { type: 'adam', lr: 0.1 }, batchSize: 8, seed: 3, historySize: 1 }, data);
     if (timed) be.startTiming();

@@ -8,8 +8,25 @@ import { matmul } from '../src/nn/ops.js';
 import { matmulPlan, matmulTile } from '../src/webgpu/kernels.js';
 
 const mm = (M: number, N: number, K: number): MatmulParams => ({
-  M, N, K, transA: false, transB: false, act: 'identity', writeAct: false, hasBias: false, hasAdd: false, aFromAct: false, aFromZ: false, mulDeriv: false,
-  offA: 0, offB: 0, offZ: 0, offAct: 0, offBias: 0, offAdd: 0, offD: 0,
+  M,
+  N,
+  K,
+  transA: false,
+  transB: false,
+  act: 'identity',
+  writeAct: false,
+  hasBias: false,
+  hasAdd: false,
+  aFromAct: false,
+  aFromZ: false,
+  mulDeriv: false,
+  offA: 0,
+  offB: 0,
+  offZ: 0,
+  offAct: 0,
+  offBias: 0,
+  offAdd: 0,
+  offD: 0,
 });
 const plan = (M: number, N: number, K: number) => {
   const p = matmulPlan(mm(M, N, K));
@@ -32,9 +49,17 @@ test('a product whose split-K workspace one buffer could not hold runs in one pa
   const run = async (floats: number) => {
     const be = new CpuBackend();
     Object.defineProperty(be, 'bufferLimit', { value: { floats, what: 'a test limit' } });
-    const a = be.buffer(M * K, 'a'), b = be.buffer(K * N, 'b'), z = be.buffer(M * N, 'z');
-    be.write(a, Array.from({ length: M * K }, (_v, i) => Math.sin(i) / 3));
-    be.write(b, Array.from({ length: K * N }, (_v, i) => Math.cos(i) / 7));
+    const a = be.buffer(M * K, 'a'),
+      b = be.buffer(K * N, 'b'),
+      z = be.buffer(M * N, 'z');
+    be.write(
+      a,
+      Array.from({ length: M * K }, (_v, i) => Math.sin(i) / 3),
+    );
+    be.write(
+      b,
+      Array.from({ length: K * N }, (_v, i) => Math.cos(i) / 7),
+    );
     matmul(be, { z: view(z, 0, M, N), a: view(a, 0, M, K), b: view(b, 0, K, N), splits: 4 });
     return { z: await be.read(z, 0, M * N), workspace: [...be.inventory().values()].some((v) => v.label === 'workspace') };
   };

@@ -10,12 +10,25 @@ import { Session } from '../src/train/session.js';
 import { backendCases, describeBackends } from './backends.js';
 
 const models: [string, ModelSpec, number][] = [
-  ['MLP 20-64-32-10, adam', { type: 'mlp', inputSize: 20, layers: [{ units: 64, activation: 'relu' }, { units: 32, activation: 'identity' }, { units: 10, activation: 'softmax' }] }, 2],
+  [
+    'MLP 20-64-32-10, adam',
+    {
+      type: 'mlp',
+      inputSize: 20,
+      layers: [
+        { units: 64, activation: 'relu' },
+        { units: 32, activation: 'identity' },
+        { units: 10, activation: 'softmax' },
+      ],
+    },
+    2,
+  ],
   ['RNN in 6, hidden 24, T 5, adam', { type: 'rnn', inputSize: 6, hiddenSize: 24, outputSize: 3, activation: 'tanh', outputActivation: 'sigmoid' }, 2],
 ];
 
 function dataset(model: ModelSpec, n: number): Dataset {
-  const T = model.type === 'rnn' ? 5 : 1, outputs = model.type === 'rnn' ? model.outputSize : (model.layers[model.layers.length - 1] as { units: number }).units;
+  const T = model.type === 'rnn' ? 5 : 1,
+    outputs = model.type === 'rnn' ? model.outputSize : (model.layers[model.layers.length - 1] as { units: number }).units;
   return { n, steps: T, features: model.inputSize, outputs, x: new Float64Array(n * T * model.inputSize), y: new Float64Array(n * outputs) };
 }
 

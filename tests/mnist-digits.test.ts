@@ -6,10 +6,11 @@ import { createRequire } from 'node:module';
 import { expect, test } from 'vitest';
 import { mnistSamples } from '../src/data/mnist.js';
 
-test('the shipped digits are the mnist package\'s 10,000 samples, every pixel and label equal', async () => {
+test("the shipped digits are the mnist package's 10,000 samples, every pixel and label equal", async () => {
   const require = createRequire(import.meta.url);
   const { pixels, labels } = await mnistSamples();
-  let k = 0, mismatched = 0;
+  let k = 0,
+    mismatched = 0;
   for (let d = 0; d < 10; d++) {
     const data = (JSON.parse(readFileSync(require.resolve(`mnist/src/digits/${d}.json`), 'utf8')) as { data: number[] }).data;
     for (let s = 0; s + 784 <= data.length; s += 784, k++) {

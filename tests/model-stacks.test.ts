@@ -11,9 +11,23 @@ import { Rnn } from '../src/nn/rnn.js';
 import type { MlpSpec, RnnSpec } from '../src/spec/types.js';
 import { backendCases, describeBackends } from './backends.js';
 
-const rnn = (outputActivation: RnnSpec['outputActivation']): RnnSpec =>
-  ({ type: 'rnn', inputSize: 3, hiddenSize: 4, outputSize: 2, activation: 'tanh', outputActivation });
-const mlp: MlpSpec = { type: 'mlp', inputSize: 3, layers: [{ units: 5, activation: 'relu' }, { units: 4, activation: 'tanh' }, { units: 2, activation: 'sigmoid' }] };
+const rnn = (outputActivation: RnnSpec['outputActivation']): RnnSpec => ({
+  type: 'rnn',
+  inputSize: 3,
+  hiddenSize: 4,
+  outputSize: 2,
+  activation: 'tanh',
+  outputActivation,
+});
+const mlp: MlpSpec = {
+  type: 'mlp',
+  inputSize: 3,
+  layers: [
+    { units: 5, activation: 'relu' },
+    { units: 4, activation: 'tanh' },
+    { units: 2, activation: 'sigmoid' },
+  ],
+};
 const wave = (n: number, s: number) => Float64Array.from({ length: n }, (_, i) => 0.6 * Math.sin(1.7 * i + s));
 
 /** Launches of forward and of backward (a product the GPU plans as two passes counts once: matmul_reduce is its second). */
@@ -24,7 +38,10 @@ function launches<B>(be: Backend<B>, net: Network<B>, batch: number, loss: LossK
   const xv = { buf: x, off: 0, rows: batch, cols: net.sampleSize };
   const run = be.run;
   let n = 0;
-  be.run = function (this: Backend<B>, k: KernelName, ...rest: unknown[]) { if (k !== 'matmul_reduce') n++; return (run as (...a: unknown[]) => void).call(this, k, ...rest); } as typeof be.run;
+  be.run = function (this: Backend<B>, k: KernelName, ...rest: unknown[]) {
+    if (k !== 'matmul_reduce') n++;
+    return (run as (...a: unknown[]) => void).call(this, k, ...rest);
+  } as typeof be.run;
   try {
     net.forward(xv, batch);
     const fwd = n;
@@ -42,48 +59,104 @@ describeBackends(await backendCases(), '%s', (_, be) => {
     try {
       expect(net.kind).toBe('rnn');
       expect(net.params.map((p) => [p.name, p.shape])).toEqual([
-        ['rnn.weight_ih_l0', [4, 3]], ['rnn.weight_hh_l0', [4, 4]], ['rnn.bias_ih_l0', [4]], ['head.weight', [2, 4]], ['head.bias', [2]]]);
+        ['rnn.weight_ih_l0', [4, 3]],
+        ['rnn.weight_hh_l0', [4, 4]],
+        ['rnn.bias_ih_l0', [4]],
+        ['head.weight', [2, 4]],
+        ['head.bias', [2]],
+      ]);
       expect(net.tensors(2).map((t) => t.name)).toEqual([
-        'rnn.z[t=1]', 'rnn.h[t=1]', 'rnn.z[t=2]', 'rnn.h[t=2]', 'rnn.z[t=3]', 'rnn.h[t=3]', 'head.z', 'head.a',
-        'head.dz', 'rnn.dz[t=3]', 'rnn.dz[t=2]', 'rnn.dz[t=1]',
-        'rnn.weight_ih_l0.grad', 'rnn.weight_hh_l0.grad', 'rnn.bias_ih_l0.grad', 'head.weight.grad', 'head.bias.grad']);
-    } finally { net.dispose(); }
+        'rnn.z[t=1]',
+        'rnn.h[t=1]',
+        'rnn.z[t=2]',
+        'rnn.h[t=2]',
+        'rnn.z[t=3]',
+        'rnn.h[t=3]',
+        'head.z',
+        'head.a',
+        'head.dz',
+        'rnn.dz[t=3]',
+        'rnn.dz[t=2]',
+        'rnn.dz[t=1]',
+        'rnn.weight_ih_l0.grad',
+        'rnn.weight_hh_l0.grad',
+        'rnn.bias_ih_l0.grad',
+        'head.weight.grad',
+        'head.bias.grad',
+      ]);
+    } finally {
+      net.dispose();
+    }
   });
 
-  test('the mlp type keeps its names and order: layers.i.*, each layer\'s δ with its gradients', () => {
-    const net = new Mlp(be, { type: 'mlp', inputSize: 3, layers: [{ units: 2, activation: 'relu' }, { units: 1, activation: 'identity' }] }, 2);
+  test("the mlp type keeps its names and order: layers.i.*, each layer's δ with its gradients", () => {
+    const net = new Mlp(
+      be,
+      {
+        type: 'mlp',
+        inputSize: 3,
+        layers: [
+          { units: 2, activation: 'relu' },
+          { units: 1, activation: 'identity' },
+        ],
+      },
+      2,
+    );
     try {
       expect(net.kind).toBe('mlp');
       expect(net.params.map((p) => p.name)).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
-      expect(net.tensors(2).map((t) => t.name)).toEqual(['layers.0.z', 'layers.0.a', 'layers.1.z',
-        'layers.1.dz', 'layers.1.weight.grad', 'layers.1.bias.grad', 'layers.0.dz', 'layers.0.weight.grad', 'layers.0.bias.grad']);
-    } finally { net.dispose(); }
+      expect(net.tensors(2).map((t) => t.name)).toEqual([
+        'layers.0.z',
+        'layers.0.a',
+        'layers.1.z',
+        'layers.1.dz',
+        'layers.1.weight.grad',
+        'layers.1.bias.grad',
+        'layers.0.dz',
+        'layers.0.weight.grad',
+        'layers.0.bias.grad',
+      ]);
+    } finally {
+      net.dispose();
+    }
   });
 
   test('an RNN step: 1 + T + 1 launches forward; backward T + 5 (the head fused into dz_T; + 1 for its activation unless the loss takes logits)', () => {
     for (const T of [1, 4]) {
-      for (const [act, loss, headBack] of [['sigmoid', 'mse', 1], ['softmax', 'crossEntropy', 0], ['identity', 'mse', 0]] as const) {
+      for (const [act, loss, headBack] of [
+        ['sigmoid', 'mse', 1],
+        ['softmax', 'crossEntropy', 0],
+        ['identity', 'mse', 0],
+      ] as const) {
         const net = new Rnn(be, rnn(act), T, 3);
         try {
           expect(launches(be, net, 3, loss), `T ${T}, ${act}, ${loss}`).toEqual([1 + T + 1 + (act === 'softmax' ? 1 : 0), T + 5 + headBack]);
-        } finally { net.dispose(); }
+        } finally {
+          net.dispose();
+        }
       }
     }
   });
 
-  test('an MLP step: one launch a layer forward; backward 3 a layer (+ its activation\'s derivative), the first layer no dx', () => {
+  test("an MLP step: one launch a layer forward; backward 3 a layer (+ its activation's derivative), the first layer no dx", () => {
     const net = new Mlp(be, mlp, 3);
     try {
       expect(launches(be, net, 3, 'mse')).toEqual([3, 3 * 3 - 1 + 3]);
-    } finally { net.dispose(); }
+    } finally {
+      net.dispose();
+    }
   });
 
   test('the rnn type computes h_t = f(x_t·W_ihᵀ + b_ih + h_(t−1)·W_hhᵀ), ŷ = g(h_T·W_yᵀ + b_y), as plain loops do', async () => {
-    const spec = rnn('sigmoid'), T = 3, B = 2, { inputSize: I, hiddenSize: H, outputSize: O } = spec;
+    const spec = rnn('sigmoid'),
+      T = 3,
+      B = 2,
+      { inputSize: I, hiddenSize: H, outputSize: O } = spec;
     const net = new Rnn(be, spec, T, B);
     const x = be.buffer(T * B * I, 'data.x');
     try {
-      const p = wave(net.size, 3), xs = wave(T * B * I, 4);
+      const p = wave(net.size, 3),
+        xs = wave(T * B * I, 4);
       be.write(net.paramBuf, p);
       be.write(x, xs);
       net.forward({ buf: x, off: 0, rows: B, cols: T * I }, B);
@@ -106,6 +179,9 @@ describeBackends(await backendCases(), '%s', (_, be) => {
           expect(Math.abs(got[b * O + o] - 1 / (1 + Math.exp(-z)))).toBeLessThan(be.precision === 'f64' ? 1e-12 : 1e-5);
         }
       }
-    } finally { be.free(x); net.dispose(); }
+    } finally {
+      be.free(x);
+      net.dispose();
+    }
   });
 });

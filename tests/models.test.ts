@@ -23,12 +23,39 @@ const gpuTest = await webgpuTest();
  */
 const miniBatches = (() => {
   type P = { W1: number[][]; b1: number[]; W2: number[]; b2: number };
-  const init: P = { W1: [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]], b1: [0.1, -0.2, 0.05], W2: [0.7, -0.4, 0.3], b2: 0.2 };
-  const x = [[0.5, -1], [1, 0.25], [-0.5, 0.75], [0.3, 0.3], [-1, -0.2]], y = [0.4, -0.3, 0.9, 0.1, -0.6], lr = 0.1;
+  const init: P = {
+    W1: [
+      [0.5, -0.3],
+      [0.2, 0.8],
+      [-0.6, 0.1],
+    ],
+    b1: [0.1, -0.2, 0.05],
+    W2: [0.7, -0.4, 0.3],
+    b2: 0.2,
+  };
+  const x = [
+      [0.5, -1],
+      [1, 0.25],
+      [-0.5, 0.75],
+      [0.3, 0.3],
+      [-1, -0.2],
+    ],
+    y = [0.4, -0.3, 0.9, 0.1, -0.6],
+    lr = 0.1;
   const spec = validateSpec({
-    model: { type: 'mlp', inputSize: 2, layers: [
-      { units: 3, activation: 'tanh', weights: init.W1, bias: init.b1 }, { units: 1, activation: 'identity', weights: [init.W2], bias: [init.b2] }] },
-    loss: 'mse', optimizer: { type: 'sgd', lr }, data: { x, y: y.map((v) => [v]) }, batchSize: 2, steps: 6,
+    model: {
+      type: 'mlp',
+      inputSize: 2,
+      layers: [
+        { units: 3, activation: 'tanh', weights: init.W1, bias: init.b1 },
+        { units: 1, activation: 'identity', weights: [init.W2], bias: [init.b2] },
+      ],
+    },
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr },
+    data: { x, y: y.map((v) => [v]) },
+    batchSize: 2,
+    steps: 6,
   });
   const forward = (p: P, r: number) => {
     const a1 = p.W1.map((w, j) => Math.tanh(w[0] * x[r][0] + w[1] * x[r][1] + p.b1[j]));
@@ -39,7 +66,8 @@ const miniBatches = (() => {
   const step = (p: P, rows: number[]): P => {
     const g: P = { W1: p.W1.map((w) => w.map(() => 0)), b1: [0, 0, 0], W2: [0, 0, 0], b2: 0 };
     for (const r of rows) {
-      const { a1, yh } = forward(p, r), dy = (2 * (yh - y[r])) / rows.length;
+      const { a1, yh } = forward(p, r),
+        dy = (2 * (yh - y[r])) / rows.length;
       g.b2 += dy;
       a1.forEach((a, j) => {
         g.W2[j] += dy * a;
@@ -49,13 +77,22 @@ const miniBatches = (() => {
         g.W1[j][1] += dz * x[r][1];
       });
     }
-    return { W1: p.W1.map((w, j) => w.map((v, i) => v - lr * g.W1[j][i])), b1: p.b1.map((v, j) => v - lr * g.b1[j]), W2: p.W2.map((v, j) => v - lr * g.W2[j]), b2: p.b2 - lr * g.b2 };
+    return {
+      W1: p.W1.map((w, j) => w.map((v, i) => v - lr * g.W1[j][i])),
+      b1: p.b1.map((v, j) => v - lr * g.b1[j]),
+      W2: p.W2.map((v, j) => v - lr * g.W2[j]),
+      b2: p.b2 - lr * g.b2,
+    };
   };
   const batches = [[0, 1], [2, 3], [4], [0, 1], [2, 3], [4]];
   /** each step's loss, computed before its update */
   const byHand = () => {
     let p = init;
-    return batches.map((rows) => { const l = loss(p, rows); p = step(p, rows); return l; });
+    return batches.map((rows) => {
+      const l = loss(p, rows);
+      p = step(p, rows);
+      return l;
+    });
   };
   return { spec, byHand };
 })();
@@ -66,12 +103,16 @@ describe('the cpu reference', () => {
   });
 });
 
-describeBackends(backends.filter((b) => b.name !== 'cpu'), '%s against the reference', (_, be) => {
-  test.each(specs.map((s) => [describeSpec(s), s] as const))('%s', async (_n, spec) => {
-    const worst = await compareWithReference(be, spec);
-    expect(worst.error, worst.tensor).toBeLessThanOrEqual(TOLERANCE.randomGpu);
-  });
-});
+describeBackends(
+  backends.filter((b) => b.name !== 'cpu'),
+  '%s against the reference',
+  (_, be) => {
+    test.each(specs.map((s) => [describeSpec(s), s] as const))('%s', async (_n, spec) => {
+      const worst = await compareWithReference(be, spec);
+      expect(worst.error, worst.tensor).toBeLessThanOrEqual(TOLERANCE.randomGpu);
+    });
+  },
+);
 
 describeBackends(backends, 'training on %s', (_, be) => {
   test('MLP batch 6 learns: loss falls over 30 steps', async () => {
@@ -81,7 +122,7 @@ describeBackends(backends, 'training on %s', (_, be) => {
     expect(r.losses[29]).toBeLessThan(r.losses[0] * 0.7);
   });
 
-  test('mini-batches: batchSize 2 of 5 samples runs 3 batches a pass, the last one short: each step\'s loss is the loss of its rows, as worked here by hand', async () => {
+  test("mini-batches: batchSize 2 of 5 samples runs 3 batches a pass, the last one short: each step's loss is the loss of its rows, as worked here by hand", async () => {
     const r = await runSpec(miniBatches.spec, { backend: be });
     const want = miniBatches.byHand();
     expect(r.losses).toHaveLength(6);
@@ -108,13 +149,27 @@ gpuTest('a webgpu training step is one submission', async (gpu) => {
 const wide = (() => {
   const r = (n: number, seed: number) => Array.from({ length: n }, (_v, i) => Math.sin(seed * 7.1 + i * 1.3));
   const mlp = validateSpec({
-    model: { type: 'mlp', inputSize: 40, layers: [{ units: 48, activation: 'tanh' }, { units: 36, activation: 'sigmoid' }, { units: 3, activation: 'identity' }] },
-    loss: 'mse', optimizer: { type: 'adam', lr: 0.01 }, steps: 3, seed: 2,
+    model: {
+      type: 'mlp',
+      inputSize: 40,
+      layers: [
+        { units: 48, activation: 'tanh' },
+        { units: 36, activation: 'sigmoid' },
+        { units: 3, activation: 'identity' },
+      ],
+    },
+    loss: 'mse',
+    optimizer: { type: 'adam', lr: 0.01 },
+    steps: 3,
+    seed: 2,
     data: { x: Array.from({ length: 6 }, (_v, i) => r(40, i)), y: Array.from({ length: 6 }, (_v, i) => r(3, i + 9)) },
   });
   const rnn = validateSpec({
     model: { type: 'rnn', inputSize: 40, hiddenSize: 44, outputSize: 2, activation: 'tanh', outputActivation: 'identity' },
-    loss: 'mse', optimizer: { type: 'rmsprop', lr: 0.01 }, steps: 3, seed: 3,
+    loss: 'mse',
+    optimizer: { type: 'rmsprop', lr: 0.01 },
+    steps: 3,
+    seed: 3,
     data: { x: Array.from({ length: 5 }, (_v, i) => [r(40, i), r(40, i + 5), r(40, i + 10)]), y: Array.from({ length: 5 }, (_v, i) => r(2, i + 20)) },
   });
   return { mlp, rnn };
@@ -134,25 +189,39 @@ async function withPlan(gpu: WebGpuBackend, plan: WebGpuBackend['matmulPlan'], c
 gpuTest('webgpu with its products cut along K (split-K) still matches the reference, and reruns bit for bit', async (gpu) => {
   const cuts: number[] = [];
   // these models are too small for the real plan to split anything: cut every product of K ≥ 32 in 3
-  await withPlan(gpu, (p) => ({ splits: p.K >= 32 ? (cuts.push(p.K), 3) : 1, separateEpilogue: false }), async (be) => {
-    for (const spec of [wide.mlp, wide.rnn]) {
-      const worst = await compareWithReference(be, spec);
-      expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
-    }
-    // the MLP's forward (K 40, 48, 36) and backward (36) products, the RNN's input projection (40),
-    // steps, head and BPTT steps (44) were cut: ranges of 16, 16 and the rest
-    expect([...new Set(cuts)].sort()).toEqual([36, 40, 44, 48]);
-    expect(JSON.stringify(await runSpec(wide.rnn, { backend: be }))).toBe(JSON.stringify(await runSpec(wide.rnn, { backend: be })));
-  });
+  await withPlan(
+    gpu,
+    (p) => ({ splits: p.K >= 32 ? (cuts.push(p.K), 3) : 1, separateEpilogue: false }),
+    async (be) => {
+      for (const spec of [wide.mlp, wide.rnn]) {
+        const worst = await compareWithReference(be, spec);
+        expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
+      }
+      // the MLP's forward (K 40, 48, 36) and backward (36) products, the RNN's input projection (40),
+      // steps, head and BPTT steps (44) were cut: ranges of 16, 16 and the rest
+      expect([...new Set(cuts)].sort()).toEqual([36, 40, 44, 48]);
+      expect(JSON.stringify(await runSpec(wide.rnn, { backend: be }))).toBe(JSON.stringify(await runSpec(wide.rnn, { backend: be })));
+    },
+  );
 });
 
 gpuTest('a step whose products need an ever larger workspace is still one submission', async () => {
   const be = (await createBackend('webgpu')) as unknown as WebGpuBackend; // a fresh one: no workspace yet
   const sizes: number[] = [];
-  be.matmulPlan = (p) => { sizes.push(p.M * p.N); return { splits: 1, separateEpilogue: true }; };
+  be.matmulPlan = (p) => {
+    sizes.push(p.M * p.N);
+    return { splits: 1, separateEpilogue: true };
+  };
   try {
     // a narrow first layer: the second layer's product needs a larger workspace than the first's
-    const model = { ...wide.mlp.model, layers: [{ units: 12, activation: 'tanh' }, { units: 48, activation: 'sigmoid' }, { units: 3, activation: 'identity' }] };
+    const model = {
+      ...wide.mlp.model,
+      layers: [
+        { units: 12, activation: 'tanh' },
+        { units: 48, activation: 'sigmoid' },
+        { units: 3, activation: 'identity' },
+      ],
+    };
     await runSpec({ ...wide.mlp, model, steps: 3 }, { backend: be as unknown as Backend });
     // so the workspace grew within the first step; the old one went without submitting it early
     expect(sizes.slice(0, 3)).toEqual([6 * 12, 6 * 48, 6 * 3]);
@@ -165,11 +234,18 @@ gpuTest('a step whose products need an ever larger workspace is still one submis
 
 gpuTest('webgpu with every epilogue in a pass of its own still matches the reference', async (gpu) => {
   let separate = 0;
-  await withPlan(gpu, (p) => { if (p.hasBias || p.mulDeriv) separate++; return { splits: 1, separateEpilogue: true }; }, async (be) => {
-    for (const spec of [wide.mlp, wide.rnn, ...specs.slice(0, 6)]) {
-      const worst = await compareWithReference(be, spec);
-      expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
-    }
-    expect(separate).toBeGreaterThan(0);
-  });
+  await withPlan(
+    gpu,
+    (p) => {
+      if (p.hasBias || p.mulDeriv) separate++;
+      return { splits: 1, separateEpilogue: true };
+    },
+    async (be) => {
+      for (const spec of [wide.mlp, wide.rnn, ...specs.slice(0, 6)]) {
+        const worst = await compareWithReference(be, spec);
+        expect(worst.error, `${describeSpec(spec)}: ${worst.tensor}`).toBeLessThanOrEqual(TOLERANCE.randomGpu);
+      }
+      expect(separate).toBeGreaterThan(0);
+    },
+  );
 });

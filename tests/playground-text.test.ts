@@ -21,8 +21,17 @@ import { sampleText } from '../src/train/sample.js';
 const pg = usePlayground();
 const openCpu = pg.openCpu;
 
-interface Sample { step: number; text: string }
-interface Run { steps: number; firstLoss: number; lastLoss: number; samples: (Sample & { restored?: boolean })[]; earlyStopping?: { restored: boolean } }
+interface Sample {
+  step: number;
+  text: string;
+}
+interface Run {
+  steps: number;
+  firstLoss: number;
+  lastLoss: number;
+  samples: (Sample & { restored?: boolean })[];
+  earlyStopping?: { restored: boolean };
+}
 
 /**
  * A Train run through the page's API, watched: each sample the page shows (.sample, its step and
@@ -45,24 +54,32 @@ function watchedRun(page: Page, run: object): Promise<Run & { appeared: (Sample 
     type Train = { run(r: object): Promise<Run> };
     const out = await (window as unknown as { playground: { train: Train } }).playground.train.run(r);
     done = true;
-    for (const rec of watch.takeRecords()) for (const n of rec.addedNodes) appeared.push({ step: Number((n as HTMLElement).dataset.step), text: (n as HTMLElement).querySelector('pre')!.textContent!, during: false });
+    for (const rec of watch.takeRecords())
+      for (const n of rec.addedNodes)
+        appeared.push({ step: Number((n as HTMLElement).dataset.step), text: (n as HTMLElement).querySelector('pre')!.textContent!, during: false });
     watch.disconnect();
     return { ...out, appeared };
   }, run);
 }
 
 /** The checkpoint a model's run left in IndexedDB (idb-keyval's store), as bytes. */
-const storedBytes = (page: Page, model: string) => page.evaluate(async (m) => {
-  const db = await new Promise<IDBDatabase>((ok, fail) => { const q = indexedDB.open('keyval-store'); q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
-  const stored = await new Promise<{ bytes: Uint8Array }>((ok, fail) => {
-    const q = db.transaction('keyval').objectStore('keyval').get(`miya-checkpoint:${m}`);
-    q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error);
-  });
-  db.close();
-  return Array.from(stored.bytes);
-}, model);
+const storedBytes = (page: Page, model: string) =>
+  page.evaluate(async (m) => {
+    const db = await new Promise<IDBDatabase>((ok, fail) => {
+      const q = indexedDB.open('keyval-store');
+      q.onsuccess = () => ok(q.result);
+      q.onerror = () => fail(q.error);
+    });
+    const stored = await new Promise<{ bytes: Uint8Array }>((ok, fail) => {
+      const q = db.transaction('keyval').objectStore('keyval').get(`miya-checkpoint:${m}`);
+      q.onsuccess = () => ok(q.result);
+      q.onerror = () => fail(q.error);
+    });
+    db.close();
+    return Array.from(stored.bytes);
+  }, model);
 
-test('Train: the character LSTM shows samples as it trains, drawn in the worker; they change with training, and the last is sampleText\'s from the checkpoint kept', async () => {
+test("Train: the character LSTM shows samples as it trains, drawn in the worker; they change with training, and the last is sampleText's from the checkpoint kept", async () => {
   const gpl = readFileSync(join(import.meta.dirname, '..', 'examples', 'gpl-3.txt'), 'utf8');
   const chars = new Set(Array.from(gpl));
   const page = await openCpu('/dist/web/index.html#train');
@@ -81,14 +98,21 @@ test('Train: the character LSTM shows samples as it trains, drawn in the worker;
   for (const s of r.samples) {
     expect(s.text.startsWith('\n')).toBe(true);
     expect(Array.from(s.text)).toHaveLength(1 + LENGTH);
-    expect(Array.from(s.text).every((c) => chars.has(c)), s.text).toBe(true);
+    expect(
+      Array.from(s.text).every((c) => chars.has(c)),
+      s.text,
+    ).toBe(true);
   }
   // one seed throughout: what changes them is the training
   expect(new Set(r.samples.map((s) => s.text)).size).toBe(3);
   // the last: sampleText in Node on the checkpoint the page kept (the parameters after step 9), the same seed and temperature
-  const ckpt = await decodeCheckpoint(new Uint8Array(await storedBytes(page, 'char-lstm')), 'the page\'s char-lstm checkpoint');
+  const ckpt = await decodeCheckpoint(new Uint8Array(await storedBytes(page, 'char-lstm')), "the page's char-lstm checkpoint");
   expect(ckpt.step).toBe(9);
-  const again = await sampleText(new CpuBackend(), { spec: ckpt.spec, params: ckpt.params, vocabulary: ckpt.vocabulary }, { length: LENGTH, temperature: 0.7, seed: 1 });
+  const again = await sampleText(
+    new CpuBackend(),
+    { spec: ckpt.spec, params: ckpt.params, vocabulary: ckpt.vocabulary },
+    { length: LENGTH, temperature: 0.7, seed: 1 },
+  );
   expect(again).toBe(r.samples[2].text);
   expect(await page.$$eval('#train .sample', (s) => s.length)).toBe(3);
   await page.screenshot({ path: `${SHOTS}/playground-text.png`, fullPage: true });
@@ -96,7 +120,9 @@ test('Train: the character LSTM shows samples as it trains, drawn in the worker;
   const downloads = mkdtempSync(join(tmpdir(), 'miya-text-downloads-'));
   const cdp = await page.createCDPSession();
   await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
-  const names = await page.evaluate(() => (window as unknown as { playground: { train: { downloadPytorch(m: string): Promise<string[]> } } }).playground.train.downloadPytorch('char-lstm'));
+  const names = await page.evaluate(() =>
+    (window as unknown as { playground: { train: { downloadPytorch(m: string): Promise<string[]> } } }).playground.train.downloadPytorch('char-lstm'),
+  );
   expect(names).toEqual(['model.safetensors', 'miya_model.py', 'train.py', 'train_state.safetensors', 'gpl-3.txt']);
   for (let i = 0; i < 200 && !existsSync(join(downloads, 'gpl-3.txt')); i++) await new Promise((ok) => setTimeout(ok, 50));
   expect(readFileSync(join(downloads, 'gpl-3.txt'), 'utf8')).toBe(gpl);
@@ -107,17 +133,31 @@ test('Train: the character LSTM shows samples as it trains, drawn in the worker;
 /** The share of a sample's three-character runs (after the prime) that occur in the text. */
 function trigramsIn(sample: string, text: string): number {
   const s = sample.slice(1);
-  let hit = 0, all = 0;
+  let hit = 0,
+    all = 0;
   for (let i = 0; i + 3 <= s.length; i++, all++) if (text.includes(s.slice(i, i + 3))) hit++;
   return hit / all;
 }
 
-test('Train: a user\'s own text chosen beside their spec trains through the Train button; its samples come to look like the text; without the text the page names data.text', async () => {
+test("Train: a user's own text chosen beside their spec trains through the Train button; its samples come to look like the text; without the text the page names data.text", async () => {
   const text = 'the cat sat on the mat. the dog sat on the log. '.repeat(12);
   const vocab = new Set(Array.from(text)).size;
   const spec = {
-    model: { type: 'sequential', layers: [{ type: 'embedding', vocab, units: 8 }, { type: 'lstm', units: 32, returnSequences: true }, { type: 'dense', units: vocab }] },
-    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.02 }, data: { text: 'cats.txt', window: 16 }, batchSize: 8, steps: 50, shuffle: true, seed: 3,
+    model: {
+      type: 'sequential',
+      layers: [
+        { type: 'embedding', vocab, units: 8 },
+        { type: 'lstm', units: 32, returnSequences: true },
+        { type: 'dense', units: vocab },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.02 },
+    data: { text: 'cats.txt', window: 16 },
+    batchSize: 8,
+    steps: 50,
+    shuffle: true,
+    seed: 3,
   };
   const dir = mkdtempSync(join(tmpdir(), 'miya-text-'));
   writeFileSync(join(dir, 'cats.txt'), text);
@@ -131,7 +171,9 @@ test('Train: a user\'s own text chosen beside their spec trains through the Trai
   await page.waitForFunction(() => /steps in|^Stopped/.test(document.querySelector('#train .stats')?.textContent ?? ''), { timeout: 120_000 });
   expect(await page.$eval('#train .stats', (e) => e.textContent)).toMatch(/^cpu on .* · 50 steps in [\d.]+ s · loss [\d.]+ → [\d.]+$/);
   // a sample every 25 steps (the page's default), no predictions table for text
-  const shown = await page.$$eval('#train .sample', (ss) => ss.map((s) => ({ step: Number((s as HTMLElement).dataset.step), text: s.querySelector('pre')!.textContent! })));
+  const shown = await page.$$eval('#train .sample', (ss) =>
+    ss.map((s) => ({ step: Number((s as HTMLElement).dataset.step), text: s.querySelector('pre')!.textContent! })),
+  );
   expect(shown.map((s) => s.step)).toEqual([25, 50]);
   expect(await page.$$eval('#train table.predictions', (t) => t.length)).toBe(0);
   await page.screenshot({ path: `${SHOTS}/playground-text-own.png`, fullPage: true });
@@ -151,14 +193,18 @@ test('Train: a user\'s own text chosen beside their spec trains through the Trai
   expect(last).toMatchObject({ step: es.steps, restored: true });
   expect(es.samples.slice(0, -1).every((x) => !x.restored)).toBe(true);
   expect(await page.$eval('#train .sample:last-child div', (d) => d.textContent)).toBe(`after step ${es.steps} (the best epoch's parameters, restored):`);
-  const kept = await decodeCheckpoint(new Uint8Array(await storedBytes(page, 'own-cats')), 'the page\'s own-cats checkpoint');
-  expect(await sampleText(new CpuBackend(), { spec: kept.spec, params: kept.params, vocabulary: kept.vocabulary }, { length: 40, temperature: 0.7, seed: 3 })).toBe(last.text);
+  const kept = await decodeCheckpoint(new Uint8Array(await storedBytes(page, 'own-cats')), "the page's own-cats checkpoint");
+  expect(
+    await sampleText(new CpuBackend(), { spec: kept.spec, params: kept.params, vocabulary: kept.vocabulary }, { length: 40, temperature: 0.7, seed: 3 }),
+  ).toBe(last.text);
   // the spec alone: its text is missing, said with its JSON path
   await chooser.uploadFile(join(dir, 'cats.json'));
   await page.waitForFunction(() => /^Chosen: cats\.json\. /.test(document.querySelector('#train .stats')?.textContent ?? ''));
   await page.click('#train button[data-action=train]');
   await page.waitForFunction(() => /^Stopped: /.test(document.querySelector('#train .stats')?.textContent ?? ''), { timeout: 30_000 });
-  expect(await page.$eval('#train .stats', (e) => e.textContent)).toBe('Stopped: data.text: cats.txt is not among the files chosen with the spec: choose it too');
+  expect(await page.$eval('#train .stats', (e) => e.textContent)).toBe(
+    'Stopped: data.text: cats.txt is not among the files chosen with the spec: choose it too',
+  );
   await page.close();
   expect(pg.headless.errors).toEqual([]);
 }, 180_000);

@@ -16,8 +16,22 @@ import { validateSpec } from '../src/spec/validate.js';
 const pg = usePlayground();
 const openCpu = pg.openCpu;
 
-interface Frames { worstGapMs: number; frames: number; longestTaskMs: number }
-interface Run { backend: string; steps: number; losses: number[]; accuracy?: number; testLoss?: number; where: string; checkpoint: number[]; frames: Frames; ms: number }
+interface Frames {
+  worstGapMs: number;
+  frames: number;
+  longestTaskMs: number;
+}
+interface Run {
+  backend: string;
+  steps: number;
+  losses: number[];
+  accuracy?: number;
+  testLoss?: number;
+  where: string;
+  checkpoint: number[];
+  frames: Frames;
+  ms: number;
+}
 
 /**
  * One Train run through the page's API, watched: the longest gap between requestAnimationFrame
@@ -26,8 +40,14 @@ interface Run { backend: string; steps: number; losses: number[]; accuracy?: num
  */
 function watchedRun(page: Page, run: object): Promise<Run> {
   return page.evaluate(async (r) => {
-    let last = performance.now(), worst = 0, frames = 0, on = true, longestTask = 0;
-    const tasks = new PerformanceObserver((list) => { for (const t of list.getEntries()) longestTask = Math.max(longestTask, t.duration); });
+    let last = performance.now(),
+      worst = 0,
+      frames = 0,
+      on = true,
+      longestTask = 0;
+    const tasks = new PerformanceObserver((list) => {
+      for (const t of list.getEntries()) longestTask = Math.max(longestTask, t.duration);
+    });
     tasks.observe({ type: 'longtask' });
     const tick = () => {
       const now = performance.now();
@@ -46,24 +66,30 @@ function watchedRun(page: Page, run: object): Promise<Run> {
     for (const t of tasks.takeRecords()) longestTask = Math.max(longestTask, t.duration);
     tasks.disconnect();
     // idb-keyval's store: database keyval-store, object store keyval
-    const db = await new Promise<IDBDatabase>((ok, fail) => { const q = indexedDB.open('keyval-store'); q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
+    const db = await new Promise<IDBDatabase>((ok, fail) => {
+      const q = indexedDB.open('keyval-store');
+      q.onsuccess = () => ok(q.result);
+      q.onerror = () => fail(q.error);
+    });
     const stored = await new Promise<{ bytes: Uint8Array }>((ok, fail) => {
       const q = db.transaction('keyval').objectStore('keyval').get('miya-checkpoint:mnist-mlp');
-      q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error);
+      q.onsuccess = () => ok(q.result);
+      q.onerror = () => fail(q.error);
     });
     db.close();
     return { ...out, checkpoint: Array.from(stored.bytes), frames: { worstGapMs: worst, frames, longestTaskMs: longestTask }, ms };
   }, run);
 }
 
-test('Train in the worker: the page\'s frames keep coming while the CPU backend trains; the same run on the page stalls them; both end with the same bits', async () => {
+test("Train in the worker: the page's frames keep coming while the CPU backend trains; the same run on the page stalls them; both end with the same bits", async () => {
   const page = await openCpu('/dist/web/index.html#train');
   await page.waitForFunction(() => !!(window as unknown as { playground?: unknown }).playground);
   // the page's MNIST MLP (8000 digits, 2000 held out, evaluated after the first epoch and at the end)
   const run = { model: 'mnist-mlp', backend: 'cpu', steps: 200, reportEvery: 25 };
   const worker = await watchedRun(page, { ...run, where: 'worker' });
   const onPage = await watchedRun(page, { ...run, where: 'page' });
-  const { checkpoint: a, ...w } = worker, { checkpoint: b, ...p } = onPage;
+  const { checkpoint: a, ...w } = worker,
+    { checkpoint: b, ...p } = onPage;
   console.log('frames:', JSON.stringify({ worker: [w.frames, w.ms], page: [p.frames, p.ms] }));
   expect([w.where, p.where]).toEqual(['worker', 'page']);
   expect(w.backend).toBe('cpu');
@@ -86,13 +112,16 @@ test('Train in the worker: the page\'s frames keep coming while the CPU backend 
   // worker takes a core from the page's renderer (an idle page's worst frame gap was 30–150 ms).
   // So the 100 ms bounds are checked where the machine is not oversubscribed; otherwise the long
   // tasks are held to 250 ms (a worker run on the page measured 330–2400 ms there) and it is said.
-  const load = loadavg()[0], cores = cpus().length;
+  const load = loadavg()[0],
+    cores = cpus().length;
   if (load <= 2 * cores) {
     expect(w.frames.longestTaskMs).toBeLessThan(100);
     expect(w.frames.worstGapMs).toBeLessThan(100);
   } else {
     expect(w.frames.longestTaskMs).toBeLessThan(250);
-    console.warn(`100 ms bounds not checked: load average ${load.toFixed(1)} on ${cores} cores; longest task ${w.frames.longestTaskMs.toFixed(0)} ms and worst frame gap ${w.frames.worstGapMs.toFixed(0)} ms (worker) against ${p.frames.longestTaskMs.toFixed(0)} and ${p.frames.worstGapMs.toFixed(0)} ms (page)`);
+    console.warn(
+      `100 ms bounds not checked: load average ${load.toFixed(1)} on ${cores} cores; longest task ${w.frames.longestTaskMs.toFixed(0)} ms and worst frame gap ${w.frames.worstGapMs.toFixed(0)} ms (worker) against ${p.frames.longestTaskMs.toFixed(0)} and ${p.frames.worstGapMs.toFixed(0)} ms (page)`,
+    );
   }
   await page.close();
   expect(pg.headless.errors).toEqual([]);
@@ -100,12 +129,20 @@ test('Train in the worker: the page\'s frames keep coming while the CPU backend 
 
 test('Train in the worker: Stop ends the run within a second, at the step it had reached, its checkpoint kept', async () => {
   const page = await openCpu('/dist/web/index.html#train');
-  await page.waitForFunction(() => document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith('No checkpoint') || document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith('Checkpoint'));
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith('No checkpoint') ||
+      document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith('Checkpoint'),
+  );
   await page.select('#train select:nth-of-type(2)', 'cpu');
   expect(await page.$eval('#train select:nth-of-type(3)', (s) => (s as HTMLSelectElement).value)).toBe('worker');
-  await page.$eval('#train input[type=number]', (e) => { (e as HTMLInputElement).value = '2000'; });
+  await page.$eval('#train input[type=number]', (e) => {
+    (e as HTMLInputElement).value = '2000';
+  });
   await page.click('#train button[data-action=train]');
-  await page.waitForFunction(() => /· step ([3-9]\d|\d{3,})\/2000 ·|^Stopped/.test(document.querySelector('#train .stats')?.textContent ?? ''), { timeout: 60_000 });
+  await page.waitForFunction(() => /· step ([3-9]\d|\d{3,})\/2000 ·|^Stopped/.test(document.querySelector('#train .stats')?.textContent ?? ''), {
+    timeout: 60_000,
+  });
   expect(await page.$eval('#train .stats', (e) => e.textContent)).toMatch(/· step \d+\/2000 ·/);
   // the page answers at once while the worker trains
   const answers: number[] = [];
@@ -120,7 +157,12 @@ test('Train in the worker: Stop ends the run within a second, at the step it had
     const t0 = performance.now();
     document.querySelector<HTMLButtonElement>('#train button[data-action=stop]')!.click();
     await new Promise<void>((ok) => {
-      const watch = new MutationObserver(() => { if (stats.textContent!.startsWith('Stopped at step')) { watch.disconnect(); ok(); } });
+      const watch = new MutationObserver(() => {
+        if (stats.textContent!.startsWith('Stopped at step')) {
+          watch.disconnect();
+          ok();
+        }
+      });
       watch.observe(stats, { childList: true, characterData: true, subtree: true });
       setTimeout(ok, 10_000); // a run that does not stop: the time said is then 10 s
     });
@@ -133,7 +175,11 @@ test('Train in the worker: Stop ends the run within a second, at the step it had
   const step = Number(/^Stopped at step (\d+) of 2000 \(cpu on /.exec(said)?.[1]);
   expect(step).toBeGreaterThanOrEqual(30);
   expect(step).toBeLessThan(2000);
-  await page.waitForFunction((n) => document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith(`Checkpoint in this browser: step ${n},`), { timeout: 10_000 }, step);
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#train .stats')[1]?.textContent?.startsWith(`Checkpoint in this browser: step ${n},`),
+    { timeout: 10_000 },
+    step,
+  );
   await page.close();
   expect(pg.headless.errors).toEqual([]);
 }, 120_000);
@@ -141,11 +187,18 @@ test('Train in the worker: Stop ends the run within a second, at the step it had
 test('an error in the worker reaches the page as its message: a bad spec chosen from disk, through the Train button and through the API', async () => {
   const bad = {
     model: { type: 'mlp', inputSize: 2, layers: [{ units: 1, activation: 'identity', weights: [[1, 2, 3]] }] },
-    loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { x: [[1, 2]], y: [[0]] }, steps: 3,
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr: 0.1 },
+    data: { x: [[1, 2]], y: [[0]] },
+    steps: 3,
   };
   // the message Node's own validation gives the same spec
   let expected = '';
-  try { validateSpec(bad); } catch (e) { expected = (e as Error).message; }
+  try {
+    validateSpec(bad);
+  } catch (e) {
+    expected = (e as Error).message;
+  }
   expect(expected).toMatch(/^model\.layers\[0\]\.weights/);
   const dir = mkdtempSync(join(tmpdir(), 'miya-bad-'));
   writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
@@ -161,7 +214,10 @@ test('an error in the worker reaches the page as its message: a bad spec chosen 
     type Train = { run(r: object): Promise<unknown> };
     const train = (window as unknown as { playground: { train: Train } }).playground.train;
     const fail = async (where: string) => {
-      try { await train.run({ model: 'own-bad', spec, backend: 'cpu', where }); return null; } catch (e) {
+      try {
+        await train.run({ model: 'own-bad', spec, backend: 'cpu', where });
+        return null;
+      } catch (e) {
         const x = e as Error & { path?: string };
         return { name: x.name, message: x.message, path: x.path };
       }
@@ -182,10 +238,18 @@ test('Verify and Race in the worker: the rows and rounds reach the page as they 
   type Mode = { run(...a: unknown[]): Promise<Record<string, unknown>> };
   const r = await page.evaluate(async () => {
     const pg = (window as unknown as { playground: Record<'verify' | 'race', Mode> }).playground;
-    const verify = await pg.verify.run(1) as { backend: string; rows: { ok: boolean }[]; passed: number; failed: number };
+    const verify = (await pg.verify.run(1)) as { backend: string; rows: { ok: boolean }[]; passed: number; failed: number };
     const tableRows = document.querySelectorAll('#verify table tr').length;
     const race = await pg.race.run(2, 2);
-    return { backend: verify.backend, rows: verify.rows.length, passed: verify.passed, failed: verify.failed, tableRows, race, raceStats: document.querySelector('#race .stats')!.textContent };
+    return {
+      backend: verify.backend,
+      rows: verify.rows.length,
+      passed: verify.passed,
+      failed: verify.failed,
+      tableRows,
+      race,
+      raceStats: document.querySelector('#race .stats')!.textContent,
+    };
   });
   expect(r.backend).toBe('cpu');
   expect(r.failed).toBe(0);

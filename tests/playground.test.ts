@@ -17,8 +17,11 @@ const openCpu = pg.openCpu;
 
 type Buttons = Record<'train' | 'stop' | 'resume' | 'download' | 'pytorch', boolean>;
 /** Which of the Train tab's buttons are enabled. */
-const enabled = (page: Page): Promise<Buttons> => page.$$eval('#train button[data-action]', (bs) =>
-  Object.fromEntries(bs.map((b) => [(b as HTMLButtonElement).dataset.action, !(b as HTMLButtonElement).disabled])) as Buttons);
+const enabled = (page: Page): Promise<Buttons> =>
+  page.$$eval(
+    '#train button[data-action]',
+    (bs) => Object.fromEntries(bs.map((b) => [(b as HTMLButtonElement).dataset.action, !(b as HTMLButtonElement).disabled])) as Buttons,
+  );
 const trainStats = (page: Page) => page.$eval('#train .stats', (e) => e.textContent ?? '');
 
 test('Train: the buttons follow the state; Stop ends the display at once, says "Stopped at step N", keeps a checkpoint; the legend shows the latest values', async () => {
@@ -28,11 +31,16 @@ test('Train: the buttons follow the state; Stop ends the display at once, says "
   expect(await enabled(page)).toEqual({ train: true, stop: false, resume: false, download: false, pytorch: false });
 
   await page.select('#train select:nth-of-type(2)', 'cpu');
-  await page.$eval('#train input[type=number]', (e) => { (e as HTMLInputElement).value = '1000'; });
+  await page.$eval('#train input[type=number]', (e) => {
+    (e as HTMLInputElement).value = '1000';
+  });
   await page.click('#train button[data-action=train]');
   await page.waitForFunction(() => /· step ([2-9]\d|\d{3,})\/1000 ·/.test(document.querySelector('#train .stats')?.textContent ?? ''), { timeout: 30_000 });
   // during the run: Stop, not Train or Resume (nor a change of model); the downloads once the run has kept a checkpoint (step 100)
-  const [during, kept] = await Promise.all([enabled(page), page.$eval('#train', (t) => t.querySelectorAll('.stats')[1].textContent!.startsWith('Checkpoint in this browser'))]);
+  const [during, kept] = await Promise.all([
+    enabled(page),
+    page.$eval('#train', (t) => t.querySelectorAll('.stats')[1].textContent!.startsWith('Checkpoint in this browser')),
+  ]);
   expect(during).toEqual({ train: false, stop: true, resume: false, download: kept, pytorch: kept });
   expect(await page.$eval('#train select', (s) => (s as HTMLSelectElement).disabled)).toBe(true);
   // the page answers while the cpu backend trains (the trainer hands it a turn every few ms), so a click on Stop is taken at once
@@ -78,9 +86,10 @@ test('Train: the buttons follow the state; Stop ends the display at once, says "
   expect(pg.headless.errors).toEqual([]);
 }, 60_000);
 
-const example = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, '..', 'examples', `${name}.json`), 'utf8')) as { note: string; data: { x: unknown[] } };
+const example = (name: string) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', 'examples', `${name}.json`), 'utf8')) as { note: string; data: { x: unknown[] } };
 
-test('Story: Next stage pressed while another example loads shows that example\'s stage, never the previous one\'s', async () => {
+test("Story: Next stage pressed while another example loads shows that example's stage, never the previous one's", async () => {
   const page = await openCpu('/dist/web/index.html#story');
   await page.waitForFunction((note) => document.querySelector('#story > div:last-child > p')?.textContent === note, {}, example('linear-half-mse').note);
   expect(await page.$eval('#story select', (s) => (s as HTMLSelectElement).value)).toBe('linear-half-mse');
@@ -94,14 +103,24 @@ test('Story: Next stage pressed while another example loads shows that example\'
   });
   expect(atOnce).toBe(0);
   await page.waitForSelector('#story .stage');
-  const shown = () => page.evaluate(() => ({
-    note: document.querySelector('#story > div:last-child > p')!.textContent,
-    stages: [...document.querySelectorAll('#story .stage h3')].map((e) => e.textContent),
-    // the forward stage's first rows: x (input), then y (target)
-    x: [...document.querySelectorAll('#story .stage:first-of-type tr')].slice(1, 3).map((tr) => [tr.children[0].textContent, Number(tr.children[2].textContent)]),
-  }));
+  const shown = () =>
+    page.evaluate(() => ({
+      note: document.querySelector('#story > div:last-child > p')!.textContent,
+      stages: [...document.querySelectorAll('#story .stage h3')].map((e) => e.textContent),
+      // the forward stage's first rows: x (input), then y (target)
+      x: [...document.querySelectorAll('#story .stage:first-of-type tr')]
+        .slice(1, 3)
+        .map((tr) => [tr.children[0].textContent, Number(tr.children[2].textContent)]),
+    }));
   const sgd = example('single-neuron-sgd');
-  expect(await shown()).toMatchObject({ note: sgd.note, stages: ['1. forward'], x: [['x (input)', (sgd.data.x as number[][])[0][0]], ['y (target)', expect.any(Number)]] });
+  expect(await shown()).toMatchObject({
+    note: sgd.note,
+    stages: ['1. forward'],
+    x: [
+      ['x (input)', (sgd.data.x as number[][])[0][0]],
+      ['y (target)', expect.any(Number)],
+    ],
+  });
   // three choices in a row, Next stage pressed after each while they load: the last one's first three stages
   await page.evaluate(() => {
     const choice = document.querySelector<HTMLSelectElement>('#story select')!;
@@ -114,7 +133,14 @@ test('Story: Next stage pressed while another example loads shows that example\'
   await page.waitForFunction(() => document.querySelectorAll('#story .stage').length >= 3);
   await new Promise((r) => setTimeout(r, 300));
   const mlp = example('mlp-3-3-1-sigmoid');
-  expect(await shown()).toMatchObject({ note: mlp.note, stages: ['1. forward', '2. loss', '3. backward'], x: [['x (input)', 0.5], ['', 0.2]] });
+  expect(await shown()).toMatchObject({
+    note: mlp.note,
+    stages: ['1. forward', '2. loss', '3. backward'],
+    x: [
+      ['x (input)', 0.5],
+      ['', 0.2],
+    ],
+  });
   await page.close();
   expect(pg.headless.errors).toEqual([]);
 }, 60_000);
@@ -123,8 +149,9 @@ test('Bench: each result shows once (a table row), the markdown folded in a box 
   const page = await openCpu('/dist/web/index.html#bench');
   const r = await page.evaluate(async () => {
     const start = [...document.querySelectorAll<HTMLButtonElement>('#bench button')].find((b) => b.textContent === 'Run benchmark')!;
-    const going = (window as unknown as { playground: { bench: { run(r: object): Promise<{ results: { case: string }[]; markdown: string }> } } })
-      .playground.bench.run({ suite: 'small', quick: true, backends: ['cpu'], reps: 1 });
+    const going = (
+      window as unknown as { playground: { bench: { run(r: object): Promise<{ results: { case: string }[]; markdown: string }> } } }
+    ).playground.bench.run({ suite: 'small', quick: true, backends: ['cpu'], reps: 1 });
     const during = start.disabled;
     const out = await going;
     return { during, after: start.disabled, cases: out.results.map((x) => x.case), markdown: out.markdown };

@@ -18,8 +18,15 @@ vi.mock('webgpu', () => ({
 const { nodeAdapter } = await import('../src/webgpu/nodeGpu.js');
 
 const saved = { ...process.env };
-beforeAll(() => { for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES']) delete process.env[k]; });
-afterAll(() => { for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES']) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; } });
+beforeAll(() => {
+  for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES']) delete process.env[k];
+});
+afterAll(() => {
+  for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES']) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
 
 test('finding 4: a second request made while the first is in flight also falls back to SwiftShader', async () => {
   const first = nodeAdapter(true);

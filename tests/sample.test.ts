@@ -29,8 +29,21 @@ const TEXT = 'the cat. '.repeat(60);
 const textFile = join(dir, 'cat.txt');
 writeFileSync(textFile, TEXT);
 const spec: RunSpec = validateSpec({
-  model: { type: 'sequential', layers: [{ type: 'embedding', vocab: 7, units: 8 }, { type: 'lstm', units: 24, returnSequences: true }, { type: 'dense', units: 7 }] },
-  loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.05 }, data: { text: textFile, window: 7 }, batchSize: 16, steps: 120, shuffle: true, seed: 2,
+  model: {
+    type: 'sequential',
+    layers: [
+      { type: 'embedding', vocab: 7, units: 8 },
+      { type: 'lstm', units: 24, returnSequences: true },
+      { type: 'dense', units: 7 },
+    ],
+  },
+  loss: 'crossEntropy',
+  optimizer: { type: 'adam', lr: 0.05 },
+  data: { text: textFile, window: 7 },
+  batchSize: 16,
+  steps: 120,
+  shuffle: true,
+  seed: 2,
 });
 let model: CharModel;
 const ckptFile = join(dir, 'cat.ckpt');
@@ -48,13 +61,21 @@ test('draw: temperature 0 takes the largest logit; otherwise the frequencies of 
   expect(draw([0.1, 3, -1, 3], 0, () => 0.99)).toBe(1); // the first of equals
   const z = [1, 0, -1, 2];
   let s = 7;
-  const u = () => { s = (s * 16807) % 2147483647; return s / 2147483647; };
+  const u = () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
   for (const t of [1, 0.5, 3]) {
-    const counts = [0, 0, 0, 0], N = 40_000;
+    const counts = [0, 0, 0, 0],
+      N = 40_000;
     for (let i = 0; i < N; i++) counts[draw(z, t, u)]++;
-    const e = z.map((v) => Math.exp(v / t)), total = e.reduce((a, b) => a + b, 0);
+    const e = z.map((v) => Math.exp(v / t)),
+      total = e.reduce((a, b) => a + b, 0);
     // each frequency within 5 binomial sds of its probability
-    e.forEach((w, i) => { const p = w / total; expect(Math.abs(counts[i] / N - p), `t ${t}, class ${i}`).toBeLessThan(5 * Math.sqrt(p * (1 - p) / N)); });
+    e.forEach((w, i) => {
+      const p = w / total;
+      expect(Math.abs(counts[i] / N - p), `t ${t}, class ${i}`).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / N));
+    });
   }
 });
 
@@ -74,14 +95,22 @@ test('the same seed gives the same text; another seed other text; temperature 0 
 
 test('a lower temperature keeps closer to the text: fewer of its 9-character windows are new', async () => {
   const be = new CpuBackend();
-  const novel = (s: string) => { let n = 0; for (let i = 0; i + 9 <= s.length; i++) if (!TEXT.includes(s.slice(i, i + 9))) n++; return n; };
-  const at = async (t: number) => { let n = 0; for (const seed of [1, 2, 3]) n += novel(await sampleText(be, model, { length: 100, prime: 'the', seed, temperature: t })); return n; };
+  const novel = (s: string) => {
+    let n = 0;
+    for (let i = 0; i + 9 <= s.length; i++) if (!TEXT.includes(s.slice(i, i + 9))) n++;
+    return n;
+  };
+  const at = async (t: number) => {
+    let n = 0;
+    for (const seed of [1, 2, 3]) n += novel(await sampleText(be, model, { length: 100, prime: 'the', seed, temperature: t }));
+    return n;
+  };
   const [cool, hot] = [await at(0.5), await at(3)];
   expect(cool).toBeLessThan(hot);
   expect(hot).toBeGreaterThan(30);
 });
 
-testBackends(backends, 'on %s: temperature 0 gives the cpu\'s text; a seed gives the same text twice', async (_, be) => {
+testBackends(backends, "on %s: temperature 0 gives the cpu's text; a seed gives the same text twice", async (_, be) => {
   const cpu = await sampleText(new CpuBackend(), model, { length: 30, prime: 'cat', temperature: 0 });
   expect(await sampleText(be, model, { length: 30, prime: 'cat', temperature: 0 })).toBe(cpu);
   const once = await sampleText(be, model, { length: 30, prime: 'cat', seed: 8 });
@@ -117,9 +146,14 @@ test('miya sample: deterministic for a seed, the prime first; bad input exits 2 
   expect(miya('sample', '--help').stdout).toMatch(/--temperature t/);
 });
 
-test('the char-lstm example (examples/char-lstm.json on the GPL\'s text) trains: its loss falls in 12 steps', async () => {
+test("the char-lstm example (examples/char-lstm.json on the GPL's text) trains: its loss falls in 12 steps", async () => {
   // --json prints every parameter too: more than spawnSync's default 1 MiB of stdout
-  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', 'examples/char-lstm.json', '--backend', 'cpu', '--steps', '12', '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 26 });
+  const r = spawnSync('node', [join(root, 'bin/miya.js'), 'train', 'examples/char-lstm.json', '--backend', 'cpu', '--steps', '12', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 2 ** 26,
+  });
   expect(r.status, r.stderr).toBe(0);
   const losses = (JSON.parse(r.stdout) as { losses: number[] }).losses;
   expect(losses).toHaveLength(12);

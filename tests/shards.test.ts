@@ -15,17 +15,31 @@ import { Trainer } from '../src/train/trainer.js';
 import { backendCases, describeBackends, webgpuTest } from './backends.js';
 
 /** 200 samples of 3 inputs and 2 targets: x is 600 floats, 4× the lowered limit of 150. */
-const N = 200, LIMIT = 150, BATCH = 7, STEPS = 70; // 29 batches an epoch; shards of 25 samples, so batches straddle them
+const N = 200,
+  LIMIT = 150,
+  BATCH = 7,
+  STEPS = 70; // 29 batches an epoch; shards of 25 samples, so batches straddle them
 
 function spec(shuffle: boolean): RunSpec {
   return validateSpec({
-    model: { type: 'mlp', inputSize: 3, layers: [{ units: 6, activation: 'tanh' }, { units: 2, activation: 'identity' }] },
-    loss: 'mse', optimizer: { type: 'adam', lr: 0.02 },
+    model: {
+      type: 'mlp',
+      inputSize: 3,
+      layers: [
+        { units: 6, activation: 'tanh' },
+        { units: 2, activation: 'identity' },
+      ],
+    },
+    loss: 'mse',
+    optimizer: { type: 'adam', lr: 0.02 },
     data: {
       x: Array.from({ length: N }, (_, s) => [Math.sin(s), Math.cos(0.7 * s), ((s * 37) % 11) / 11]),
       y: Array.from({ length: N }, (_, s) => [Math.sin(0.3 * s) * 0.5, ((s % 5) - 2) / 4]),
     },
-    batchSize: BATCH, shuffle, steps: STEPS, seed: 9,
+    batchSize: BATCH,
+    shuffle,
+    steps: STEPS,
+    seed: 9,
   });
 }
 
@@ -76,7 +90,8 @@ test('the shuffled order: a permutation of shards, each shuffled within, fixed b
 
 describeBackends(await backendCases(), '%s', (name, be) => {
   test('without shuffle, data 4× the buffer limit trains to the losses and parameters of the run that holds it whole', async () => {
-    const s = spec(false), data = await loadDataset(s);
+    const s = spec(false),
+      data = await loadDataset(s);
     const whole = await run(be, s, data);
     const sharded = await run(be, s, data, LIMIT);
     expect(whole.sharded).toBe(false);
@@ -89,7 +104,8 @@ describeBackends(await backendCases(), '%s', (name, be) => {
   }, 60_000);
 
   test('with shuffle, the batches are those of the whole data set taken in the order the shard plan draws', async () => {
-    const s = spec(true), data = await loadDataset(s);
+    const s = spec(true),
+      data = await loadDataset(s);
     const sharded = await run(be, s, data, LIMIT);
     // the reference: every sample resident, the order worked out on the host from the plan
     const plan = planShards(data.train, BATCH, LIMIT)!;
@@ -111,9 +127,11 @@ describeBackends(await backendCases(), '%s', (name, be) => {
   }, 60_000);
 
   test('with shuffle, a sharded run resumed mid-shard ends bit for bit as the run that never stopped', async () => {
-    const s = spec(true), data = await loadDataset(s);
+    const s = spec(true),
+      data = await loadDataset(s);
     const straight = await run(be, s, data, LIMIT);
-    for (const at of [12, 41]) { // inside epoch 0 (a batch straddling shards 0|1 of its order), and inside epoch 1
+    for (const at of [12, 41]) {
+      // inside epoch 0 (a batch straddling shards 0|1 of its order), and inside epoch 1
       const first = new Trainer(be, s, data, at, LIMIT);
       let state: SessionState;
       try {
@@ -138,7 +156,8 @@ describeBackends(await backendCases(), '%s', (name, be) => {
 const gpuTest = await webgpuTest();
 
 gpuTest('a sharded webgpu step is still one submission (uploads and index lists are queued writes)', async (gpu) => {
-  const s = spec(true), data = await loadDataset(s);
+  const s = spec(true),
+    data = await loadDataset(s);
   const t = new Trainer(gpu as unknown as Backend, s, data, STEPS, LIMIT);
   try {
     const before = gpu.submissions;
@@ -152,14 +171,17 @@ gpuTest('a sharded webgpu step is still one submission (uploads and index lists 
 
 describeBackends(await backendCases(), '%s', (name, be) => {
   test('a held-out set past the limit is evaluated shard by shard to the loss of the whole one', async () => {
-    const s = spec(false), all = (await loadDataset(s)).train;
+    const s = spec(false),
+      all = (await loadDataset(s)).train;
     const part = (from: number, n: number) => ({ ...all, n, x: all.x.slice(from * 3, (from + n) * 3), y: all.y.slice(from * 2, (from + n) * 2) });
     const data: Datasets = { train: part(0, 60), test: part(60, 140) }; // 420 floats of held-out inputs: 3 shards at the limit of 150
-    const whole = new Trainer(be, s, data, 10), sharded = new Trainer(be, s, data, 10, LIMIT);
+    const whole = new Trainer(be, s, data, 10),
+      sharded = new Trainer(be, s, data, 10, LIMIT);
     try {
       await whole.train();
       await sharded.train();
-      const a = await whole.evaluate(), b = await sharded.evaluate();
+      const a = await whole.evaluate(),
+        b = await sharded.evaluate();
       expect(b.samples).toBe(140);
       expect(sharded['evalSession']?.shards?.plan.count).toBe(6);
       // the same samples and parameters, summed over batches of 23 instead of one of 140
@@ -172,15 +194,18 @@ describeBackends(await backendCases(), '%s', (name, be) => {
 });
 
 describeBackends(await backendCases(), '%s', (name, be) => {
-  test('an RNN\'s windows ([n][T][I], gathered time-major) sharded at 4× below their size train to the whole run\'s losses', async () => {
+  test("an RNN's windows ([n][T][I], gathered time-major) sharded at 4× below their size train to the whole run's losses", async () => {
     const s = validateSpec({
       model: { type: 'rnn', inputSize: 2, hiddenSize: 5, outputSize: 1 },
-      loss: 'mse', optimizer: { type: 'adam', lr: 0.02 },
+      loss: 'mse',
+      optimizer: { type: 'adam', lr: 0.02 },
       data: {
         x: Array.from({ length: 60 }, (_, n) => Array.from({ length: 4 }, (_, t) => [Math.sin(n + 0.5 * t), Math.cos(0.3 * n * t)])),
         y: Array.from({ length: 60 }, (_, n) => [Math.sin(0.2 * n)]),
       },
-      batchSize: 5, steps: 30, seed: 2,
+      batchSize: 5,
+      steps: 30,
+      seed: 2,
     });
     const data = await loadDataset(s);
     const whole = await run(be, s, data);

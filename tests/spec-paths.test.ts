@@ -14,13 +14,22 @@ import { SpecError } from '../src/errors.js';
 
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'miya-paths-'));
-const file = (name: string, text: string | Buffer) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+const file = (name: string, text: string | Buffer) => {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+};
 function miya(args: string[], nodeFlags: string[] = []) {
   return spawnSync('node', [...nodeFlags, join(root, 'bin/miya.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 }
-const csvSpec = (csv: string) => JSON.stringify({
-  model: { type: 'mlp', inputSize: 1, layers: [{ units: 1 }] }, loss: 'mse', optimizer: { type: 'sgd', lr: 0.1 }, data: { csv }, steps: 2,
-});
+const csvSpec = (csv: string) =>
+  JSON.stringify({
+    model: { type: 'mlp', inputSize: 1, layers: [{ units: 1 }] },
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr: 0.1 },
+    data: { csv },
+    steps: 2,
+  });
 
 /** A refusal: exit 2, one line on stderr naming `where`, no raw control bytes, no checkpoint written. */
 function refused(args: string[], where: RegExp, nodeFlags: string[] = []): string {
@@ -37,7 +46,10 @@ function refused(args: string[], where: RegExp, nodeFlags: string[] = []): strin
 test('a spec nested 5,000 deep is refused naming the path, not a stack overflow at the checkpoint', () => {
   // a worked example that trains (before, its checkpoint failed: exit 1), written as text: JSON.stringify overflows on it
   const example = JSON.parse(readFileSync(join(root, 'examples/mlp-3-3-1-sigmoid.json'), 'utf8'));
-  const spec = file('deep.json', JSON.stringify({ ...example, expect: { ...example.expect, deep: 'HERE' } }).replace('"HERE"', `${'['.repeat(5000)}${']'.repeat(5000)}`));
+  const spec = file(
+    'deep.json',
+    JSON.stringify({ ...example, expect: { ...example.expect, deep: 'HERE' } }).replace('"HERE"', `${'['.repeat(5000)}${']'.repeat(5000)}`),
+  );
   refused(['train', spec], /^miya train: expect\.deep(\[0\]){62}: nested deeper than 64 levels of arrays and objects/);
 });
 
@@ -55,7 +67,9 @@ test('a spec over 256 MiB is refused before it is read, naming the file and the 
   expect(MAX_FILE_BYTES).toBe(256 * 2 ** 20);
   const small = file('small.json', csvSpec('x.csv'));
   const size = readFileSync(small).length;
-  await expect(readSpecFile(small, size - 1)).rejects.toThrow(new SpecError(small, `is ${size} bytes; Miya reads at most ${size - 1} bytes of a run spec or CSV file`));
+  await expect(readSpecFile(small, size - 1)).rejects.toThrow(
+    new SpecError(small, `is ${size} bytes; Miya reads at most ${size - 1} bytes of a run spec or CSV file`),
+  );
   await expect(readSpecFile(small, size)).resolves.toMatchObject({ steps: 2 });
 });
 
@@ -70,14 +84,20 @@ test('a FIFO or a device as the spec or its CSV is refused before a byte is read
   refused(['train', dir], /^miya train: .*miya-paths-\w+: is a directory; expected a regular file$/m);
 });
 
-test('invalid JSON is one line, with its line and column, and none of the file\'s control bytes', () => {
-  const err = refused(['train', file('control.json', '{\n  "model": \u0001\u001b[2J\u001b]0;pwned\u0007\n}')], /^miya train: .*control\.json: invalid JSON: Unexpected token/);
+test("invalid JSON is one line, with its line and column, and none of the file's control bytes", () => {
+  const err = refused(
+    ['train', file('control.json', '{\n  "model": \u0001\u001b[2J\u001b]0;pwned\u0007\n}')],
+    /^miya train: .*control\.json: invalid JSON: Unexpected token/,
+  );
   expect(err).toContain('\\x01');
-  refused(['train', file('comma.json', '{"steps": 1,\n  "model": {},\n}')], /^miya train: .*comma\.json: invalid JSON at line 3, column 1: Expected double-quoted property name$/m);
+  refused(
+    ['train', file('comma.json', '{"steps": 1,\n  "model": {},\n}')],
+    /^miya train: .*comma\.json: invalid JSON at line 3, column 1: Expected double-quoted property name$/m,
+  );
   refused(['train', file('newline-in-name\n.json', '{')], /newline-in-name\\n\.json: invalid JSON/);
 });
 
-test('a CSV outside the spec\'s folder is read (as PyTorch or Keras read any path), and an error quotes 40 characters of it at most', () => {
+test("a CSV outside the spec's folder is read (as PyTorch or Keras read any path), and an error quotes 40 characters of it at most", () => {
   // the spec in sub/, its data one folder up: allowed, and it trains
   mkdirSync(join(dir, 'sub'), { recursive: true });
   file('numbers.csv', 'x,y\n1,2\n3,4\n');
@@ -91,7 +111,9 @@ test('a CSV outside the spec\'s folder is read (as PyTorch or Keras read any pat
   // the issue's own case, where there is an /etc/passwd: not a line of it beyond 20 characters
   if (existsSync('/etc/passwd')) {
     const leak = refused(['train', file('sub/passwd.json', csvSpec('../../../../../../../../etc/passwd'))], /^miya train: /);
-    const lines = readFileSync('/etc/passwd', 'utf8').split('\n').filter((l) => l.length > 21);
+    const lines = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 21);
     for (const l of lines) expect(leak).not.toContain(l.slice(0, 21));
   }
 });

@@ -21,7 +21,11 @@ export function join(header: Header | string, body: Uint8Array): Uint8Array {
 }
 
 /** `bytes` with `edit` applied to its header and body; the checksum then as `checksum` says. */
-export async function tamper(bytes: Uint8Array, edit: (h: Header, body: Uint8Array) => void, checksum: 'keep' | 'recompute' = 'recompute'): Promise<Uint8Array> {
+export async function tamper(
+  bytes: Uint8Array,
+  edit: (h: Header, body: Uint8Array) => void,
+  checksum: 'keep' | 'recompute' = 'recompute',
+): Promise<Uint8Array> {
   const { header, body } = split(bytes);
   edit(header, body);
   // a deleted or emptied checksum stays so

@@ -16,13 +16,29 @@ import { checkpointOf } from '../src/train/checkpointing.js';
 import { Trainer } from '../src/train/trainer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miya-text-'));
-const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
 
 /** embedding(V) → lstm(4, sequences) → dense V, on data.text. */
-const spec = (text: string, V: number, window: number, test?: number): RunSpec => validateSpec({
-  model: { type: 'sequential', layers: [{ type: 'embedding', vocab: V, units: 3 }, { type: 'lstm', units: 4, returnSequences: true }, { type: 'dense', units: V }] },
-  loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.01 }, data: { text, window, ...(test ? { test } : {}) }, batchSize: 2, steps: 3,
-});
+const spec = (text: string, V: number, window: number, test?: number): RunSpec =>
+  validateSpec({
+    model: {
+      type: 'sequential',
+      layers: [
+        { type: 'embedding', vocab: V, units: 3 },
+        { type: 'lstm', units: 4, returnSequences: true },
+        { type: 'dense', units: V },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.01 },
+    data: { text, window, ...(test ? { test } : {}) },
+    batchSize: 2,
+    steps: 3,
+  });
 
 test('the vocabulary, the windows and the next-character targets of "hello, world!" with window 4, by hand', async () => {
   const text = 'hello, world!';
@@ -69,18 +85,27 @@ test('a text model trains, and its checkpoint keeps the vocabulary (checked when
 });
 
 async function loadError(s: () => RunSpec): Promise<string> {
-  try { await loadDataset(s()); } catch (e) { expect(e).toBeInstanceOf(SpecError); return (e as Error).message; }
+  try {
+    await loadDataset(s());
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpecError);
+    return (e as Error).message;
+  }
   return 'loaded';
 }
 
-test('bad text data: too short for a window, empty, not a regular file, a vocab that is not the text\'s, no held-out room', async () => {
-  expect(await loadError(() => spec(file('short.txt', 'abcd'), 4, 4))).toMatch(/^data\.text: .*short\.txt has 4 characters; expected at least data\.window \+ 1 = 5/);
+test("bad text data: too short for a window, empty, not a regular file, a vocab that is not the text's, no held-out room", async () => {
+  expect(await loadError(() => spec(file('short.txt', 'abcd'), 4, 4))).toMatch(
+    /^data\.text: .*short\.txt has 4 characters; expected at least data\.window \+ 1 = 5/,
+  );
   expect(await loadError(() => spec(file('empty.txt', ''), 1, 1))).toMatch(/^data\.text: .*empty\.txt is empty; expected text/);
   const sub = join(dir, 'folder');
   mkdirSync(sub, { recursive: true });
   expect(await loadError(() => spec(sub, 2, 1))).toMatch(/^data\.text: .*is a directory; expected a regular file/);
   expect(await loadError(() => spec(join(dir, 'missing.txt'), 2, 1))).toMatch(/^data\.text: cannot read/);
-  expect(await loadError(() => spec(file('v.txt', 'abcabcabc'), 4, 2))).toMatch(/^model\.layers\[0\]\.vocab: expected 3, the number of distinct characters in .*v\.txt, got 4/);
+  expect(await loadError(() => spec(file('v.txt', 'abcabcabc'), 4, 2))).toMatch(
+    /^model\.layers\[0\]\.vocab: expected 3, the number of distinct characters in .*v\.txt, got 4/,
+  );
   expect(await loadError(() => spec(file('t.txt', 'abcabcabc'), 3, 2, 4))).toMatch(/^data\.test: expected fewer than the 4 windows/);
   expect(await loadError(() => spec(file('ok.txt', 'abcabcabc'), 3, 2, 3))).toBe('loaded');
 });
@@ -88,21 +113,64 @@ test('bad text data: too short for a window, empty, not a regular file, a vocab 
 test('the spec: text data needs an embedding first, a prediction every step and crossEntropy', () => {
   const err = (edit: (s: Record<string, any>) => void) => {
     const s: Record<string, any> = {
-      model: { type: 'sequential', layers: [{ type: 'embedding', vocab: 3, units: 3 }, { type: 'lstm', units: 4, returnSequences: true }, { type: 'dense', units: 3 }] },
-      loss: 'crossEntropy', optimizer: { type: 'sgd', lr: 0.1 }, data: { text: 'a.txt', window: 4 },
+      model: {
+        type: 'sequential',
+        layers: [
+          { type: 'embedding', vocab: 3, units: 3 },
+          { type: 'lstm', units: 4, returnSequences: true },
+          { type: 'dense', units: 3 },
+        ],
+      },
+      loss: 'crossEntropy',
+      optimizer: { type: 'sgd', lr: 0.1 },
+      data: { text: 'a.txt', window: 4 },
     };
     edit(s);
-    try { validateSpec(s); } catch (e) { expect(e).toBeInstanceOf(SpecError); return (e as Error).message; }
+    try {
+      validateSpec(s);
+    } catch (e) {
+      expect(e).toBeInstanceOf(SpecError);
+      return (e as Error).message;
+    }
     return 'accepted';
   };
   expect(err(() => {})).toBe('accepted');
-  expect(err((s) => { s.model.layers[1].returnSequences = false; })).toMatch(/^model\.layers: .*predicts at every step/);
-  expect(err((s) => { s.loss = 'mse'; })).toMatch(/^loss: expected "crossEntropy" for text data/);
-  expect(err((s) => { s.model.layers.shift(); s.model.inputSize = 2; })).toMatch(/^model\.layers\[0\]\.type: expected "embedding" for text data/);
-  expect(err((s) => { delete s.data.window; })).toMatch(/^data\.window/);
-  expect(err((s) => { s.data.window = 0; })).toMatch(/^data\.window/);
-  expect(err((s) => { s.data.text = ''; })).toMatch(/^data\.text: expected a file path/);
-  expect(err((s) => { s.data.x = [[1]]; })).toMatch(/^data\.x: /);
+  expect(
+    err((s) => {
+      s.model.layers[1].returnSequences = false;
+    }),
+  ).toMatch(/^model\.layers: .*predicts at every step/);
+  expect(
+    err((s) => {
+      s.loss = 'mse';
+    }),
+  ).toMatch(/^loss: expected "crossEntropy" for text data/);
+  expect(
+    err((s) => {
+      s.model.layers.shift();
+      s.model.inputSize = 2;
+    }),
+  ).toMatch(/^model\.layers\[0\]\.type: expected "embedding" for text data/);
+  expect(
+    err((s) => {
+      delete s.data.window;
+    }),
+  ).toMatch(/^data\.window/);
+  expect(
+    err((s) => {
+      s.data.window = 0;
+    }),
+  ).toMatch(/^data\.window/);
+  expect(
+    err((s) => {
+      s.data.text = '';
+    }),
+  ).toMatch(/^data\.text: expected a file path/);
+  expect(
+    err((s) => {
+      s.data.x = [[1]];
+    }),
+  ).toMatch(/^data\.x: /);
 });
 
 test('held-out accuracy on class-index targets: the fraction of steps whose argmax is the next character (against predict)', async () => {
@@ -115,7 +183,8 @@ test('held-out accuracy on class-index targets: the fraction of steps whose argm
   await trainer.train();
   const ev = await trainer.evaluate();
   const { predict } = await import('../src/train/predict.js');
-  const test = data.test!, T = 5;
+  const test = data.test!,
+    T = 5;
   const yhat = await predict(be, s, { n: test.n, steps: T, x: test.x }, await trainer.session.readParams());
   let right = 0;
   for (let i = 0; i < test.n * T; i++) {

@@ -22,19 +22,40 @@ import { backendCases, describeBackends } from './backends.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miya-text-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const file = (name: string, text: string | Uint8Array) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+const file = (name: string, text: string | Uint8Array) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
 
 /** embedding(V) → lstm(4, sequences) → dense V on data.text; `test` goes to data, the rest to the spec. */
-const spec = (text: string, V: number, window: number, { test, ...extra }: Record<string, unknown> = {}): RunSpec => validateSpec({
-  model: { type: 'sequential', layers: [{ type: 'embedding', vocab: V, units: 3 }, { type: 'lstm', units: 4, returnSequences: true }, { type: 'dense', units: V }] },
-  loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.01 }, data: { text, window, ...(test ? { test } : {}) }, batchSize: 4, steps: 3, ...extra,
-});
+const spec = (text: string, V: number, window: number, { test, ...extra }: Record<string, unknown> = {}): RunSpec =>
+  validateSpec({
+    model: {
+      type: 'sequential',
+      layers: [
+        { type: 'embedding', vocab: V, units: 3 },
+        { type: 'lstm', units: 4, returnSequences: true },
+        { type: 'dense', units: V },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.01 },
+    data: { text, window, ...(test ? { test } : {}) },
+    batchSize: 4,
+    steps: 3,
+    ...extra,
+  });
 
 /** ~2000 characters of 1-, 2-, 3- and 4-byte UTF-8, CRLF, and U+FEFF inside (a character there, not a mark). */
 function mixedText(chars = 2000): string {
   const alphabet = ['a', 'b', ' ', '\n', '\r', 'é', 'ß', '中', '文', '😀', '𝄞', '\ufeff', 'z'];
-  let s = '', r = 7;
-  for (let i = 0; i < chars; i++) { r = (r * 1103515245 + 12345) % 2 ** 31; s += alphabet[r % alphabet.length]; }
+  let s = '',
+    r = 7;
+  for (let i = 0; i < chars; i++) {
+    r = (r * 1103515245 + 12345) % 2 ** 31;
+    s += alphabet[r % alphabet.length];
+  }
   return s;
 }
 
@@ -44,9 +65,15 @@ async function allSamples(d: Datasets['train']) {
 
 test('streamed windows are those text.ts makes of the whole text, for every chunk size and mark spacing, from any window', async () => {
   const body = mixedText();
-  for (const [name, text, T, held] of [['mixed.txt', body, 5, 7], ['bom.txt', '\ufeff' + body, 3, 0], ['short.txt', 'ab😀ab😀ba😀ab😀ab', 3, 1]] as const) {
-    const path = file(name, text), V = vocabularyOf(text.replace(/^\ufeff/, '')).length;
-    const s = spec(path, V, T, held ? { test: held } : {}), ref = s.data as TextRef;
+  for (const [name, text, T, held] of [
+    ['mixed.txt', body, 5, 7],
+    ['bom.txt', '\ufeff' + body, 3, 0],
+    ['short.txt', 'ab😀ab😀ba😀ab😀ab', 3, 1],
+  ] as const) {
+    const path = file(name, text),
+      V = vocabularyOf(text.replace(/^\ufeff/, '')).length;
+    const s = spec(path, V, T, held ? { test: held } : {}),
+      ref = s.data as TextRef;
     const whole = textDatasets(new TextDecoder().decode(new TextEncoder().encode(text)), ref, s.model); // as the whole-file reader decodes (a leading BOM dropped)
     for (const chunk of [1, 2, 3, 7, 4096]) {
       for (const every of [1, 3, 100]) {
@@ -66,7 +93,11 @@ test('streamed windows are those text.ts makes of the whole text, for every chun
         } else expect(streamed.test).toBeUndefined();
         // reads from the middle, starting past a mark, by offset
         const n = whole.train.n;
-        for (const [from, count] of [[1, 1], [Math.floor(n / 2), Math.ceil(n / 3)], [n - 1, 1]]) {
+        for (const [from, count] of [
+          [1, 1],
+          [Math.floor(n / 2), Math.ceil(n / 3)],
+          [n - 1, 1],
+        ]) {
           const part = await streamed.train.source!.read(from, count);
           expect(Array.from(part.x), `${at} from ${from}`).toEqual(Array.from(whole.train.x.subarray(from * T, (from + count) * T)));
           expect(Array.from(part.y), `${at} from ${from}`).toEqual(Array.from(whole.train.y.subarray(from * T, (from + count) * T)));
@@ -81,17 +112,22 @@ test('by hand: "hello, world!" streamed with window 4 and 1-byte chunks', async 
   const s = spec(path, 10, 4);
   const d = (await textDataset(s.data as TextRef, s.model, undefined, 0)).train; // streamFrom 0: streamed
   expect(d.source).toBeDefined();
-  const v = [' ', '!', ',', 'd', 'e', 'h', 'l', 'o', 'r', 'w'], id = (t: string) => Array.from(t).map((c) => v.indexOf(c));
+  const v = [' ', '!', ',', 'd', 'e', 'h', 'l', 'o', 'r', 'w'],
+    id = (t: string) => Array.from(t).map((c) => v.indexOf(c));
   expect(d.vocabulary).toEqual(v);
   const { x, y } = await d.source!.read(0, 3);
   expect(Array.from(x)).toEqual(id('hello, world'));
   expect(Array.from(y)).toEqual([...id('ello'), ...id(', wo'), ...id('rld!')]);
 });
 
-test('a text at the whole-read bound is read whole, one past it is streamed (lowered bound); a page\'s File is read in slices', async () => {
+test("a text at the whole-read bound is read whole, one past it is streamed (lowered bound); a page's File is read in slices", async () => {
   expect(MAX_TEXT_BYTES).toBe(16 * 2 ** 20);
-  const text = mixedText(300), path = file('bound.txt', text), bytes = statSync(path).size, V = vocabularyOf(text).length;
-  const s = spec(path, V, 4, { test: 2 }), ref = s.data as TextRef;
+  const text = mixedText(300),
+    path = file('bound.txt', text),
+    bytes = statSync(path).size,
+    V = vocabularyOf(text).length;
+  const s = spec(path, V, 4, { test: 2 }),
+    ref = s.data as TextRef;
   expect((await textDataset(ref, s.model, undefined, bytes)).train.source).toBeUndefined();
   const streamed = await textDataset(ref, s.model, undefined, bytes - 1);
   expect(streamed.train.source).toBeDefined();
@@ -103,16 +139,26 @@ test('a text at the whole-read bound is read whole, one past it is streamed (low
   expect(Array.from(page.test!.x)).toEqual(Array.from(whole.test!.x));
 });
 
-test('bad input: the whole reader\'s errors, invalid UTF-8 named, a file changed afterwards refused when read', async () => {
-  const short = file('s.txt', 'abc'), empty = file('e.txt', '');
-  await expect(streamedTextDataset({ text: short, window: 3 }, spec(short, 3, 3).model)).rejects.toThrow(new SpecError('data.text', `${short} has 3 characters; expected at least data.window + 1 = 4 (a window and the character after it)`));
-  await expect(streamedTextDataset({ text: empty, window: 3 }, spec(empty, 3, 3).model)).rejects.toThrow(new SpecError('data.text', `${empty} is empty; expected text (its distinct characters are the vocabulary)`));
-  await expect(streamedTextDataset({ text: short, window: 1 }, spec(short, 4, 1).model)).rejects.toThrow(new SpecError('model.layers[0].vocab', `expected 3, the number of distinct characters in ${short}, got 4`));
+test("bad input: the whole reader's errors, invalid UTF-8 named, a file changed afterwards refused when read", async () => {
+  const short = file('s.txt', 'abc'),
+    empty = file('e.txt', '');
+  await expect(streamedTextDataset({ text: short, window: 3 }, spec(short, 3, 3).model)).rejects.toThrow(
+    new SpecError('data.text', `${short} has 3 characters; expected at least data.window + 1 = 4 (a window and the character after it)`),
+  );
+  await expect(streamedTextDataset({ text: empty, window: 3 }, spec(empty, 3, 3).model)).rejects.toThrow(
+    new SpecError('data.text', `${empty} is empty; expected text (its distinct characters are the vocabulary)`),
+  );
+  await expect(streamedTextDataset({ text: short, window: 1 }, spec(short, 4, 1).model)).rejects.toThrow(
+    new SpecError('model.layers[0].vocab', `expected 3, the number of distinct characters in ${short}, got 4`),
+  );
   const bad = file('bad.txt', Uint8Array.from([0x61, 0x62, 0xc3, 0x28, 0x61, 0x62])); // 0xC3 then not a continuation byte
-  await expect(streamedTextDataset({ text: bad, window: 1 }, spec(bad, 3, 1).model)).rejects.toThrow(/^data\.text: .*bad\.txt is not UTF-8 \(an invalid byte sequence at or before byte \d+\); expected a UTF-8 text$/);
+  await expect(streamedTextDataset({ text: bad, window: 1 }, spec(bad, 3, 1).model)).rejects.toThrow(
+    /^data\.text: .*bad\.txt is not UTF-8 \(an invalid byte sequence at or before byte \d+\); expected a UTF-8 text$/,
+  );
   const cut = file('cut.txt', Uint8Array.from([0x61, 0x62, 0xf0, 0x9f])); // a 4-byte character cut off by the end
   await expect(streamedTextDataset({ text: cut, window: 1 }, spec(cut, 2, 1).model)).rejects.toThrow(/cut\.txt is not UTF-8/);
-  const text = mixedText(500), path = file('changes.txt', text);
+  const text = mixedText(500),
+    path = file('changes.txt', text);
   const s = spec(path, vocabularyOf(text).length, 5);
   const d = await streamedTextDataset(s.data as TextRef, s.model);
   writeFileSync(path, text.slice(0, 400));
@@ -122,19 +168,26 @@ test('bad input: the whole reader\'s errors, invalid UTF-8 named, a file changed
 });
 
 /** Floats of data buffer that cut the training windows into shards (T floats a window, two slots). */
-const T = 8, DATA_FLOATS = 2 * 30 * T;
+const T = 8,
+  DATA_FLOATS = 2 * 30 * T;
 
 async function train(be: Backend, s: RunSpec, data: Datasets, steps?: number, dataFloats: number | undefined = DATA_FLOATS) {
   const t = new Trainer(be, s, data, steps, dataFloats);
   try {
-    return { losses: await t.train({ reportEvery: 10 }), params: await t.session.readParams(), shards: t.session.shards?.plan.count, state: await t.snapshot() };
+    return {
+      losses: await t.train({ reportEvery: 10 }),
+      params: await t.session.readParams(),
+      shards: t.session.shards?.plan.count,
+      state: await t.snapshot(),
+    };
   } finally {
     t.dispose();
   }
 }
 
 describeBackends(await backendCases(), '%s', (name, be) => {
-  const text = mixedText(2000), V = vocabularyOf(text).length;
+  const text = mixedText(2000),
+    V = vocabularyOf(text).length;
   const path = file(`train-${name}.txt`, text); // ⌊1999 / 8⌋ = 249 windows, 20 held out: 229 to train on
   const runSpec = (shuffle: boolean, steps: number) => spec(path, V, T, { test: 20, batchSize: 8, shuffle, steps, seed: 3 });
 
@@ -149,7 +202,8 @@ describeBackends(await backendCases(), '%s', (name, be) => {
   }, 120_000);
 
   test('a streamed, shuffled text run resumed mid-epoch ends bit for bit as the run that never stopped', async () => {
-    const s = runSpec(true, 70), data = await streamedTextDataset(s.data as TextRef, s.model, undefined, { every: 3 });
+    const s = runSpec(true, 70),
+      data = await streamedTextDataset(s.data as TextRef, s.model, undefined, { every: 3 });
     const straight = await train(be, s, data);
     const first = await train(be, s, data, 41); // epoch 1 (29 batches an epoch), mid-shard
     const t = new Trainer(be, s, data, undefined, DATA_FLOATS);
@@ -175,9 +229,12 @@ test(`a text of ${BIG_MB} MB trains its first steps with the process's peak RSS 
   const big = join(dir, 'big.txt');
   const out = createWriteStream(big);
   const words = ['the ', 'cat ', 'sat ', 'on ', 'a ', 'mat', '. ', 'café ', '中文 ', '😀 ', '\n'];
-  for (let written = 0, r = 1; written < BIG_MB * 1e6;) {
+  for (let written = 0, r = 1; written < BIG_MB * 1e6; ) {
     let chunk = '';
-    for (let k = 0; k < 100_000; k++) { r = (r * 1103515245 + 12345) % 2 ** 31; chunk += words[r % words.length]; }
+    for (let k = 0; k < 100_000; k++) {
+      r = (r * 1103515245 + 12345) % 2 ** 31;
+      chunk += words[r % words.length];
+    }
     const bytes = Buffer.from(chunk);
     written += bytes.length;
     if (!out.write(bytes)) await new Promise<void>((done) => out.once('drain', () => done()));

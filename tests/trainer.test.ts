@@ -14,15 +14,29 @@ const backends = await backendCases();
 
 /** 24 samples of a 3-class problem, batches of 5 (the last one short). */
 function spec(extra: Partial<RunSpec> = {}): RunSpec {
-  const x: number[][] = [], y: number[][] = [];
+  const x: number[][] = [],
+    y: number[][] = [];
   for (let i = 0; i < 24; i++) {
     const c = i % 3;
     x.push([Math.sin(i) + c, Math.cos(3 * i) - c]);
     y.push([0, 1, 2].map((k) => (k === c ? 1 : 0)));
   }
   return validateSpec({
-    model: { type: 'mlp', inputSize: 2, layers: [{ units: 8, activation: 'tanh' }, { units: 3, activation: 'softmax' }] },
-    loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.05 }, data: { x, y }, batchSize: 5, epochs: 4, seed: 3, ...extra,
+    model: {
+      type: 'mlp',
+      inputSize: 2,
+      layers: [
+        { units: 8, activation: 'tanh' },
+        { units: 3, activation: 'softmax' },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.05 },
+    data: { x, y },
+    batchSize: 5,
+    epochs: 4,
+    seed: 3,
+    ...extra,
   });
 }
 
@@ -88,7 +102,13 @@ describeBackends(backends, 'trainer on %s', (name, be) => {
 
   test('a non-finite loss stops the run and is named with its step', async () => {
     const s = spec({ optimizer: { type: 'sgd', lr: 1e30 }, loss: 'mse', epochs: 40 });
-    s.model = { ...s.model, layers: [{ units: 8, activation: 'relu' }, { units: 3, activation: 'identity' }] } as RunSpec['model'];
+    s.model = {
+      ...s.model,
+      layers: [
+        { units: 8, activation: 'relu' },
+        { units: 3, activation: 'identity' },
+      ],
+    } as RunSpec['model'];
     await expect(train(be, s, undefined, 2)).rejects.toThrow(NonFiniteError);
     await expect(train(be, s, undefined, 2)).rejects.toThrow(/step \d+: loss is (NaN|\+Inf|-Inf)/);
   });

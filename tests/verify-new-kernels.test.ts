@@ -24,7 +24,17 @@ test('the kernel table has cases for every kernel both backends implement, each 
     expect(cases[k].length, k).toBeGreaterThan(0);
     for (const c of cases[k]) expect(c.name.split(/[ ,:]/)[0], c.name).toBe(k);
   }
-  for (const k of ['embedding', 'embedding_backward', 'dropout', 'grad_norm_partial', 'grad_norm_total', 'lstm_cell', 'lstm_cell_backward', 'gru_cell', 'gru_cell_backward'] as const) {
+  for (const k of [
+    'embedding',
+    'embedding_backward',
+    'dropout',
+    'grad_norm_partial',
+    'grad_norm_total',
+    'lstm_cell',
+    'lstm_cell_backward',
+    'gru_cell',
+    'gru_cell_backward',
+  ] as const) {
     expect(cases[k].length, k).toBeGreaterThan(0);
   }
   // the class-index forms of crossEntropy, forward (with its gradient) and gradient alone
@@ -34,7 +44,9 @@ test('the kernel table has cases for every kernel both backends implement, each 
 
 /** The float64 twin, except that after `broken` runs every buffer it was given is scaled by 1 + 1e−4. */
 class OneKernelBroken extends CpuBackend {
-  constructor(private broken: KernelName) { super(); }
+  constructor(private broken: KernelName) {
+    super();
+  }
   override run<K extends KernelName>(kernel: K, params: KernelParams[K], buffers: KernelBuffers<Float64Array>[K]): void {
     super.run(kernel, params, buffers);
     if (kernel !== this.broken) return;
@@ -44,7 +56,8 @@ class OneKernelBroken extends CpuBackend {
 
 test.each(KERNELS)('a wrong %s fails its verify rows and no other', async (k) => {
   const rows = await kernelChecks(new OneKernelBroken(k));
-  const mine = rows.filter((r) => r.kernel === k), others = rows.filter((r) => r.kernel !== k);
+  const mine = rows.filter((r) => r.kernel === k),
+    others = rows.filter((r) => r.kernel !== k);
   expect(mine.length).toBeGreaterThan(0);
   for (const r of mine) expect(r.error, r.name).toBeGreaterThan(TOLERANCE.kernelGpu);
   for (const r of others) expect(r.error, r.name).toBe(0);
@@ -60,28 +73,43 @@ const BREAKS: [keyof typeof shaderFiles, string, string][] = [
   ['loss', 'let t = select(0.0, 1.0, c == y);', 'let t = select(0.0, 1.0, c == y + 1u);'], // the class-index target one class off
 ];
 const gpuTest = await webgpuTest();
-gpuTest('verify\'s rows fail for a kernel whose WGSL has one line broken, and pass for the kernels beside it in the same files', async () => {
-  const saved = BREAKS.map(([f]) => [f, shaderFiles[f]] as const);
-  let be: Awaited<ReturnType<typeof createBackend>> | undefined;
-  try {
-    for (const [f, line, broken] of BREAKS) {
-      expect(shaderFiles[f], `${f}.wgsl has the line`).toContain(line);
-      shaderFiles[f] = shaderFiles[f].replace(line, broken);
+gpuTest(
+  "verify's rows fail for a kernel whose WGSL has one line broken, and pass for the kernels beside it in the same files",
+  async () => {
+    const saved = BREAKS.map(([f]) => [f, shaderFiles[f]] as const);
+    let be: Awaited<ReturnType<typeof createBackend>> | undefined;
+    try {
+      for (const [f, line, broken] of BREAKS) {
+        expect(shaderFiles[f], `${f}.wgsl has the line`).toContain(line);
+        shaderFiles[f] = shaderFiles[f].replace(line, broken);
+      }
+      be = await createBackend('webgpu'); // a device of its own: no pipeline compiled from the good WGSL
+      const rows = await kernelChecks(be, undefined, [
+        'dropout',
+        'embedding',
+        'embedding_backward',
+        'grad_norm_partial',
+        'grad_norm_total',
+        'lstm_cell',
+        'gru_cell',
+        'loss_partial',
+        'loss_grad',
+        'gather',
+      ]);
+      const failed = rows.filter((r) => !(r.error <= TOLERANCE.kernelGpu)).map((r) => r.name);
+      expect(failed).toEqual([
+        'loss_partial crossEntropy, class-index targets + gradient, 300×6 in 7 parts',
+        'loss_grad crossEntropy, class-index targets, 30×6',
+        "grad_norm_total, 300 parts (more than a workgroup's 256 lanes)",
+        'lstm_cell, batch 7 × H 43',
+        'embedding_backward, 300 ids (repeated) into 40 rows of 7',
+        'dropout p 0.45, 70001 values at step 4e9',
+      ]);
+      expect(rows.length - failed.length).toBe(10); // one-hot losses (6), grad_norm_partial, gru_cell, embedding, gather
+    } finally {
+      for (const [f, text] of saved) shaderFiles[f] = text;
+      be?.dispose();
     }
-    be = await createBackend('webgpu'); // a device of its own: no pipeline compiled from the good WGSL
-    const rows = await kernelChecks(be, undefined, ['dropout', 'embedding', 'embedding_backward', 'grad_norm_partial', 'grad_norm_total', 'lstm_cell', 'gru_cell', 'loss_partial', 'loss_grad', 'gather']);
-    const failed = rows.filter((r) => !(r.error <= TOLERANCE.kernelGpu)).map((r) => r.name);
-    expect(failed).toEqual([
-      'loss_partial crossEntropy, class-index targets + gradient, 300×6 in 7 parts',
-      'loss_grad crossEntropy, class-index targets, 30×6',
-      'grad_norm_total, 300 parts (more than a workgroup\'s 256 lanes)',
-      'lstm_cell, batch 7 × H 43',
-      'embedding_backward, 300 ids (repeated) into 40 rows of 7',
-      'dropout p 0.45, 70001 values at step 4e9',
-    ]);
-    expect(rows.length - failed.length).toBe(10); // one-hot losses (6), grad_norm_partial, gru_cell, embedding, gather
-  } finally {
-    for (const [f, text] of saved) shaderFiles[f] = text;
-    be?.dispose();
-  }
-}, 300_000);
+  },
+  300_000,
+);

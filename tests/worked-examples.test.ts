@@ -38,21 +38,32 @@ describeBackends(backends, 'worked examples on %s', (_, be) => {
 // float64, tests/oracle/worked_steps.py) checked once more by plain loops written here: the
 // forward (gates, c, h, ŷ, loss) to 1e-12, the gradients by central finite differences of the
 // same loops, and the new parameters as p − lr·g.
-type Step = { layers: [{ type: 'lstm' | 'gru'; units: number; weightIh: number[][]; weightHh: number[][]; biasIh: number[]; biasHh: number[] }, { weights: number[][]; bias: number[] }] };
+type Step = {
+  layers: [
+    { type: 'lstm' | 'gru'; units: number; weightIh: number[][]; weightHh: number[][]; biasIh: number[]; biasHh: number[] },
+    { weights: number[][]; bias: number[] },
+  ];
+};
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** The step by the equations (one sample, returnSequences false, a dense identity head, mse). */
 function plainStep(m: Step, xs: number[][], y: number[]) {
-  const [rec, head] = m.layers, H = rec.units;
+  const [rec, head] = m.layers,
+    H = rec.units;
   const dot = (w: number[], v: number[]) => w.reduce((s, wk, k) => s + wk * v[k], 0);
   const lin = (W: number[][], b: number[], v: number[]) => W.map((row, j) => dot(row, v) + b[j]);
-  let h = new Array(H).fill(0), c = new Array(H).fill(0);
+  let h = new Array(H).fill(0),
+    c = new Array(H).fill(0);
   const tensors: Record<string, number[]> = {};
   xs.forEach((x, t) => {
-    const X = lin(rec.weightIh, rec.biasIh, x), G = lin(rec.weightHh, rec.biasHh, h);
+    const X = lin(rec.weightIh, rec.biasIh, x),
+      G = lin(rec.weightHh, rec.biasHh, h);
     if (rec.type === 'lstm') {
       const a = X.map((v, k) => v + G[k]);
-      const i = a.slice(0, H).map(sigmoid), f = a.slice(H, 2 * H).map(sigmoid), g = a.slice(2 * H, 3 * H).map(Math.tanh), o = a.slice(3 * H).map(sigmoid);
+      const i = a.slice(0, H).map(sigmoid),
+        f = a.slice(H, 2 * H).map(sigmoid),
+        g = a.slice(2 * H, 3 * H).map(Math.tanh),
+        o = a.slice(3 * H).map(sigmoid);
       c = c.map((cj, j) => f[j] * cj + i[j] * g[j]);
       h = o.map((oj, j) => oj * Math.tanh(c[j]));
       tensors[`layers.0.gates[t=${t + 1}]`] = [...i, ...f, ...g, ...o];
@@ -74,7 +85,12 @@ function plainStep(m: Step, xs: number[][], y: number[]) {
 const stepExamples = workedExamples.filter((e) => e.name === 'one-lstm-step' || e.name === 'one-gru-step');
 
 test.each(stepExamples.map((e) => [e.name, e.spec] as const))('%s: the stored numbers agree with plain loops and finite differences', (_, raw) => {
-  const spec = raw as unknown as { model: Step; data: { x: number[][][]; y: number[][] }; optimizer: { lr: number }; expect: { loss: number; tensors: Record<string, number[]>; grads: Record<string, number[]>; params: Record<string, number[]> } };
+  const spec = raw as unknown as {
+    model: Step;
+    data: { x: number[][][]; y: number[][] };
+    optimizer: { lr: number };
+    expect: { loss: number; tensors: Record<string, number[]>; grads: Record<string, number[]>; params: Record<string, number[]> };
+  };
   expect(stepExamples).toHaveLength(2);
   const run = (m: Step) => plainStep(m, spec.data.x[0], spec.data.y[0]);
   const { tensors, loss } = run(spec.model);
@@ -86,8 +102,14 @@ test.each(stepExamples.map((e) => [e.name, e.spec] as const))('%s: the stored nu
   }
   // every parameter, nudged both ways in a copy of the spec's model
   const [rec, head] = spec.model.layers;
-  const where: [string, number[] | number[][]][] = [['layers.0.weight_ih_l0', rec.weightIh], ['layers.0.weight_hh_l0', rec.weightHh], ['layers.0.bias_ih_l0', rec.biasIh],
-    ['layers.0.bias_hh_l0', rec.biasHh], ['layers.1.weight', head.weights], ['layers.1.bias', head.bias]];
+  const where: [string, number[] | number[][]][] = [
+    ['layers.0.weight_ih_l0', rec.weightIh],
+    ['layers.0.weight_hh_l0', rec.weightHh],
+    ['layers.0.bias_ih_l0', rec.biasIh],
+    ['layers.0.bias_hh_l0', rec.biasHh],
+    ['layers.1.weight', head.weights],
+    ['layers.1.bias', head.bias],
+  ];
   where.forEach(([name], w) => {
     const size = spec.expect.grads[name].length;
     for (let k = 0; k < size; k++) {
@@ -95,10 +117,15 @@ test.each(stepExamples.map((e) => [e.name, e.spec] as const))('%s: the stored nu
         const m = structuredClone(spec.model);
         const [r2, h2] = m.layers;
         const t = [r2.weightIh, r2.weightHh, r2.biasIh, r2.biasHh, h2.weights, h2.bias][w];
-        if (Array.isArray(t[0])) { const cols = (t[0] as number[]).length; (t as number[][])[Math.floor(k / cols)][k % cols] += delta; } else (t as number[])[k] += delta;
+        if (Array.isArray(t[0])) {
+          const cols = (t[0] as number[]).length;
+          (t as number[][])[Math.floor(k / cols)][k % cols] += delta;
+        } else (t as number[])[k] += delta;
         return run(m).loss;
       };
-      const e = 1e-6, numeric = (at(e) - at(-e)) / (2 * e), g = spec.expect.grads[name][k];
+      const e = 1e-6,
+        numeric = (at(e) - at(-e)) / (2 * e),
+        g = spec.expect.grads[name][k];
       expect(Math.abs(numeric - g), `${name}[${k}]: finite difference ${numeric}, stored ${g}`).toBeLessThan(1e-8);
       const flat = (where[w][1] as (number | number[])[]).flat() as number[];
       expect(Math.abs(spec.expect.params[name][k] - (flat[k] - spec.optimizer.lr * g))).toBeLessThan(1e-15);

@@ -16,7 +16,9 @@ export function browserTwins(): Plugin {
     async resolveId(source, importer, options) {
       // a dependency's own guarded Node imports (TF.js's, in the playground) are Vite's to stub
       if ((source.startsWith('node:') || NODE_ONLY.has(source)) && !importer?.includes('/node_modules/')) {
-        this.error(`browser build: ${importer ?? 'an entry'} imports '${source}', a Node-only module; give the importing file a .browser.ts twin (ARCHITECTURE.md, "Builds")`);
+        this.error(
+          `browser build: ${importer ?? 'an entry'} imports '${source}', a Node-only module; give the importing file a .browser.ts twin (ARCHITECTURE.md, "Builds")`,
+        );
       }
       const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
       if (!resolved || resolved.external || !resolved.id.endsWith('.ts') || resolved.id.endsWith('.browser.ts')) return resolved;

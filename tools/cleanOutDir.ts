@@ -12,7 +12,11 @@ export function cleanOutDirFiles(outDir: string): Plugin {
     apply: 'build',
     writeBundle(_options, bundle) {
       let entries: Dirent[] = [];
-      try { entries = readdirSync(outDir, { withFileTypes: true }); } catch { return; }
+      try {
+        entries = readdirSync(outDir, { withFileTypes: true });
+      } catch {
+        return;
+      }
       for (const e of entries) if (e.isFile() && !(e.name in bundle)) rmSync(join(outDir, e.name), { force: true });
     },
   };

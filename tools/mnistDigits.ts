@@ -16,8 +16,10 @@ const PIXELS = 784;
 /** The digits file's bytes (gzip), from the mnist package's JSON. */
 export function encodeMnist(): Uint8Array {
   const require = createRequire(import.meta.url);
-  const digits = Array.from({ length: 10 }, (_, d) =>
-    (JSON.parse(readFileSync(require.resolve(`mnist/src/digits/${d}.json`), 'utf8')) as { data: number[] }).data);
+  const digits = Array.from(
+    { length: 10 },
+    (_, d) => (JSON.parse(readFileSync(require.resolve(`mnist/src/digits/${d}.json`), 'utf8')) as { data: number[] }).data,
+  );
   const counts = digits.map((d) => Math.floor(d.length / PIXELS));
   const out = new Uint8Array(20 + counts.reduce((s, n) => s + n, 0) * PIXELS);
   const view = new DataView(out.buffer);

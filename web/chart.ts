@@ -5,9 +5,19 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-export interface Series { label: string; color: string; scale?: string }
+export interface Series {
+  label: string;
+  color: string;
+  scale?: string;
+}
 /** A vertical line at `x` with its label; `dashed` for a secondary one. */
-export interface Mark { x: number; label: string; color: string; dashed?: boolean; kind: string }
+export interface Mark {
+  x: number;
+  label: string;
+  color: string;
+  dashed?: boolean;
+  kind: string;
+}
 
 /** A legend value: an integer as it is (the x axis: steps, rounds), else 4 significant digits. */
 const legendText = (v: number | null | undefined): string => (v == null ? '--' : Number.isInteger(v) ? String(v) : v.toPrecision(4));
@@ -21,13 +31,22 @@ export class LineChart {
     this.data = [[], ...series.map(() => [])];
     // idx is null when the cursor is off the chart: then the series' latest value
     const value = (_u: uPlot, v: number | null, si: number, idx: number | null) => legendText(idx === null ? this.latest(si) : v);
-    this.plot = new uPlot({
-      title, width: 640, height,
-      scales: { x: { time: false } },
-      series: [{ label: xLabel, value }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, scale: s.scale ?? axes[0].scale, spanGaps: true, value }))],
-      axes: [{ label: xLabel }, ...axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side ?? 3 }))],
-      hooks: { draw: [() => this.placeMarks()] },
-    }, this.data as uPlot.AlignedData, root);
+    this.plot = new uPlot(
+      {
+        title,
+        width: 640,
+        height,
+        scales: { x: { time: false } },
+        series: [
+          { label: xLabel, value },
+          ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, scale: s.scale ?? axes[0].scale, spanGaps: true, value })),
+        ],
+        axes: [{ label: xLabel }, ...axes.map((a) => ({ scale: a.scale, label: a.label, side: a.side ?? 3 }))],
+        hooks: { draw: [() => this.placeMarks()] },
+      },
+      this.data as uPlot.AlignedData,
+      root,
+    );
   }
 
   /** The marks as elements over the plot, each at its x value's position (redone on every draw, as the x scale moves). */
@@ -64,7 +83,9 @@ export class LineChart {
   /** Replaces every point: `ys[i]` is series i's values at `xs` (the Train tab's rate of every step, at the end). */
   set(xs: number[], ys: (number | undefined)[][]): void {
     this.data[0] = xs.slice();
-    ys.forEach((y, i) => { this.data[i + 1] = xs.map((_x, k) => y[k] ?? (null as unknown as number)); });
+    ys.forEach((y, i) => {
+      this.data[i + 1] = xs.map((_x, k) => y[k] ?? (null as unknown as number));
+    });
     this.update();
   }
 

@@ -3,7 +3,11 @@
 // `miya train --resume` and `miya export --pytorch` read.
 import { get, set } from 'idb-keyval';
 
-export interface StoredCheckpoint { bytes: Uint8Array; step: number; savedAt: string }
+export interface StoredCheckpoint {
+  bytes: Uint8Array;
+  step: number;
+  savedAt: string;
+}
 
 const key = (model: string) => `miya-checkpoint:${model}`;
 

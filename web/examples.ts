@@ -8,6 +8,10 @@ const all = import.meta.glob<{ default: Record<string, unknown> }>('../examples/
 const byName = Object.fromEntries(Object.entries(all).map(([path, m]) => [path.replace(/^.*\/(.*)\.json$/, '$1'), m.default]));
 
 export const workedExamples = Object.entries(byName).filter(([, s]) => 'expect' in s);
-export const trainingSpecs: Record<string, Record<string, unknown>> = { 'mnist-mlp': byName['mnist-mlp'], 'mnist-rnn': byName['mnist-rnn'], 'char-lstm': byName['char-lstm'] };
+export const trainingSpecs: Record<string, Record<string, unknown>> = {
+  'mnist-mlp': byName['mnist-mlp'],
+  'mnist-rnn': byName['mnist-rnn'],
+  'char-lstm': byName['char-lstm'],
+};
 /** The data files of the page's own models, by the names their specs give them. */
 export const trainingFiles: Record<string, Record<string, string>> = { 'char-lstm': { 'gpl-3.txt': gplText } };

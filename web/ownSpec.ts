@@ -3,7 +3,11 @@
 // be among the files (matched by file name).
 import { SpecError } from '../src/index.js';
 
-export interface OwnSpec { name: string; spec: unknown; files: Record<string, string> }
+export interface OwnSpec {
+  name: string;
+  spec: unknown;
+  files: Record<string, string>;
+}
 
 /** The chosen files as a spec (the one .json file) and its data files (the rest, by name). */
 export async function readChosenFiles(list: FileList | File[]): Promise<OwnSpec> {

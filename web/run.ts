@@ -11,7 +11,7 @@ export type ArgsOf<K extends keyof Jobs> = Parameters<Jobs[K]>[0];
 export type ResultOf<K extends keyof Jobs> = Awaited<ReturnType<Jobs[K]>>;
 export type EventOf<K extends keyof Jobs> = Parameters<Jobs[K]>[1] extends JobContext<infer E> ? E : never;
 
-const worker = new JobWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'miya-playground' }), 'the playground\'s worker');
+const worker = new JobWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'miya-playground' }), "the playground's worker");
 
 export async function runJob<K extends keyof Jobs>(name: K, args: ArgsOf<K>, opts: JobOptions<EventOf<K>> = {}, where: Where = 'worker'): Promise<ResultOf<K>> {
   if (where === 'worker') return worker.run<ResultOf<K>, EventOf<K>>(name, args, opts);

@@ -12,10 +12,14 @@ const STAGES = ['forward', 'loss', 'backward', 'update'] as const;
 
 function tensorsOf(t: Trace, stage: (typeof STAGES)[number]): [string, ArrayLike<number>][] {
   switch (stage) {
-    case 'forward': return [['x (input)', t.input], ['y (target)', t.target], ...t.before, ...t.forward];
-    case 'loss': return [['loss', [t.loss]]];
-    case 'backward': return [...t.backward];
-    case 'update': return [...t.state, ...[...t.after].map(([k, v]): [string, Float64Array] => [`${k} (after)`, v])];
+    case 'forward':
+      return [['x (input)', t.input], ['y (target)', t.target], ...t.before, ...t.forward];
+    case 'loss':
+      return [['loss', [t.loss]]];
+    case 'backward':
+      return [...t.backward];
+    case 'update':
+      return [...t.state, ...[...t.after].map(([k, v]): [string, Float64Array] => [`${k} (after)`, v])];
   }
 }
 
@@ -30,15 +34,26 @@ function stageTable(ref: Trace, dev: Trace | undefined, stage: (typeof STAGES)[n
       const d = other ? Math.abs(other[i] - values[i]) : NaN;
       if (other) worst = Math.max(worst, d / Math.max(1, Math.abs(values[i])));
       const tr = el('tr');
-      for (const [text, cls] of [[i === 0 ? name : '', 'name'], [String(i), ''], [values[i].toPrecision(10), ''],
-        [other ? other[i].toPrecision(8) : '—', ''], [other ? d.toExponential(1) : '—', '']]) tr.append(el('td', text, cls));
+      for (const [text, cls] of [
+        [i === 0 ? name : '', 'name'],
+        [String(i), ''],
+        [values[i].toPrecision(10), ''],
+        [other ? other[i].toPrecision(8) : '—', ''],
+        [other ? d.toExponential(1) : '—', ''],
+      ])
+        tr.append(el('td', text, cls));
       table.append(tr);
     }
   }
   return { table, worst };
 }
 
-export interface StoryResult { example: string; stages: number; worstRelativeDifference: number; gpu: boolean }
+export interface StoryResult {
+  example: string;
+  stages: number;
+  worstRelativeDifference: number;
+  gpu: boolean;
+}
 
 export function setupStory(root: HTMLElement): { run(name?: string): Promise<StoryResult> } {
   const choice = select(workedExamples.map(([n]) => [n, n]));
@@ -49,9 +64,11 @@ export function setupStory(root: HTMLElement): { run(name?: string): Promise<Sto
   controls.append('Worked example: ', choice, next, all);
   root.append(controls, out);
   let traces: { name: string; spec: RunSpec; ref: Trace; dev?: Trace } | undefined;
-  let shown = 0, worst = 0;
+  let shown = 0,
+    worst = 0;
   /** The latest load, and its token: a load whose token is no longer the latest changes nothing. */
-  let loading: Promise<void> = Promise.resolve(), token = 0;
+  let loading: Promise<void> = Promise.resolve(),
+    token = 0;
 
   // Next stage is live until the step's last stage is shown; clicked while an example loads, it waits for it
   function refresh(): void {
@@ -60,7 +77,8 @@ export function setupStory(root: HTMLElement): { run(name?: string): Promise<Sto
   function load(name: string): Promise<void> {
     const mine = ++token;
     traces = undefined;
-    shown = 0; worst = 0;
+    shown = 0;
+    worst = 0;
     out.replaceChildren(el('p', `Loading ${name}…`, 'stats'));
     refresh();
     loading = (async () => {
@@ -73,7 +91,9 @@ export function setupStory(root: HTMLElement): { run(name?: string): Promise<Sto
       out.replaceChildren(el('p', String(spec.note ?? '')));
       refresh();
     })();
-    loading.catch((e) => { if (mine === token) out.replaceChildren(el('p', `Stopped: ${(e as Error).message}`, 'stats')); });
+    loading.catch((e) => {
+      if (mine === token) out.replaceChildren(el('p', `Stopped: ${(e as Error).message}`, 'stats'));
+    });
     return loading;
   }
   /** Waits for the latest choice's load, however many choices come while it waits. */

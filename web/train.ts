@@ -29,9 +29,13 @@ import { runJob, type Where } from './run.js';
 
 export interface TrainRun {
   /** One of the page's models, or the name of the user's own spec (its checkpoints are kept under it). */
-  model: string; backend: string; steps?: number; reportEvery?: number;
+  model: string;
+  backend: string;
+  steps?: number;
+  reportEvery?: number;
   /** The user's own run spec, and the data files it names (by file name). */
-  spec?: unknown; files?: Record<string, string>;
+  spec?: unknown;
+  files?: Record<string, string>;
   /** WebGPU: tune the step's products first (as `miya train --tune`), the choices kept in IndexedDB. */
   tune?: boolean;
   /** Continue from the model's checkpoint in IndexedDB. */
@@ -40,21 +44,30 @@ export interface TrainRun {
   /** Train in the playground's worker (the default, and the "Run in" choice's), or on the page itself. */
   where?: Where;
   /** A character model: a sample every this many steps (and at the end), this many characters long. */
-  sampleEvery?: number; sampleLength?: number;
+  sampleEvery?: number;
+  sampleLength?: number;
 }
 export interface TrainResult {
-  backend: string; device: string; steps: number; firstLoss: number; lastLoss: number; seconds: number;
+  backend: string;
+  device: string;
+  steps: number;
+  firstLoss: number;
+  lastLoss: number;
+  seconds: number;
   /** Every step's training loss. */
   losses: number[];
   /** Stopped (Stop, or stop()) before its last step: `steps` is where it stopped; no held-out evaluation. */
   stopped?: boolean;
   /** On held-out samples, where the data has them: the loss, and accuracy for one-hot classes. */
-  testLoss?: number; accuracy?: number;
+  testLoss?: number;
+  accuracy?: number;
   /** What tuning chose (or found kept from an earlier run), a line a product. */
   tuned: string[];
   where: Where;
   /** Every step's learning rate; per epoch the mean loss, held-out loss and rate; the steps of an epoch. */
-  lrs: number[]; history: EpochRecord[]; batchesPerEpoch: number;
+  lrs: number[];
+  history: EpochRecord[];
+  batchesPerEpoch: number;
   /** With earlyStopping: where it stopped and which epoch's parameters the run ended with. */
   earlyStopping?: EarlyStoppingResult;
   /** A character model's samples as they were shown. */
@@ -63,7 +76,8 @@ export interface TrainResult {
 
 function drawDigit(pixels: ArrayLike<number>, rows: number): HTMLCanvasElement {
   const c = el('canvas');
-  c.width = 28; c.height = 28;
+  c.width = 28;
+  c.height = 28;
   const ctx = c.getContext('2d')!;
   const img = ctx.createImageData(28, 28);
   for (let i = 0; i < 784; i++) {
@@ -95,7 +109,7 @@ const heldOut = (e: Evaluation) => (e.accuracy !== undefined ? `test accuracy ${
 /** What early stopping did, in words: where it stopped, and whose parameters the model now holds. */
 function earlyStoppingText(e: EarlyStoppingResult, restoreBest: boolean): string {
   const best = `epoch ${e.bestEpoch}'s (held-out loss ${e.bestLoss.toPrecision(4)})`;
-  const why = restoreBest ? 'a run shorter than its spec\'s steps keeps its last parameters, for Resume' : 'restoreBest is false';
+  const why = restoreBest ? "a run shorter than its spec's steps keeps its last parameters, for Resume" : 'restoreBest is false';
   const params = e.restored ? `the parameters are ${best}, restored` : `the best was ${best}, not restored (${why})`;
   return e.stoppedEpoch !== undefined ? `early stopping after epoch ${e.stoppedEpoch}: ${params}` : `early stopping did not stop the run; ${params}`;
 }
@@ -103,8 +117,15 @@ function earlyStoppingText(e: EarlyStoppingResult, restoreBest: boolean): string
 /** The loss chart's marks for early stopping: the step it stopped after, and the best epoch's last step. */
 function earlyStoppingMarks(e: EarlyStoppingResult, batchesPerEpoch: number): Mark[] {
   const marks: Mark[] = [];
-  if (e.stoppedEpoch !== undefined) marks.push({ x: e.stoppedEpoch * batchesPerEpoch, label: `early stop: epoch ${e.stoppedEpoch}`, color: '#c0392b', kind: 'early-stop' });
-  marks.push({ x: e.bestEpoch * batchesPerEpoch, label: `best: epoch ${e.bestEpoch}${e.restored ? ' (restored)' : ''}`, color: '#27ae60', dashed: true, kind: 'best-epoch' });
+  if (e.stoppedEpoch !== undefined)
+    marks.push({ x: e.stoppedEpoch * batchesPerEpoch, label: `early stop: epoch ${e.stoppedEpoch}`, color: '#c0392b', kind: 'early-stop' });
+  marks.push({
+    x: e.bestEpoch * batchesPerEpoch,
+    label: `best: epoch ${e.bestEpoch}${e.restored ? ' (restored)' : ''}`,
+    color: '#27ae60',
+    dashed: true,
+    kind: 'best-epoch',
+  });
   return marks;
 }
 
@@ -112,7 +133,7 @@ function earlyStoppingMarks(e: EarlyStoppingResult, batchesPerEpoch: number): Ma
 function sampleView(s: Sample): HTMLElement {
   const box = el('div', '', 'sample');
   box.dataset.step = String(s.step);
-  box.append(el('div', `after step ${s.step}${s.restored ? ' (the best epoch\'s parameters, restored)' : ''}:`), el('pre', s.text));
+  box.append(el('div', `after step ${s.step}${s.restored ? " (the best epoch's parameters, restored)" : ''}:`), el('pre', s.text));
   return box;
 }
 
@@ -131,36 +152,83 @@ export interface TrainMode {
 }
 
 export function setupTrain(root: HTMLElement): TrainMode {
-  const model = select([['mnist-mlp', 'MNIST MLP 784-128-10'], ['mnist-rnn', 'sequential MNIST RNN (28 steps of 28 pixels)'],
-    ['char-lstm', 'character LSTM on the GNU GPL (text)']]);
-  const backend = select([['webgpu', 'WebGPU'], ['cpu', 'CPU (float64)']]);
+  const model = select([
+    ['mnist-mlp', 'MNIST MLP 784-128-10'],
+    ['mnist-rnn', 'sequential MNIST RNN (28 steps of 28 pixels)'],
+    ['char-lstm', 'character LSTM on the GNU GPL (text)'],
+  ]);
+  const backend = select([
+    ['webgpu', 'WebGPU'],
+    ['cpu', 'CPU (float64)'],
+  ]);
   const steps = Object.assign(el('input'), { type: 'number', min: '1', placeholder: 'all epochs', style: 'width: 7em' });
-  const start = el('button', 'Train'), stop = el('button', 'Stop');
-  start.dataset.action = 'train'; stop.dataset.action = 'stop';
-  const tune = Object.assign(el('input'), { type: 'checkbox', checked: false, title: 'time each product\'s variants on this GPU first, as miya train --tune; the choices are kept in this browser' });
-  const resume = el('button', 'Resume'), save = el('button', 'Download checkpoint'), torch = el('button', 'Download for PyTorch');
-  resume.dataset.action = 'resume'; save.dataset.action = 'download'; torch.dataset.action = 'pytorch';
-  const where = select([['worker', 'a worker (the page stays responsive)'], ['page', 'this page (for comparison: its frames stall)']]);
-  where.title = 'where the training runs: the playground\'s worker, or the page itself for comparison';
-  const chooser = Object.assign(el('input'), { type: 'file', multiple: true, accept: '.json,.csv,.txt', title: 'a run spec (.json) and the CSV or text file it names' });
-  const controls = el('div', '', 'controls'), ownControls = el('div', '', 'controls');
+  const start = el('button', 'Train'),
+    stop = el('button', 'Stop');
+  start.dataset.action = 'train';
+  stop.dataset.action = 'stop';
+  const tune = Object.assign(el('input'), {
+    type: 'checkbox',
+    checked: false,
+    title: "time each product's variants on this GPU first, as miya train --tune; the choices are kept in this browser",
+  });
+  const resume = el('button', 'Resume'),
+    save = el('button', 'Download checkpoint'),
+    torch = el('button', 'Download for PyTorch');
+  resume.dataset.action = 'resume';
+  save.dataset.action = 'download';
+  torch.dataset.action = 'pytorch';
+  const where = select([
+    ['worker', 'a worker (the page stays responsive)'],
+    ['page', 'this page (for comparison: its frames stall)'],
+  ]);
+  where.title = "where the training runs: the playground's worker, or the page itself for comparison";
+  const chooser = Object.assign(el('input'), {
+    type: 'file',
+    multiple: true,
+    accept: '.json,.csv,.txt',
+    title: 'a run spec (.json) and the CSV or text file it names',
+  });
+  const controls = el('div', '', 'controls'),
+    ownControls = el('div', '', 'controls');
   const tuneLabel = el('label');
   tuneLabel.append(tune, ' tune');
   controls.append('Model: ', model, 'Backend: ', backend, tuneLabel, 'Steps: ', steps, 'Run in: ', where, start, stop, resume, save, torch);
   ownControls.append('Or your own run spec (the .json and the CSV or text file it names): ', chooser);
   const stats = el('p', 'Press Train.', 'stats');
   const saved = el('p', '', 'stats');
-  const chartBox = el('div'), lrBox = el('div', '', 'lr-chart'), digits = el('div', '', 'digits'), tuneLog = el('pre');
+  const chartBox = el('div'),
+    lrBox = el('div', '', 'lr-chart'),
+    digits = el('div', '', 'digits'),
+    tuneLog = el('pre');
   const samples = el('div', '', 'samples');
   root.append(controls, ownControls, stats, saved, tuneLog, chartBox, lrBox, samples, digits);
-  const chart = new LineChart(chartBox, 'Training', 'step', [
-    { label: 'training loss', color: '#2a7ab9', scale: 'loss' }, { label: 'test accuracy', color: '#e67e22', scale: 'acc' },
-    { label: 'test loss', color: '#8e44ad', scale: 'loss' },
-  ], [{ scale: 'loss', label: 'loss' }, { scale: 'acc', label: 'accuracy', side: 1 }]);
-  const lrChart = new LineChart(lrBox, 'Learning rate', 'step', [{ label: 'learning rate', color: '#16a085', scale: 'lr' }], [{ scale: 'lr', label: 'lr' }], 170);
+  const chart = new LineChart(
+    chartBox,
+    'Training',
+    'step',
+    [
+      { label: 'training loss', color: '#2a7ab9', scale: 'loss' },
+      { label: 'test accuracy', color: '#e67e22', scale: 'acc' },
+      { label: 'test loss', color: '#8e44ad', scale: 'loss' },
+    ],
+    [
+      { scale: 'loss', label: 'loss' },
+      { scale: 'acc', label: 'accuracy', side: 1 },
+    ],
+  );
+  const lrChart = new LineChart(
+    lrBox,
+    'Learning rate',
+    'step',
+    [{ label: 'learning rate', color: '#16a085', scale: 'lr' }],
+    [{ scale: 'lr', label: 'lr' }],
+    170,
+  );
   let abort: AbortController | undefined;
   /** The run in progress (a new one waits for it to stop), and whether the chosen model has a stored checkpoint. */
-  let current: Promise<unknown> | undefined, stopping = false, hasCheckpoint = false;
+  let current: Promise<unknown> | undefined,
+    stopping = false,
+    hasCheckpoint = false;
   function refresh(): void {
     const running = current !== undefined;
     start.disabled = running;
@@ -219,36 +287,72 @@ export function setupTrain(root: HTMLElement): TrainMode {
     const show = (p: Progress) => {
       chart.add(p.step, [p.loss, p.test?.accuracy, p.test?.loss]);
       lrChart.add(p.step, [p.lr]);
-      stats.textContent = `${be.backend} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
-        (p.test ? ` · ${heldOut(p.test)}` : '') + ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
+      stats.textContent =
+        `${be.backend} on ${be.device} · epoch ${p.epoch}/${p.epochs} · step ${p.step}/${p.steps} · loss ${p.loss.toFixed(4)}` +
+        (p.test ? ` · ${heldOut(p.test)}` : '') +
+        ` · ${p.stepsPerSecond.toFixed(1)} steps/s · ETA ${p.etaSeconds.toFixed(0)} s`;
     };
     const onEvent = (e: TrainEvent) => {
       if (e.type === 'saved') void showSaved(r.model);
-      else if (signal.aborted) return; // stopped: the display stops now, not when the run catches up
+      else if (signal.aborted)
+        return; // stopped: the display stops now, not when the run catches up
       else if (e.type === 'status') stats.textContent = e.text;
       else if (e.type === 'tuned') tuneLog.textContent += e.line + '\n';
       else if (e.type === 'start') be = e;
       else if (e.type === 'sample') samples.append(sampleView(e.sample));
       else show(e.progress);
     };
-    const o = await runJob('train', {
-      model: r.model, spec, backend: gpu ? 'webgpu' : 'cpu', steps: r.steps, reportEvery: r.reportEvery, files,
-      tune: r.tune, resume: r.resume, checkpointEvery: r.checkpointEvery, sampleEvery: r.sampleEvery, sampleLength: r.sampleLength,
-    }, { onEvent, signal }, runIn);
-    const losses = o.losses, first = losses[0] ?? NaN, last = losses[losses.length - 1] ?? NaN;
+    const o = await runJob(
+      'train',
+      {
+        model: r.model,
+        spec,
+        backend: gpu ? 'webgpu' : 'cpu',
+        steps: r.steps,
+        reportEvery: r.reportEvery,
+        files,
+        tune: r.tune,
+        resume: r.resume,
+        checkpointEvery: r.checkpointEvery,
+        sampleEvery: r.sampleEvery,
+        sampleLength: r.sampleLength,
+      },
+      { onEvent, signal },
+      runIn,
+    );
+    const losses = o.losses,
+      first = losses[0] ?? NaN,
+      last = losses[losses.length - 1] ?? NaN;
     const result: TrainResult = {
-      backend: o.backend, device: o.device, steps: o.steps, firstLoss: first, lastLoss: last, losses, seconds: o.seconds, tuned: o.tuned, where: runIn,
-      lrs: o.lrs, history: o.history, batchesPerEpoch: o.batchesPerEpoch, earlyStopping: o.earlyStopping, samples: o.samples,
+      backend: o.backend,
+      device: o.device,
+      steps: o.steps,
+      firstLoss: first,
+      lastLoss: last,
+      losses,
+      seconds: o.seconds,
+      tuned: o.tuned,
+      where: runIn,
+      lrs: o.lrs,
+      history: o.history,
+      batchesPerEpoch: o.batchesPerEpoch,
+      earlyStopping: o.earlyStopping,
+      samples: o.samples,
     };
     // every step's rate, now that the run has them all (the progress reports drew one every few steps)
-    lrChart.set(o.lrs.map((_v, i) => i + 1), [o.lrs]);
+    lrChart.set(
+      o.lrs.map((_v, i) => i + 1),
+      [o.lrs],
+    );
     if (o.stopped) {
-      if (losses.length === 0) { // stopped before its first step: nothing to show or keep
+      if (losses.length === 0) {
+        // stopped before its first step: nothing to show or keep
         stats.textContent = `Stopped before its first step (${o.backend} on ${o.device}).`;
         return { ...result, stopped: true };
       }
       chart.add(o.steps, [last, undefined, undefined]);
-      stats.textContent = `Stopped at step ${o.steps} of ${o.totalSteps} (${o.backend} on ${o.device}, ${o.seconds.toFixed(1)} s) · loss ${first.toFixed(3)} → ${last.toFixed(3)}. ` +
+      stats.textContent =
+        `Stopped at step ${o.steps} of ${o.totalSteps} (${o.backend} on ${o.device}, ${o.seconds.toFixed(1)} s) · loss ${first.toFixed(3)} → ${last.toFixed(3)}. ` +
         'Its checkpoint is kept in this browser: Resume goes on from it.';
       return { ...result, stopped: true };
     }
@@ -256,8 +360,10 @@ export function setupTrain(root: HTMLElement): TrainMode {
     chart.add(o.steps, [last, test?.accuracy, test?.loss]);
     const es = o.earlyStopping;
     if (es) for (const m of earlyStoppingMarks(es, o.batchesPerEpoch)) chart.mark(m);
-    stats.textContent = `${o.backend} on ${o.device} · ${o.steps} steps in ${o.seconds.toFixed(1)} s · loss ${first.toFixed(3)} → ${last.toFixed(3)}` +
-      (test ? ` · ${heldOut(test)} on ${test.samples} ${o.mnist ? 'digits' : 'samples'}` : '') + (es ? ` · ${earlyStoppingText(es, (spec as { earlyStopping?: { restoreBest?: boolean } }).earlyStopping?.restoreBest !== false)}` : '');
+    stats.textContent =
+      `${o.backend} on ${o.device} · ${o.steps} steps in ${o.seconds.toFixed(1)} s · loss ${first.toFixed(3)} → ${last.toFixed(3)}` +
+      (test ? ` · ${heldOut(test)} on ${test.samples} ${o.mnist ? 'digits' : 'samples'}` : '') +
+      (es ? ` · ${earlyStoppingText(es, (spec as { earlyStopping?: { restoreBest?: boolean } }).earlyStopping?.restoreBest !== false)}` : '');
     if (o.shown) showResults(digits, o.shown);
     return { ...result, accuracy: test?.accuracy, testLoss: test?.loss };
   }
@@ -266,7 +372,9 @@ export function setupTrain(root: HTMLElement): TrainMode {
     if (name !== model.value) return c?.step; // the choice has moved on since
     hasCheckpoint = c !== undefined;
     refresh();
-    saved.textContent = c ? `Checkpoint in this browser: step ${c.step}, saved ${new Date(c.savedAt).toLocaleString()} (${(c.bytes.length / 1024).toFixed(0)} KiB).` : 'No checkpoint of this model in this browser yet.';
+    saved.textContent = c
+      ? `Checkpoint in this browser: step ${c.step}, saved ${new Date(c.savedAt).toLocaleString()} (${(c.bytes.length / 1024).toFixed(0)} KiB).`
+      : 'No checkpoint of this model in this browser yet.';
     return c?.step;
   }
   async function requireStored(name: string) {
@@ -288,26 +396,51 @@ export function setupTrain(root: HTMLElement): TrainMode {
   // the user's own spec, once chosen, is the model select's last option, its value own-NAME (the
   // name its checkpoints are kept and downloaded under)
   let own: OwnSpec | undefined;
-  chooser.onchange = () => void readChosenFiles(chooser.files ?? []).then((o) => {
-    own = o;
-    let option = [...model.options].find((x) => x.dataset.own);
-    if (!option) { option = new Option(); option.dataset.own = 'yes'; }
-    Object.assign(option, { value: `own-${o.name}`, text: `your spec: ${o.name}` });
-    model.add(option);
-    model.value = option.value;
-    stats.textContent = `Chosen: ${o.name}.json${Object.keys(o.files).length ? ` with ${Object.keys(o.files).join(', ')}` : ''}. Press Train.`;
-    return showSaved(model.value);
-  }).catch((e) => { stats.textContent = (e as Error).message; });
+  chooser.onchange = () =>
+    void readChosenFiles(chooser.files ?? [])
+      .then((o) => {
+        own = o;
+        let option = [...model.options].find((x) => x.dataset.own);
+        if (!option) {
+          option = new Option();
+          option.dataset.own = 'yes';
+        }
+        Object.assign(option, { value: `own-${o.name}`, text: `your spec: ${o.name}` });
+        model.add(option);
+        model.value = option.value;
+        stats.textContent = `Chosen: ${o.name}.json${Object.keys(o.files).length ? ` with ${Object.keys(o.files).join(', ')}` : ''}. Press Train.`;
+        return showSaved(model.value);
+      })
+      .catch((e) => {
+        stats.textContent = (e as Error).message;
+      });
   const ownRun = () => (own && model.value === `own-${own.name}` ? { spec: own.spec, files: own.files } : {});
-  const go = (resumeRun: boolean) => void run({ model: model.value, ...ownRun(), backend: backend.value, tune: tune.checked, steps: steps.value ? Number(steps.value) : undefined, resume: resumeRun })
-    .catch((e) => { stats.textContent = `Stopped: ${(e as Error).message}`; });
+  const go = (resumeRun: boolean) =>
+    void run({
+      model: model.value,
+      ...ownRun(),
+      backend: backend.value,
+      tune: tune.checked,
+      steps: steps.value ? Number(steps.value) : undefined,
+      resume: resumeRun,
+    }).catch((e) => {
+      stats.textContent = `Stopped: ${(e as Error).message}`;
+    });
   start.onclick = () => go(false);
   resume.onclick = () => go(true);
-  save.onclick = () => void downloadSaved(model.value).catch((e) => { saved.textContent = (e as Error).message; });
-  torch.onclick = () => void downloadPytorch(model.value).catch((e) => { saved.textContent = (e as Error).message; });
+  save.onclick = () =>
+    void downloadSaved(model.value).catch((e) => {
+      saved.textContent = (e as Error).message;
+    });
+  torch.onclick = () =>
+    void downloadPytorch(model.value).catch((e) => {
+      saved.textContent = (e as Error).message;
+    });
   model.onchange = () => void showSaved(model.value);
   stop.onclick = stopRun;
-  void webgpu().then((g) => { if (!g) backend.value = 'cpu'; });
+  void webgpu().then((g) => {
+    if (!g) backend.value = 'cpu';
+  });
   refresh();
   void showSaved(model.value);
   const charts = () => ({ loss: chart.shown(), lr: lrChart.shown() });

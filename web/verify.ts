@@ -27,20 +27,35 @@ export function setupVerify(root: HTMLElement): { run(random?: number): Promise<
     table.innerHTML = '<tr><th>check</th><th>tensor</th><th>error</th><th>tolerance</th><th>ok</th></tr>';
     summary.textContent = 'Starting…';
     const gpu = (await webgpu()) !== undefined;
-    const out = await runJob('verify', { random, gpu }, {
-      onEvent: (e) => {
-        if (e.type === 'start') {
-          summary.textContent = `Verifying on ${e.backend} (${e.device})…`;
-          return;
-        }
-        const r = e.row, tr = el('tr', undefined, r.ok ? '' : 'fail');
-        for (const [t, c] of [[r.check, 'name'], [r.tensor, 'name'], [r.error.toExponential(2), ''], [r.tolerance.toExponential(0), ''], [r.ok ? 'ok' : 'FAIL', '']]) tr.append(el('td', t, c));
-        table.append(tr);
+    const out = await runJob(
+      'verify',
+      { random, gpu },
+      {
+        onEvent: (e) => {
+          if (e.type === 'start') {
+            summary.textContent = `Verifying on ${e.backend} (${e.device})…`;
+            return;
+          }
+          const r = e.row,
+            tr = el('tr', undefined, r.ok ? '' : 'fail');
+          for (const [t, c] of [
+            [r.check, 'name'],
+            [r.tensor, 'name'],
+            [r.error.toExponential(2), ''],
+            [r.tolerance.toExponential(0), ''],
+            [r.ok ? 'ok' : 'FAIL', ''],
+          ])
+            tr.append(el('td', t, c));
+          table.append(tr);
+        },
       },
-    });
+    );
     summary.textContent = `${out.backend} on ${out.device}: ${out.passed} passed, ${out.failed} failed`;
     return out;
   }
-  start.onclick = () => void run().catch((e) => { summary.textContent = `Stopped: ${(e as Error).message}`; });
+  start.onclick = () =>
+    void run().catch((e) => {
+      summary.textContent = `Stopped: ${(e as Error).message}`;
+    });
   return { run };
 }

@@ -8,15 +8,32 @@ import sirv from 'sirv';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
-  '--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
-export interface Headless { browser: Browser; server: Server; base: string; errors: string[]; open(path: string, before?: (page: Page) => Promise<unknown>): Promise<Page>; close(): Promise<void> }
+export interface Headless {
+  browser: Browser;
+  server: Server;
+  base: string;
+  errors: string[];
+  open(path: string, before?: (page: Page) => Promise<unknown>): Promise<Page>;
+  close(): Promise<void>;
+}
 
 export async function startHeadless(root: string): Promise<Headless> {
   const serve = sirv(root, { dev: true });
-  const server = createServer((req, res) => serve(req, res, () => { res.statusCode = 404; res.end('not found'); }));
+  const server = createServer((req, res) =>
+    serve(req, res, () => {
+      res.statusCode = 404;
+      res.end('not found');
+    }),
+  );
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let browser: Browser;
@@ -28,11 +45,16 @@ export async function startHeadless(root: string): Promise<Headless> {
   }
   const errors: string[] = [];
   return {
-    browser, server, base, errors,
+    browser,
+    server,
+    base,
+    errors,
     async open(path: string, before?: (page: Page) => Promise<unknown>) {
       const page = await browser.newPage();
       await before?.(page);
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(`${path}: console: ${m.text()}`); });
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`${path}: console: ${m.text()}`);
+      });
       page.on('pageerror', (e) => errors.push(`${path}: ${(e as Error).message}`));
       await page.setViewport({ width: 1280, height: 900 });
       await page.goto(base + path, { waitUntil: 'load' });

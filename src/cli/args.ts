@@ -57,7 +57,10 @@ export const COMMANDS: Record<string, CommandHelp> = {
     options: {
       length: { arg: 'N', help: 'characters to generate after the prime (default 200)' },
       temperature: { arg: 't', help: 'divides the logits before the softmax (default 1): lower is surer, higher wilder; 0 takes the likeliest character' },
-      prime: { arg: 'TEXT', help: 'the text to continue (default a newline, or the first character of the vocabulary); every character must be in the vocabulary' },
+      prime: {
+        arg: 'TEXT',
+        help: 'the text to continue (default a newline, or the first character of the vocabulary); every character must be in the vocabulary',
+      },
       seed: { arg: 's', help: 'the seed of the draws (default 0): the same seed, the same text' },
       backend: backend('where to run the model'),
     },
@@ -121,7 +124,9 @@ export class HelpRequested extends Error {
 
 /** The command being run (main sets it), whose help and positional arguments parse() uses. */
 let current: string | undefined;
-export function setCommand(name: string | undefined): void { current = name; }
+export function setCommand(name: string | undefined): void {
+  current = name;
+}
 
 /** The help of command `name`, given the options its parse() accepts. */
 export function commandHelp(name: string, options: Options): string {
@@ -149,10 +154,14 @@ export function commandHelp(name: string, options: Options): string {
 export function suggest(word: string, candidates: string[]): string | undefined {
   const starts = candidates.filter((c) => word.length >= 2 && c.startsWith(word));
   if (starts.length === 1) return starts[0];
-  let best: string | undefined, bestD = Math.max(1, Math.floor(word.length / 3)) + 1;
+  let best: string | undefined,
+    bestD = Math.max(1, Math.floor(word.length / 3)) + 1;
   for (const c of candidates) {
     const dist = editDistance(word, c);
-    if (dist < bestD) { best = c; bestD = dist; }
+    if (dist < bestD) {
+      best = c;
+      bestD = dist;
+    }
   }
   return best;
 }
@@ -169,7 +178,7 @@ export function parse<T extends Options>(argv: string[], options: T) {
     const unknown = (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && /^Unknown option '([^']*)'/.exec(message)?.[1];
     if (unknown) {
       // `-chekpoint` is read as the short options -c, -h, …: parseArgs names '-c'; the argument as typed is what to match and name
-      const typed = unknown.startsWith('--') ? unknown : own.find((a) => /^-[^-]/.test(a) && a.startsWith(unknown)) ?? unknown;
+      const typed = unknown.startsWith('--') ? unknown : (own.find((a) => /^-[^-]/.test(a) && a.startsWith(unknown)) ?? unknown);
       const near = suggest(typed.replace(/^-+/, '').replace(/=.*$/, ''), Object.keys(options));
       throw new SpecError('arguments', `Unknown option '${typed.replace(/=.*$/, '')}'${near ? `; did you mean --${near}?` : ''}`);
     }

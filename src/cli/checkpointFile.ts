@@ -19,7 +19,7 @@ async function openChecked(path: string): Promise<{ file: FileHandle; size: numb
 
 /** `length` bytes from `position` into `into` at `at`: a file that ends sooner is refused. */
 async function readExactly(file: FileHandle, into: Uint8Array, at: number, length: number, position: number, path: string): Promise<void> {
-  for (let done = 0; done < length;) {
+  for (let done = 0; done < length; ) {
     const { bytesRead } = await file.read(into, at + done, length - done, position + done);
     if (bytesRead === 0) throw new SpecError(path, `ended after ${position + done} bytes while being read (truncated meanwhile?)`);
     done += bytesRead;
@@ -66,7 +66,12 @@ export async function readCheckpointFile(path: string): Promise<Checkpoint> {
 export function runInputs(specPath: string | undefined, spec: unknown, tuneCache: string | undefined): [string, string | undefined][] {
   const data = (spec as { data?: { csv?: unknown; text?: unknown } } | undefined)?.data;
   const [csv, text] = [data?.csv, data?.text];
-  return [['the run spec', specPath], ['the CSV data', typeof csv === 'string' ? csv : undefined], ['the text data', typeof text === 'string' ? text : undefined], ['the tuning cache', tuneCache]];
+  return [
+    ['the run spec', specPath],
+    ['the CSV data', typeof csv === 'string' ? csv : undefined],
+    ['the text data', typeof text === 'string' ? text : undefined],
+    ['the tuning cache', tuneCache],
+  ];
 }
 
 /**
@@ -74,14 +79,24 @@ export function runInputs(specPath: string | undefined, spec: unknown, tuneCache
  * missing folder, or one of the run's `inputs` is refused (SpecError). A checkpoint that cannot be
  * written (a full disk) ends the run (RunError) with the previous checkpoint left whole.
  */
-export async function checkpointToFile(path: string, every: number, inputs: [string, string | undefined][] = [], notice?: (m: string) => void): Promise<CheckpointOptions> {
+export async function checkpointToFile(
+  path: string,
+  every: number,
+  inputs: [string, string | undefined][] = [],
+  notice?: (m: string) => void,
+): Promise<CheckpointOptions> {
   await checkOutput(path, `--checkpoint ${path}`, inputs, notice);
   const save = async (bytes: Uint8Array) => {
     try {
       await writeFileAtomic(path, bytes);
     } catch (e) {
-      const kept = await stat(path).then((s) => s.isFile(), () => false);
-      throw new RunError(`the checkpoint could not be written to ${path} (${(e as Error).message}); ${kept ? 'the previous checkpoint there is intact' : 'no checkpoint is there'}`);
+      const kept = await stat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      );
+      throw new RunError(
+        `the checkpoint could not be written to ${path} (${(e as Error).message}); ${kept ? 'the previous checkpoint there is intact' : 'no checkpoint is there'}`,
+      );
     }
   };
   return { every, where: path, save };

@@ -17,7 +17,11 @@ import { parse } from './args.js';
 import { readCheckpointFile } from './checkpointFile.js';
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { pytorch: { type: 'string' }, dtype: { type: 'string', default: 'float32' }, force: { type: 'boolean', default: false } });
+  const { values, positionals } = parse(argv, {
+    pytorch: { type: 'string' },
+    dtype: { type: 'string', default: 'float32' },
+    force: { type: 'boolean', default: false },
+  });
   const ckpt = positionals[0];
   if (!ckpt) throw new SpecError('CHECKPOINT', 'expected the path of a checkpoint written by miya train --checkpoint');
   const dir = values.pytorch;
@@ -37,7 +41,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     if (name === PYTORCH_FILES.module || name === TRAIN_FILES.script) {
       const old = await readFile(path).catch(() => undefined);
       if (old && Buffer.compare(old, content) === 0) continue;
-      if (!values.force) throw new SpecError(path, 'differs from the module this Miya writes (edited?); expected --force to replace it, or another --pytorch directory');
+      if (!values.force)
+        throw new SpecError(path, 'differs from the module this Miya writes (edited?); expected --force to replace it, or another --pytorch directory');
     }
     replacing.push(path);
   }
@@ -53,7 +58,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
   // where torch came from Debian's python3-torch, which is /usr/bin/python3's)
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const python = PYTHONS.find(hasTorch);
-  process.stdout.write(`in Python${python ? '' : ' (needs torch, which neither python3 nor /usr/bin/python3 has here)'}: cd ${quote(dir)} && ${python ?? 'python3'} -c 'from miya_model import load; model, spec = load("${PYTORCH_FILES.weights}"); print(model)'\n`);
+  process.stdout.write(
+    `in Python${python ? '' : ' (needs torch, which neither python3 nor /usr/bin/python3 has here)'}: cd ${quote(dir)} && ${python ?? 'python3'} -c 'from miya_model import load; model, spec = load("${PYTORCH_FILES.weights}"); print(model)'\n`,
+  );
   return 0;
 }
 

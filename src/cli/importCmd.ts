@@ -15,7 +15,15 @@ export async function importCommand(argv: string[]): Promise<number> {
   if (!file) throw new SpecError('FILE', 'expected the path of a safetensors file (a PyTorch state dict)');
   const out = values.out;
   if (!out) throw new SpecError('--out', 'expected the path of the run spec to write');
-  await checkOutput(out, `--out ${out}`, [['the file being imported', file], ['the --spec file', values.spec]], (m) => process.stderr.write(m + '\n'));
+  await checkOutput(
+    out,
+    `--out ${out}`,
+    [
+      ['the file being imported', file],
+      ['the --spec file', values.spec],
+    ],
+    (m) => process.stderr.write(m + '\n'),
+  );
   const base = values.spec === undefined ? undefined : await readSpecFile(values.spec);
   const spec = await importStateDict(await readSafetensorsFile(file), file, base);
   await writeFileAtomic(out, new TextEncoder().encode(JSON.stringify(spec) + '\n'));

@@ -55,7 +55,8 @@ export function* jsonPieces(value: unknown, key = ''): Generator<string> {
  * characters, waiting for each write that returns a promise.
  */
 export async function writeJson(value: unknown, write: (chunk: string) => void | Promise<void>, end = '', chunkChars = 1 << 20): Promise<void> {
-  let buf: string[] = [], size = 0;
+  let buf: string[] = [],
+    size = 0;
   for (const piece of jsonPieces(value)) {
     buf.push(piece);
     size += piece.length;
@@ -71,11 +72,15 @@ export async function writeJson(value: unknown, write: (chunk: string) => void |
 
 /** A `write` for writeJson that respects the stream's back-pressure and fails if the stream does. */
 export function streamWriter(stream: Writable): (chunk: string) => Promise<void> {
-  return (chunk) => new Promise<void>((done, fail) => {
-    const onError = (e: Error) => fail(e);
-    stream.once('error', onError);
-    const settle = () => { stream.off('error', onError); done(); };
-    if (stream.write(chunk)) settle();
-    else stream.once('drain', settle);
-  });
+  return (chunk) =>
+    new Promise<void>((done, fail) => {
+      const onError = (e: Error) => fail(e);
+      stream.once('error', onError);
+      const settle = () => {
+        stream.off('error', onError);
+        done();
+      };
+      if (stream.write(chunk)) settle();
+      else stream.once('drain', settle);
+    });
 }

@@ -22,7 +22,9 @@ import { streamWriter, writeJson } from './jsonOut.js';
 
 export async function predictCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    backend: { type: 'string', default: 'auto' }, window: { type: 'string' }, json: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'auto' },
+    window: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   const [ckptPath, inputPath] = positionals;
   if (!ckptPath) throw new SpecError('CHECKPOINT', 'expected the path of a checkpoint written by miya train --checkpoint');
@@ -46,7 +48,12 @@ export async function predictCommand(argv: string[]): Promise<number> {
       await write(header.join(',') + '\n');
       // a few thousand rows at a time: one string of them all could pass V8's longest
       for (let i = 0; i < rows.length; i += 4096) {
-        await write(rows.slice(i, i + 4096).map((r, j) => (classes ? [...r, classes[i + j]] : r).join(',') + '\n').join(''));
+        await write(
+          rows
+            .slice(i, i + 4096)
+            .map((r, j) => (classes ? [...r, classes[i + j]] : r).join(',') + '\n')
+            .join(''),
+        );
       }
     }
     return 0;
@@ -110,7 +117,8 @@ function jsonInputs(text: string, path: string, spec: RunSpec): Inputs {
 /** The input columns of each row (MLP) or of each window of T rows (RNN). */
 function csvInputs(text: string, path: string, spec: RunSpec, window: number | undefined): Inputs {
   const { header, rows } = parseCsv(text, path);
-  const m = spec.model, named = 'csv' in spec.data ? spec.data.inputs : undefined;
+  const m = spec.model,
+    named = 'csv' in spec.data ? spec.data.inputs : undefined;
   let cols: number[];
   if (named) {
     cols = named.map((name) => {
@@ -122,11 +130,15 @@ function csvInputs(text: string, path: string, spec: RunSpec, window: number | u
     if (header.length < m.inputSize) throw new SpecError(path, `expected at least ${m.inputSize} columns (the model's inputSize), got ${header.length}`);
     cols = header.slice(0, m.inputSize).map((_h, i) => i);
   }
-  const T = m.type === 'rnn' || (m.type === 'sequential' && readsSequences(m)) ? window ?? ('csv' in spec.data ? spec.data.window : undefined) : 1;
+  const T = m.type === 'rnn' || (m.type === 'sequential' && readsSequences(m)) ? (window ?? ('csv' in spec.data ? spec.data.window : undefined)) : 1;
   if (T === undefined) throw new SpecError('--window', 'an RNN reads CSV inputs in windows of T rows: give --window T (the spec has no data.window)');
   const n = rows.length - T + 1;
   if (n < 1) throw new SpecError(path, `${rows.length} rows, too few for windows of ${T}`);
   const x = new Float64Array(n * T * cols.length);
-  for (let s = 0; s < n; s++) for (let t = 0; t < T; t++) cols.forEach((c, j) => { x[(s * T + t) * cols.length + j] = rows[s + t][c]; });
+  for (let s = 0; s < n; s++)
+    for (let t = 0; t < T; t++)
+      cols.forEach((c, j) => {
+        x[(s * T + t) * cols.length + j] = rows[s + t][c];
+      });
   return { n, steps: T, x };
 }

@@ -19,17 +19,22 @@ function count(name: string, v: string | undefined): number | undefined {
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    length: { type: 'string' }, temperature: { type: 'string' }, prime: { type: 'string' }, seed: { type: 'string' },
+    length: { type: 'string' },
+    temperature: { type: 'string' },
+    prime: { type: 'string' },
+    seed: { type: 'string' },
     backend: { type: 'string', default: 'auto' },
   });
   const [ckptPath] = positionals;
   if (!ckptPath) throw new SpecError('CHECKPOINT', 'expected the path of a checkpoint of a character model (miya train --checkpoint on data.text)');
   const backend = oneOf('--backend', values.backend, BACKEND_NAMES) as BackendName;
-  const length = count('--length', values.length), seed = count('--seed', values.seed);
+  const length = count('--length', values.length),
+    seed = count('--seed', values.seed);
   let temperature: number | undefined;
   if (values.temperature !== undefined) {
     temperature = Number(values.temperature);
-    if (values.temperature.trim() === '' || !(temperature >= 0) || !Number.isFinite(temperature)) throw new SpecError('--temperature', `expected a number ≥ 0, got ${JSON.stringify(values.temperature)}`);
+    if (values.temperature.trim() === '' || !(temperature >= 0) || !Number.isFinite(temperature))
+      throw new SpecError('--temperature', `expected a number ≥ 0, got ${JSON.stringify(values.temperature)}`);
   }
   const ckpt = await readCheckpointFile(ckptPath);
   const be = await createBackend(backend, { notice: (m) => process.stderr.write(m + '\n') });

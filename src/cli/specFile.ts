@@ -30,7 +30,8 @@ export function jsonErrorText(text: string, message: string): string {
   const at = /^(.*?) in JSON at position (\d+)/.exec(message);
   if (!at) return `: ${printable(message).slice(0, 200)}`;
   const pos = Number(at[2]);
-  let line = 1, lineStart = 0;
+  let line = 1,
+    lineStart = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) [line, lineStart] = [line + 1, i + 1];
   const column = pos - lineStart + 1;
   return ` at line ${line}, column ${column}: ${printable(at[1]).slice(0, 200)}`;

@@ -7,7 +7,9 @@ import { parse, positiveInt } from './args.js';
 
 export async function verifyCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
-    backend: { type: 'string', default: 'webgpu' }, random: { type: 'string' }, browser: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'webgpu' },
+    random: { type: 'string' },
+    browser: { type: 'boolean', default: false },
   });
   // the options are checked before a device is opened
   const random = positiveInt('--random', values.random) ?? 20;
@@ -34,7 +36,8 @@ async function verifyInBrowser(random: number): Promise<number> {
   let root = dirname(fileURLToPath(import.meta.url)); // somewhere under dist/node/: up to the package
   while (!existsSync(`${root}/package.json`) && dirname(root) !== root) root = dirname(root);
   // the playground is built in Miya's own checkout only: the package leaves dist/web out
-  if (!existsSync(`${root}/dist/web/index.html`)) throw new RunError(`verify --browser: ${root}/dist/web is missing; it is built in a checkout of Miya's repository (npm ci or npm run build)`);
+  if (!existsSync(`${root}/dist/web/index.html`))
+    throw new RunError(`verify --browser: ${root}/dist/web is missing; it is built in a checkout of Miya's repository (npm ci or npm run build)`);
   // puppeteer-core and sirv are optional peer dependencies, installed for this command only
   const { startHeadless } = await import('../browser/headless.js').catch((e: unknown) => {
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
@@ -44,7 +47,10 @@ async function verifyInBrowser(random: number): Promise<number> {
   try {
     const page = await h.open('/dist/web/index.html#verify');
     type Result = { backend: string; device: string; rows: VerifyRow[] };
-    const r = await page.evaluate((n) => (window as unknown as { playground: { verify: { run(n: number): Promise<Result> } } }).playground.verify.run(n), random);
+    const r = await page.evaluate(
+      (n) => (window as unknown as { playground: { verify: { run(n: number): Promise<Result> } } }).playground.verify.run(n),
+      random,
+    );
     process.stdout.write(`miya verify in Chromium on ${r.backend}: ${r.device}\n${formatRows(r.rows)}\n`);
     const failed = r.rows.filter((x) => !x.ok).length;
     for (const e of h.errors) process.stderr.write(`page error: ${e}\n`);

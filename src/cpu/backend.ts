@@ -17,7 +17,9 @@ export class CpuBackend implements Backend<Float64Array> {
     this.live.set(b, label);
     return b;
   }
-  write(buf: Float64Array, data: ArrayLike<number>, offset = 0): void { buf.set(data, offset); }
+  write(buf: Float64Array, data: ArrayLike<number>, offset = 0): void {
+    buf.set(data, offset);
+  }
   async read(buf: Float64Array, offset: number, length: number): Promise<Float64Array> {
     return buf.slice(offset, offset + length);
   }
@@ -35,10 +37,17 @@ export class CpuBackend implements Backend<Float64Array> {
     return this.scratch;
   }
   submit(): void {}
-  free(buf: Float64Array): void { this.live.delete(buf); }
-  liveBuffers(): number { return this.live.size; }
+  free(buf: Float64Array): void {
+    this.live.delete(buf);
+  }
+  liveBuffers(): number {
+    return this.live.size;
+  }
   inventory(): Map<Float64Array, { label: string; floats: number }> {
     return new Map([...this.live].map(([b, label]) => [b, { label, floats: b.length }]));
   }
-  dispose(): void { this.live.clear(); this.scratch = undefined; }
+  dispose(): void {
+    this.live.clear();
+    this.scratch = undefined;
+  }
 }

@@ -11,7 +11,8 @@ const rowOf = (id: number, vocab: number) => (Number.isInteger(id) && id >= 0 &&
 export function embedding(p: EmbeddingParams, b: KernelBuffers<F>['embedding']): void {
   const D = p.units;
   for (let r = 0; r < p.rows; r++) {
-    const v = rowOf(b.Idx[p.offIdx + r], p.vocab), o = p.offOut + r * D;
+    const v = rowOf(b.Idx[p.offIdx + r], p.vocab),
+      o = p.offOut + r * D;
     for (let d = 0; d < D; d++) b.Out[o + d] = v < 0 ? 0 : b.W[p.offW + v * D + d];
   }
 }
@@ -24,7 +25,8 @@ export function embedding_backward(p: EmbeddingParams, b: KernelBuffers<F>['embe
   for (let r = 0; r < p.rows; r++) {
     const v = rowOf(b.Idx[p.offIdx + r], p.vocab);
     if (v < 0) continue;
-    const o = p.offOut + r * D, w = p.offW + v * D;
+    const o = p.offOut + r * D,
+      w = p.offW + v * D;
     for (let d = 0; d < D; d++) b.dW[w + d] += b.dOut[o + d];
   }
 }

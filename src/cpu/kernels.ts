@@ -1,8 +1,17 @@
 // The float64 reference of every GPU kernel: same names, same parameters, same buffers as
 // shaders/*.wgsl. This file is the definition of what each kernel computes.
 import {
-  type ColSumParams, type EltParams, type KernelBuffers, type KernelName, type KernelParams, type GatherParams, type LossParams,
-  type MatmulParams, type UpdateParams, type GradNormParams, splitRange,
+  type ColSumParams,
+  type EltParams,
+  type KernelBuffers,
+  type KernelName,
+  type KernelParams,
+  type GatherParams,
+  type LossParams,
+  type MatmulParams,
+  type UpdateParams,
+  type GradNormParams,
+  splitRange,
 } from '../kernels.js';
 import { actDf, actF } from './activation.js';
 import { gru_cell, gru_cell_backward, lstm_cell, lstm_cell_backward } from './recurrent.js';
@@ -23,25 +32,76 @@ export function matmul(p: MatmulParams, b: KernelBuffers<F>['matmul']): void {
   const [a, oa] = p.transA ? panel(0, A, p.offA, M, K, 1, M) : [A, p.offA];
   const [w, ow] = p.transB ? [b.B, p.offB] : panel(1, b.B, p.offB, N, K, 1, N);
   const out = (m: number, n: number, acc: number) => finish(p, b, m, n, acc);
-  const m4 = M - (M % 4), n4 = N - (N % 4);
+  const m4 = M - (M % 4),
+    n4 = N - (N % 4);
   for (let m = 0; m < m4; m += 4) {
-    const r0 = oa + m * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
+    const r0 = oa + m * K,
+      r1 = r0 + K,
+      r2 = r1 + K,
+      r3 = r2 + K;
     for (let n = 0; n < n4; n += 4) {
-      const c0 = ow + n * K, c1 = c0 + K, c2 = c1 + K, c3 = c2 + K;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      const c0 = ow + n * K,
+        c1 = c0 + K,
+        c2 = c1 + K,
+        c3 = c2 + K;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
+      let s20 = 0,
+        s21 = 0,
+        s22 = 0,
+        s23 = 0,
+        s30 = 0,
+        s31 = 0,
+        s32 = 0,
+        s33 = 0;
       for (let k = 0; k < K; k++) {
-        const a0 = a[r0 + k], a1 = a[r1 + k], a2 = a[r2 + k], a3 = a[r3 + k];
-        const w0 = w[c0 + k], w1 = w[c1 + k], w2 = w[c2 + k], w3 = w[c3 + k];
-        s00 += a0 * w0; s01 += a0 * w1; s02 += a0 * w2; s03 += a0 * w3;
-        s10 += a1 * w0; s11 += a1 * w1; s12 += a1 * w2; s13 += a1 * w3;
-        s20 += a2 * w0; s21 += a2 * w1; s22 += a2 * w2; s23 += a2 * w3;
-        s30 += a3 * w0; s31 += a3 * w1; s32 += a3 * w2; s33 += a3 * w3;
+        const a0 = a[r0 + k],
+          a1 = a[r1 + k],
+          a2 = a[r2 + k],
+          a3 = a[r3 + k];
+        const w0 = w[c0 + k],
+          w1 = w[c1 + k],
+          w2 = w[c2 + k],
+          w3 = w[c3 + k];
+        s00 += a0 * w0;
+        s01 += a0 * w1;
+        s02 += a0 * w2;
+        s03 += a0 * w3;
+        s10 += a1 * w0;
+        s11 += a1 * w1;
+        s12 += a1 * w2;
+        s13 += a1 * w3;
+        s20 += a2 * w0;
+        s21 += a2 * w1;
+        s22 += a2 * w2;
+        s23 += a2 * w3;
+        s30 += a3 * w0;
+        s31 += a3 * w1;
+        s32 += a3 * w2;
+        s33 += a3 * w3;
       }
-      out(m, n, s00); out(m, n + 1, s01); out(m, n + 2, s02); out(m, n + 3, s03);
-      out(m + 1, n, s10); out(m + 1, n + 1, s11); out(m + 1, n + 2, s12); out(m + 1, n + 3, s13);
-      out(m + 2, n, s20); out(m + 2, n + 1, s21); out(m + 2, n + 2, s22); out(m + 2, n + 3, s23);
-      out(m + 3, n, s30); out(m + 3, n + 1, s31); out(m + 3, n + 2, s32); out(m + 3, n + 3, s33);
+      out(m, n, s00);
+      out(m, n + 1, s01);
+      out(m, n + 2, s02);
+      out(m, n + 3, s03);
+      out(m + 1, n, s10);
+      out(m + 1, n + 1, s11);
+      out(m + 1, n + 2, s12);
+      out(m + 1, n + 3, s13);
+      out(m + 2, n, s20);
+      out(m + 2, n + 1, s21);
+      out(m + 2, n + 2, s22);
+      out(m + 2, n + 3, s23);
+      out(m + 3, n, s30);
+      out(m + 3, n + 1, s31);
+      out(m + 3, n + 2, s32);
+      out(m + 3, n + 3, s33);
     }
     for (let i = m; i < m + 4; i++) for (let n = n4; n < N; n++) out(i, n, dot(a, oa + i * K, w, ow + n * K, K));
   }
@@ -54,14 +114,18 @@ function finish(p: MatmulParams, b: Omit<KernelBuffers<F>['matmul_reduce'], 'Par
   let z = acc;
   if (p.hasBias) z += b.Bias![p.offBias + n];
   if (p.hasAdd) z += b.Add![p.offAdd + m * N + n];
-  if (p.mulDeriv) { const d = b.D![p.offD + m * N + n]; z *= actDf(p.act, d, d); }
+  if (p.mulDeriv) {
+    const d = b.D![p.offD + m * N + n];
+    z *= actDf(p.act, d, d);
+  }
   b.Z[p.offZ + m * N + n] = z;
   if (p.writeAct) b.Act![p.offAct + m * N + n] = actF(p.act, z);
 }
 
 // Split-K partial products: Z[s][m][n] = Σ_{k in splitRange(K, splits, s)} op(A)[m][k]·op(B)[k][n], from k0 upwards
 function matmulPartials(p: MatmulParams, A: F, B: F, Z: F): void {
-  const { M, N, K } = p, S = p.splits!;
+  const { M, N, K } = p,
+    S = p.splits!;
   const a = (m: number, k: number) => A[p.offA + (p.transA ? k * M + m : m * K + k)];
   const w = (k: number, n: number) => B[p.offB + (p.transB ? n * K + k : k * N + n)];
   for (let s = 0; s < S; s++) {
@@ -116,7 +180,8 @@ export function act_backward(p: EltParams, b: KernelBuffers<F>['act_backward']):
 // A[r][:] = softmax(Z[r][:])
 export function softmax_rows(p: EltParams, b: KernelBuffers<F>['softmax_rows']): void {
   for (let r = 0; r < p.rows; r++) {
-    const z0 = p.offZ + r * p.cols, a0 = p.offA + r * p.cols;
+    const z0 = p.offZ + r * p.cols,
+      a0 = p.offA + r * p.cols;
     let m = -Infinity;
     for (let c = 0; c < p.cols; c++) m = Math.max(m, b.Z[z0 + c]);
     let s = 0;
@@ -165,7 +230,10 @@ export function loss_partial(p: LossParams, b: KernelBuffers<F>['loss_partial'])
         if (p.classIndex) s += lse - b.P[p.offP + o + b.Y[p.offY + r]];
         else for (let c = 0; c < p.cols; c++) s += b.Y[p.offY + o + c] * (lse - b.P[p.offP + o + c]);
       } else {
-        for (let c = 0; c < p.cols; c++) { const d = b.P[p.offP + o + c] - b.Y[p.offY + o + c]; s += d * d; }
+        for (let c = 0; c < p.cols; c++) {
+          const d = b.P[p.offP + o + c] - b.Y[p.offY + o + c];
+          s += d * d;
+        }
       }
     }
     b.Part[p.offPart + w] = s;
@@ -225,7 +293,8 @@ export function col_sum(p: ColSumParams, b: KernelBuffers<F>['col_sum']): void {
 // decay (L2 into the gradient, or AdamW's decoupled shrink of p), then the optimizer's rule.
 export function update(p: UpdateParams, b: KernelBuffers<F>['update']): void {
   const { P, G } = b;
-  const wd = p.wd ?? 0, clip = p.clip ?? 0;
+  const wd = p.wd ?? 0,
+    clip = p.clip ?? 0;
   const factor = p.clipMode === 'norm' ? Math.min(1, clip / (Math.sqrt(b.Norm![p.offNorm ?? 0]) + 1e-6)) : 1;
   for (let i = 0; i < p.n; i++) {
     let g = G[i];
@@ -266,9 +335,11 @@ function laneTree(s: Float64Array): number {
 }
 // Part[offPart + w] = Σ G[i]² over part w
 export function grad_norm_partial(p: GradNormParams, b: KernelBuffers<F>['grad_norm_partial']): void {
-  const per = Math.ceil(p.n / p.parts), s = new Float64Array(LANES);
+  const per = Math.ceil(p.n / p.parts),
+    s = new Float64Array(LANES);
   for (let w = 0; w < p.parts; w++) {
-    const r0 = Math.min(p.n, w * per), r1 = Math.min(p.n, r0 + per);
+    const r0 = Math.min(p.n, w * per),
+      r1 = Math.min(p.n, r0 + per);
     s.fill(0);
     for (let t = 0; t < LANES; t++) for (let i = r0 + t; i < r1; i += LANES) s[t] += b.G[i] * b.G[i];
     b.Part[p.offPart + w] = laneTree(s);
@@ -283,7 +354,24 @@ export function grad_norm_total(p: GradNormParams, b: KernelBuffers<F>['grad_nor
 
 type CpuKernel<K extends KernelName> = (p: KernelParams[K], b: KernelBuffers<F>[K]) => void;
 export const cpuKernels: { [K in KernelName]: CpuKernel<K> } = {
-  matmul, matmul_reduce, act_backward, softmax_rows, softmax_backward, loss_partial, loss_value, loss_grad, col_sum, gather, update,
-  grad_norm_partial, grad_norm_total,
-  lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward, embedding, embedding_backward, dropout,
+  matmul,
+  matmul_reduce,
+  act_backward,
+  softmax_rows,
+  softmax_backward,
+  loss_partial,
+  loss_value,
+  loss_grad,
+  col_sum,
+  gather,
+  update,
+  grad_norm_partial,
+  grad_norm_total,
+  lstm_cell,
+  lstm_cell_backward,
+  gru_cell,
+  gru_cell_backward,
+  embedding,
+  embedding_backward,
+  dropout,
 };

@@ -15,10 +15,17 @@ export function lstm_cell(p: CellParams, b: KernelBuffers<F>['lstm_cell']): void
   const { batch, H } = p;
   for (let r = 0; r < batch; r++) {
     for (let j = 0; j < H; j++) {
-      const g0 = p.offG + r * 4 * H + j, s = r * H + j;
-      const i = sigmoid(b.G[g0]), f = sigmoid(b.G[g0 + H]), g = Math.tanh(b.G[g0 + 2 * H]), o = sigmoid(b.G[g0 + 3 * H]);
+      const g0 = p.offG + r * 4 * H + j,
+        s = r * H + j;
+      const i = sigmoid(b.G[g0]),
+        f = sigmoid(b.G[g0 + H]),
+        g = Math.tanh(b.G[g0 + 2 * H]),
+        o = sigmoid(b.G[g0 + 3 * H]);
       const c = f * b.C[p.offCPrev + s] + i * g;
-      b.G[g0] = i; b.G[g0 + H] = f; b.G[g0 + 2 * H] = g; b.G[g0 + 3 * H] = o;
+      b.G[g0] = i;
+      b.G[g0 + H] = f;
+      b.G[g0 + 2 * H] = g;
+      b.G[g0 + 3 * H] = o;
       b.C[p.offC + s] = c;
       b.Hs[p.offH + s] = o * Math.tanh(c);
     }
@@ -33,9 +40,15 @@ export function lstm_cell_backward(p: CellParams, b: KernelBuffers<F>['lstm_cell
   const { batch, H } = p;
   for (let r = 0; r < batch; r++) {
     for (let j = 0; j < H; j++) {
-      const g0 = p.offG + r * 4 * H + j, d0 = p.offDG + r * 4 * H + j, s = r * H + j;
-      const i = b.G[g0], f = b.G[g0 + H], g = b.G[g0 + 2 * H], o = b.G[g0 + 3 * H];
-      const dh = b.dH[p.offDH + s], tc = Math.tanh(b.C[p.offC + s]);
+      const g0 = p.offG + r * 4 * H + j,
+        d0 = p.offDG + r * 4 * H + j,
+        s = r * H + j;
+      const i = b.G[g0],
+        f = b.G[g0 + H],
+        g = b.G[g0 + 2 * H],
+        o = b.G[g0 + 3 * H];
+      const dh = b.dH[p.offDH + s],
+        tc = Math.tanh(b.C[p.offC + s]);
       const carry = p.hasCarry ? b.dC[p.offDC + s] : 0;
       const dc = carry + dh * o * (1 - tc * tc);
       b.dG[d0] = dc * g * i * (1 - i);
@@ -54,11 +67,16 @@ export function gru_cell(p: CellParams, b: KernelBuffers<F>['gru_cell']): void {
   const { batch, H } = p;
   for (let r = 0; r < batch; r++) {
     for (let j = 0; j < H; j++) {
-      const x0 = p.offX + r * 3 * H + j, h0 = p.offGh + r * 3 * H + j, g0 = p.offG + r * 3 * H + j, s = r * H + j;
+      const x0 = p.offX + r * 3 * H + j,
+        h0 = p.offGh + r * 3 * H + j,
+        g0 = p.offG + r * 3 * H + j,
+        s = r * H + j;
       const rg = sigmoid(b.X[x0] + b.Gh[h0]);
       const z = sigmoid(b.X[x0 + H] + b.Gh[h0 + H]);
       const n = Math.tanh(b.X[x0 + 2 * H] + rg * b.Gh[h0 + 2 * H]);
-      b.G[g0] = rg; b.G[g0 + H] = z; b.G[g0 + 2 * H] = n;
+      b.G[g0] = rg;
+      b.G[g0 + H] = z;
+      b.G[g0 + 2 * H] = n;
       b.Hs[p.offH + s] = (1 - z) * n + z * b.Hs[p.offHPrev + s];
     }
   }
@@ -73,14 +91,25 @@ export function gru_cell_backward(p: CellParams, b: KernelBuffers<F>['gru_cell_b
   const { batch, H } = p;
   for (let r = 0; r < batch; r++) {
     for (let j = 0; j < H; j++) {
-      const g0 = p.offG + r * 3 * H + j, h0 = p.offGh + r * 3 * H + j, d0 = p.offDG + r * 3 * H + j, e0 = p.offDGh + r * 3 * H + j, s = r * H + j;
-      const rg = b.G[g0], z = b.G[g0 + H], n = b.G[g0 + 2 * H];
-      const dh = b.dH[p.offDH + s], hp = b.Hs[p.offHPrev + s];
+      const g0 = p.offG + r * 3 * H + j,
+        h0 = p.offGh + r * 3 * H + j,
+        d0 = p.offDG + r * 3 * H + j,
+        e0 = p.offDGh + r * 3 * H + j,
+        s = r * H + j;
+      const rg = b.G[g0],
+        z = b.G[g0 + H],
+        n = b.G[g0 + 2 * H];
+      const dh = b.dH[p.offDH + s],
+        hp = b.Hs[p.offHPrev + s];
       const dan = dh * (1 - z) * (1 - n * n);
       const dar = dan * b.Gh[h0 + 2 * H] * rg * (1 - rg);
       const daz = dh * (hp - n) * z * (1 - z);
-      b.dG[d0] = dar; b.dG[d0 + H] = daz; b.dG[d0 + 2 * H] = dan;
-      b.dGh[e0] = dar; b.dGh[e0 + H] = daz; b.dGh[e0 + 2 * H] = dan * rg;
+      b.dG[d0] = dar;
+      b.dG[d0 + H] = daz;
+      b.dG[d0 + 2 * H] = dan;
+      b.dGh[e0] = dar;
+      b.dGh[e0 + H] = daz;
+      b.dGh[e0 + 2 * H] = dan * rg;
       if (p.hasCarry) b.Carry![p.offCarry + s] = dh * z + (p.hasDOut ? b.DOut![p.offDOut + s] : 0);
     }
   }

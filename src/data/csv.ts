@@ -31,7 +31,8 @@ const mib = (bytes: number) => (bytes < 2 ** 20 ? `${bytes} bytes` : `${(bytes /
  */
 export async function readLocalText(path: string, where?: string, maxBytes = MAX_FILE_BYTES): Promise<string> {
   const { openRegular } = await import('../io/regularFile.js');
-  const at = where ?? printable(path), subject = where === undefined ? '' : `${printable(path)} `;
+  const at = where ?? printable(path),
+    subject = where === undefined ? '' : `${printable(path)} `;
   const { file, stats: st } = await openRegular(path, { at, file: where === undefined ? 'the file' : printable(path), subject });
   try {
     if (st.size > maxBytes) throw new SpecError(at, `${subject}is ${mib(st.size)}; Miya reads at most ${mib(maxBytes)} of a run spec or CSV file`);
@@ -73,7 +74,11 @@ export function parseCsv(text: string, path: string): { header: string[]; rows: 
     if (cells.length !== header.length) throw new SpecError(`${file}:${r + 2}`, `expected ${header.length} columns like the header, got ${cells.length}`);
     return cells.map((c, j) => {
       const v = c.trim() === '' ? NaN : Number(c);
-      if (!Number.isFinite(v)) throw new SpecError(`${file}:${r + 2}`, `column ${excerpt(header[j].trim(), 20)}: expected a number, got ${c.trim() === '' ? 'an empty cell' : excerpt(c, 20)}`);
+      if (!Number.isFinite(v))
+        throw new SpecError(
+          `${file}:${r + 2}`,
+          `column ${excerpt(header[j].trim(), 20)}: expected a number, got ${c.trim() === '' ? 'an empty cell' : excerpt(c, 20)}`,
+        );
       return v;
     });
   });
@@ -83,11 +88,17 @@ export function parseCsv(text: string, path: string): { header: string[]; rows: 
 export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: string) => Promise<string> = readText): Promise<Datasets> {
   const { header, rows } = parseCsv(await read(ref.csv), ref.csv);
   const { inputs, targets, T, windows, n } = csvLayout(ref, model, header, rows.length);
-  const x = new Float64Array(n * T * inputs.length), y = new Float64Array(n * targets.length);
+  const x = new Float64Array(n * T * inputs.length),
+    y = new Float64Array(n * targets.length);
   for (let s = 0; s < n; s++) {
-    for (let t = 0; t < T; t++) inputs.forEach((c, j) => { x[(s * T + t) * inputs.length + j] = rows[s + t][c]; });
+    for (let t = 0; t < T; t++)
+      inputs.forEach((c, j) => {
+        x[(s * T + t) * inputs.length + j] = rows[s + t][c];
+      });
     const target = windows ? rows[s + T] : rows[s];
-    targets.forEach((c, j) => { y[s * targets.length + j] = target[c]; });
+    targets.forEach((c, j) => {
+      y[s * targets.length + j] = target[c];
+    });
   }
   const all = { n, x, y, steps: T, features: inputs.length, outputs: targets.length };
   if (ref.test === undefined) return { train: all };
@@ -95,7 +106,13 @@ export async function csvDataset(ref: CsvRef, model: ModelSpec, read: (path: str
 }
 
 /** What a spec's CSV makes of a file's columns and rows: the columns read, the window, and the samples. */
-export interface CsvLayout { inputs: number[]; targets: number[]; T: number; windows: boolean; n: number }
+export interface CsvLayout {
+  inputs: number[];
+  targets: number[];
+  T: number;
+  windows: boolean;
+  n: number;
+}
 
 /**
  * The columns (by index into `header`) and samples of a file of `rowCount` data rows, checked
@@ -113,11 +130,14 @@ export function csvLayout(ref: CsvRef, model: ModelSpec, header: string[], rowCo
   const T = ref.window ?? 1;
   // a model with a recurrent layer (an RNN, or a sequential model with one) reads windows of T rows, x [n][T][I]; one of dense layers reads rows, x [n][I]
   const windows = readsSequenceData(model);
-  if (windows && ref.window === undefined) throw new SpecError('data.window', `${model.type === 'rnn' ? 'an RNN' : 'a model with a recurrent layer'} on CSV data needs a window of T rows`);
-  if (model.inputSize !== inputs.length) throw new SpecError('model.inputSize', `expected ${inputs.length} (the input columns of ${file}), got ${model.inputSize}`);
+  if (windows && ref.window === undefined)
+    throw new SpecError('data.window', `${model.type === 'rnn' ? 'an RNN' : 'a model with a recurrent layer'} on CSV data needs a window of T rows`);
+  if (model.inputSize !== inputs.length)
+    throw new SpecError('model.inputSize', `expected ${inputs.length} (the input columns of ${file}), got ${model.inputSize}`);
   const n = windows ? rowCount - T : rowCount;
   if (n < 1) throw new SpecError('data.window', `${file} has ${rowCount} rows, too few for windows of ${T}`);
-  if (ref.test !== undefined && ref.test >= n) throw new SpecError('data.test', `expected fewer than the ${n} samples of ${file} (some must be left to train on), got ${ref.test}`);
+  if (ref.test !== undefined && ref.test >= n)
+    throw new SpecError('data.test', `expected fewer than the ${n} samples of ${file} (some must be left to train on), got ${ref.test}`);
   return { inputs, targets, T, windows, n };
 }
 
@@ -126,7 +146,8 @@ export function columnList(header: string[]): string {
   const shown: string[] = [];
   let used = 0;
   for (const h of header) {
-    const chars = Array.from(h), name = chars.length > 20 ? chars.slice(0, 20).join('') + '…' : h;
+    const chars = Array.from(h),
+      name = chars.length > 20 ? chars.slice(0, 20).join('') + '…' : h;
     used += Math.min(chars.length, 21);
     if (used > 40) break;
     shown.push(printable(name));

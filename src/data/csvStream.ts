@@ -37,7 +37,10 @@ export async function nodeFile(path: string, at = 'data.csv'): Promise<ByteFile>
   };
 }
 
-interface Lines { lines: string[]; starts: number[] }
+interface Lines {
+  lines: string[];
+  starts: number[];
+}
 
 /**
  * The file's lines from byte `from` on, a chunk's worth at a time: each line's text (UTF-8, '\r'
@@ -46,21 +49,25 @@ interface Lines { lines: string[]; starts: number[] }
  */
 async function* linesFrom(f: ByteFile, from: number, file: string): AsyncGenerator<Lines> {
   const dec = new TextDecoder();
-  let pos = from, rest = new Uint8Array(0);
+  let pos = from,
+    rest = new Uint8Array(0);
   while (pos < f.size) {
     const buf = new Uint8Array(rest.length + Math.min(CHUNK, f.size - pos));
     buf.set(rest);
     const got = await f.read(buf.subarray(rest.length), pos);
     if (got === 0) break;
-    const data = buf.subarray(0, rest.length + got), base = pos - rest.length;
+    const data = buf.subarray(0, rest.length + got),
+      base = pos - rest.length;
     pos += got;
     const last = data.lastIndexOf(10);
     if (last < 0) {
-      if (data.length > MAX_LINE_BYTES) throw new SpecError(file, `a row of more than ${MAX_LINE_BYTES} bytes at byte ${base}; expected rows separated by line breaks`);
+      if (data.length > MAX_LINE_BYTES)
+        throw new SpecError(file, `a row of more than ${MAX_LINE_BYTES} bytes at byte ${base}; expected rows separated by line breaks`);
       rest = data.slice();
       continue;
     }
-    const lines = dec.decode(data.subarray(0, last)).split('\n'), starts = [base];
+    const lines = dec.decode(data.subarray(0, last)).split('\n'),
+      starts = [base];
     for (let i = data.indexOf(10); i >= 0 && i < last; i = data.indexOf(10, i + 1)) starts.push(base + i + 1);
     yield { lines: lines.map(stripCr), starts };
     rest = data.slice(last + 1);
@@ -81,7 +88,13 @@ function cellsOf(line: string, delim: string): string[] | undefined {
       for (i++; ; i++) {
         if (i >= line.length) return undefined; // a quote left open: a line break inside quotes, which streaming does not read
         if (line[i] === '"') {
-          if (line[i + 1] === '"') { cell += '"'; i++; } else { i++; break; }
+          if (line[i + 1] === '"') {
+            cell += '"';
+            i++;
+          } else {
+            i++;
+            break;
+          }
         } else cell += line[i];
       }
       const end = line.indexOf(delim, i);
@@ -104,7 +117,8 @@ function guessDelimiter(header: string, first: string): string {
 }
 
 export interface CsvIndex {
-  header: string[]; delimiter: string;
+  header: string[];
+  delimiter: string;
   /** data rows (empty lines are not rows) */
   rows: number;
   /** marks[m]: byte offset of data row m·MARK */
@@ -116,14 +130,21 @@ export interface CsvIndex {
 /** Reads the whole file once, in chunks: checks every row and notes where every MARK-th begins. */
 export async function indexCsv(f: ByteFile, path: string): Promise<CsvIndex> {
   const file = printable(path);
-  let header: string[] | undefined, headerLine = '', delimiter = ',', rows = 0, lineNo = 0;
+  let header: string[] | undefined,
+    headerLine = '',
+    delimiter = ',',
+    rows = 0,
+    lineNo = 0;
   const marks: number[] = [];
   for await (const { lines, starts } of linesFrom(f, 0, file)) {
     for (let k = 0; k < lines.length; k++) {
       const line = lines[k];
       lineNo++;
       if (line === '') continue;
-      if (header === undefined && headerLine === '') { headerLine = line; continue; }
+      if (header === undefined && headerLine === '') {
+        headerLine = line;
+        continue;
+      }
       if (header === undefined) {
         delimiter = guessDelimiter(headerLine, line);
         header = (cellsOf(headerLine, delimiter) ?? fail(file, 1, 'a quote left open in the header')).map((h) => h.trim());
@@ -155,16 +176,19 @@ function numberOf(c: string, column: string, file: string, line: number): number
  */
 async function readRows(f: ByteFile, idx: CsvIndex, path: string, from: number, count: number, cols: number[], out: Float64Array): Promise<void> {
   const file = printable(path);
-  if (f.size !== idx.size) throw new SpecError(file, `changed since it was read (${idx.size} bytes then, ${f.size} now); expected a file that stays as it is while it trains`);
+  if (f.size !== idx.size)
+    throw new SpecError(file, `changed since it was read (${idx.size} bytes then, ${f.size} now); expected a file that stays as it is while it trains`);
   const m = Math.floor(from / MARK);
-  let row = m * MARK, at = 0;
+  let row = m * MARK,
+    at = 0;
   if (count === 0) return;
   for await (const { lines } of linesFrom(f, idx.marks[m], file)) {
     for (const line of lines) {
       if (line === '') continue;
       if (row >= from) {
         const cells = cellsOf(line, idx.delimiter);
-        if (!cells || cells.length !== idx.header.length) throw new SpecError(file, `changed since it was read (row ${row + 1} differs); expected a file that stays as it is while it trains`);
+        if (!cells || cells.length !== idx.header.length)
+          throw new SpecError(file, `changed since it was read (row ${row + 1} differs); expected a file that stays as it is while it trains`);
         for (const c of cols) out[at++] = numberOf(cells[c], idx.header[c], file, row + 2);
       }
       if (++row === from + count) return;
@@ -186,7 +210,10 @@ export async function streamedCsvDataset(ref: CsvRef, model: ModelSpec, open: (p
     await first.close();
   }
   const { inputs, targets, T, windows, n } = csvLayout(ref, model, idx.header, idx.rows);
-  const I = inputs.length, O = targets.length, cols = [...inputs, ...targets], w = cols.length;
+  const I = inputs.length,
+    O = targets.length,
+    cols = [...inputs, ...targets],
+    w = cols.length;
 
   /** Samples [from, from + count): x [count][T][I], y [count][O], as csv.ts lays them out. */
   const read = async (from: number, count: number) => {
@@ -198,7 +225,8 @@ export async function streamedCsvDataset(ref: CsvRef, model: ModelSpec, open: (p
     } finally {
       await f.close();
     }
-    const x = new Float64Array(count * T * I), y = new Float64Array(count * O);
+    const x = new Float64Array(count * T * I),
+      y = new Float64Array(count * O);
     for (let s = 0; s < count; s++) {
       for (let t = 0; t < T; t++) for (let j = 0; j < I; j++) x[(s * T + t) * I + j] = rows[(s + t) * w + j];
       const target = windows ? s + T : s;
@@ -211,7 +239,7 @@ export async function streamedCsvDataset(ref: CsvRef, model: ModelSpec, open: (p
   const trainN = n - (ref.test ?? 0);
   const train: Dataset = { n: trainN, x: new Float64Array(0), y: new Float64Array(0), ...shape, source };
   if (ref.test === undefined) return { train };
-  return { train, test: { n: ref.test, ...await read(trainN, ref.test), ...shape } };
+  return { train, test: { n: ref.test, ...(await read(trainN, ref.test)), ...shape } };
 }
 
 /**
@@ -219,7 +247,13 @@ export async function streamedCsvDataset(ref: CsvRef, model: ModelSpec, open: (p
  * than STREAM_FROM_BYTES and read from disk (Node); else read whole by csv.ts (also whenever the
  * caller reads the file itself: `read`).
  */
-export async function loadCsv(ref: CsvRef, model: ModelSpec, read?: (path: string) => Promise<string>, streamFrom = STREAM_FROM_BYTES, open?: (path: string) => Promise<ByteFile>): Promise<Datasets> {
+export async function loadCsv(
+  ref: CsvRef,
+  model: ModelSpec,
+  read?: (path: string) => Promise<string>,
+  streamFrom = STREAM_FROM_BYTES,
+  open?: (path: string) => Promise<ByteFile>,
+): Promise<Datasets> {
   if (open) return streamedCsvDataset(ref, model, open);
   const node = typeof process !== 'undefined' && !!process.versions?.node;
   if (read || !node) return csvDataset(ref, model, read);

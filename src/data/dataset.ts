@@ -3,7 +3,12 @@
 
 /** Samples flattened: x is [n][sampleSize] ([n][T][I] for an RNN), y is [n][outputs]. */
 export interface Dataset {
-  n: number; x: Float64Array; y: Float64Array; steps: number; features: number; outputs: number;
+  n: number;
+  x: Float64Array;
+  y: Float64Array;
+  steps: number;
+  features: number;
+  outputs: number;
   /** T when each sample's targets are a sequence, y [n][T][outputs] (a sequential model's per-step outputs); else absent (1) */
   targetSteps?: number;
   /**
@@ -30,4 +35,7 @@ export interface SampleSource {
 /** Numbers per target row as y holds them: 1 for class indices, else `outputs`. */
 export const targetCols = (d: Dataset): number => (d.classIndex ? 1 : d.outputs);
 
-export interface Datasets { train: Dataset; test?: Dataset }
+export interface Datasets {
+  train: Dataset;
+  test?: Dataset;
+}

@@ -14,12 +14,22 @@ export function inlineDataset(d: InlineData, model: ModelSpec): Dataset {
   const seqOut = model.type === 'sequential' && givesSequences(model);
   if (seqOut ? typeof (d.y[0] as number[])[0] === 'number' : typeof d.y[0] === 'number') {
     const targetSteps = seqOut ? steps : undefined;
-    return { n, x: Float64Array.from(d.x.flat(2) as number[]), y: Float64Array.from(d.y.flat() as number[]), steps, features, outputs: outputsOf(model), targetSteps, classIndex: true };
+    return {
+      n,
+      x: Float64Array.from(d.x.flat(2) as number[]),
+      y: Float64Array.from(d.y.flat() as number[]),
+      steps,
+      features,
+      outputs: outputsOf(model),
+      targetSteps,
+      classIndex: true,
+    };
   }
   if (model.type === 'sequential' && givesSequences(model)) {
     const y = d.y as unknown as number[][][];
     return { n, x: Float64Array.from(d.x.flat(2) as number[]), y: Float64Array.from(y.flat(2)), steps, features, outputs: y[0][0].length, targetSteps: steps };
   }
-  const y = d.y as number[][], outputs = y[0].length;
+  const y = d.y as number[][],
+    outputs = y[0].length;
   return { n, x: Float64Array.from(d.x.flat(2) as number[]), y: Float64Array.from(y.flat()), steps, features, outputs };
 }

@@ -21,13 +21,22 @@ export interface LoadOptions {
 
 export async function loadDataset(spec: RunSpec, opts: LoadOptions = {}): Promise<Datasets> {
   const d = spec.data;
-  const sets = 'x' in d ? { train: inlineDataset(d, spec.model) }
-    : 'csv' in d ? await (await import('./csvStream.js')).loadCsv(d, spec.model, opts.readText, undefined, opts.openFile) // a large file is streamed
-      : 'text' in d ? await (await import('./text.js')).textDataset(d, spec.model, opts.readText, undefined, opts.openFile) // so is a large text
-      : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
+  const sets =
+    'x' in d
+      ? { train: inlineDataset(d, spec.model) }
+      : 'csv' in d
+        ? await (await import('./csvStream.js')).loadCsv(d, spec.model, opts.readText, undefined, opts.openFile) // a large file is streamed
+        : 'text' in d
+          ? await (await import('./text.js')).textDataset(d, spec.model, opts.readText, undefined, opts.openFile) // so is a large text
+          : await (await import('./mnist.js')).mnistDataset(d, spec.model, spec.seed ?? 0);
   const m = spec.model;
   const outputs = outputsOf(m);
-  requireShape(m.type !== 'rnn' ? `model.layers[${m.layers.length - 1}].units` : 'model.outputSize', outputs, sets.train.outputs, 'outputs (the data\'s targets per sample)');
+  requireShape(
+    m.type !== 'rnn' ? `model.layers[${m.layers.length - 1}].units` : 'model.outputSize',
+    outputs,
+    sets.train.outputs,
+    "outputs (the data's targets per sample)",
+  );
   return sets;
 }
 

@@ -41,13 +41,15 @@ export function textLayout(name: string, chars: number, vocabulary: string[], re
   }
   const n = Math.floor((chars - 1) / T);
   const held = ref.test ?? 0;
-  if (held >= n) throw new SpecError('data.test', `expected fewer than the ${n} windows of ${T} characters in ${name} (some must be left to train on), got ${held}`);
+  if (held >= n)
+    throw new SpecError('data.test', `expected fewer than the ${n} windows of ${T} characters in ${name} (some must be left to train on), got ${held}`);
   return { n, held };
 }
 
 /** A text's windows as a Dataset (or two, with `test`), checked against the model; `file` names the text in errors. */
 export function textDatasets(text: string, ref: TextRef, model: ModelSpec, file = ref.text): Datasets {
-  const name = printable(file), T = ref.window;
+  const name = printable(file),
+    T = ref.window;
   const chars = Array.from(text);
   const vocabulary = vocabularyOf(text);
   const { n, held } = textLayout(name, chars.length, vocabulary, ref, model);
@@ -55,7 +57,8 @@ export function textDatasets(text: string, ref: TextRef, model: ModelSpec, file 
   const id = new Map(vocabulary.map((c, i) => [c, i]));
   const ids = chars.map((c) => id.get(c)!);
   const part = (from: number, count: number): Dataset => {
-    const x = new Float64Array(count * T), y = new Float64Array(count * T);
+    const x = new Float64Array(count * T),
+      y = new Float64Array(count * T);
     for (let s = 0; s < count; s++) {
       for (let t = 0; t < T; t++) {
         x[s * T + t] = ids[(from + s) * T + t];
@@ -72,7 +75,13 @@ export function textDatasets(text: string, ref: TextRef, model: ModelSpec, file 
  * (`open`: a page's File) or where it is larger than `streamFrom` (MAX_TEXT_BYTES) on disk (Node);
  * else read whole (Node: a regular file; browser: fetch; or the caller's `read`).
  */
-export async function textDataset(ref: TextRef, model: ModelSpec, read?: (path: string) => Promise<string>, streamFrom = MAX_TEXT_BYTES, open?: (path: string) => Promise<ByteFile>): Promise<Datasets> {
+export async function textDataset(
+  ref: TextRef,
+  model: ModelSpec,
+  read?: (path: string) => Promise<string>,
+  streamFrom = MAX_TEXT_BYTES,
+  open?: (path: string) => Promise<ByteFile>,
+): Promise<Datasets> {
   if (open) return (await import('./textStream.js')).streamedTextDataset(ref, model, open);
   if (!read && typeof process !== 'undefined' && process.versions?.node) {
     const { nodeFile } = await import('./csvStream.js');

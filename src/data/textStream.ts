@@ -26,7 +26,8 @@ export interface TextIndex {
   /** code points (characters) after the byte order mark, if any */
   chars: number;
   /** the window T, and K, the windows between two marks: marks[m] is the byte offset of character m·K·T */
-  window: number; every: number;
+  window: number;
+  every: number;
   marks: number[];
   /** the file's size when indexed: a file that changes afterwards is refused when read */
   size: number;
@@ -55,7 +56,7 @@ async function* textFrom(f: ByteFile, from: number, file: string, chunk: number)
       throw new SpecError('data.text', `${file} is not UTF-8 (an invalid byte sequence at or before byte ${at + bytes.length}); expected a UTF-8 text`);
     }
   };
-  for (let pos = from; pos < f.size;) {
+  for (let pos = from; pos < f.size; ) {
     const got = await f.read(buf.subarray(0, Math.min(chunk, f.size - pos)), pos);
     if (got === 0) break;
     const bytes = buf.subarray(0, got);
@@ -77,19 +78,27 @@ export async function indexText(f: ByteFile, path: string, window: number, opts:
   const file = printable(path);
   const every = opts.every ?? Math.max(1, Math.floor(MARK_CHARS / window));
   const stride = every * window;
-  const seen = new Uint8Array(CODE_POINTS), marks: number[] = [];
-  let chars = 0, toMark = 0; // characters until the next mark
+  const seen = new Uint8Array(CODE_POINTS),
+    marks: number[] = [];
+  let chars = 0,
+    toMark = 0; // characters until the next mark
   for await (const { bytes, at, text } of textFrom(f, await bomOf(f), file, opts.chunk ?? CHUNK)) {
     // A character begins at every byte that is not a continuation byte (10xxxxxx): exact, the text being valid UTF-8.
     for (let i = 0; i < bytes.length; i++) {
       if ((bytes[i] & 0xc0) === 0x80) continue;
-      if (toMark === 0) { marks.push(at + i); toMark = stride; }
+      if (toMark === 0) {
+        marks.push(at + i);
+        toMark = stride;
+      }
       toMark--;
       chars++;
     }
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      if (c >= 0xd800 && c < 0xdc00) { seen[text.codePointAt(i)!] = 1; i++; } else seen[c] = 1; // a pair never splits across chunks: the decoder emits whole characters
+      if (c >= 0xd800 && c < 0xdc00) {
+        seen[text.codePointAt(i)!] = 1;
+        i++;
+      } else seen[c] = 1; // a pair never splits across chunks: the decoder emits whole characters
     }
   }
   const vocabulary: string[] = [];
@@ -100,17 +109,25 @@ export async function indexText(f: ByteFile, path: string, window: number, opts:
 /** Character ids [first, first + count) of the text into out, decoding from the mark at or before `first`. */
 async function readIds(f: ByteFile, idx: TextIndex, ids: Int32Array, path: string, first: number, out: Int32Array, chunk: number): Promise<void> {
   const file = printable(path);
-  const changed = (how: string) => new SpecError('data.text', `${file} changed since it was read (${how}); expected a file that stays as it is while it trains`);
+  const changed = (how: string) =>
+    new SpecError('data.text', `${file} changed since it was read (${how}); expected a file that stays as it is while it trains`);
   if (f.size !== idx.size) throw changed(`${idx.size} bytes then, ${f.size} now`);
   const stride = idx.every * idx.window;
   const m = Math.floor(first / stride);
-  let skip = first - m * stride, at = 0;
+  let skip = first - m * stride,
+    at = 0;
   if (out.length === 0) return;
   for await (const { text } of textFrom(f, idx.marks[m], file, chunk)) {
     for (let i = 0; i < text.length; i++) {
       let cp = text.charCodeAt(i);
-      if (cp >= 0xd800 && cp < 0xdc00) { cp = text.codePointAt(i)!; i++; }
-      if (skip > 0) { skip--; continue; }
+      if (cp >= 0xd800 && cp < 0xdc00) {
+        cp = text.codePointAt(i)!;
+        i++;
+      }
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
       const id = ids[cp];
       if (id < 0) throw changed(`a character not in it then, at character ${first + at}`);
       out[at++] = id;
@@ -124,8 +141,14 @@ async function readIds(f: ByteFile, idx: TextIndex, ids: Int32Array, path: strin
  * The data sets of a text read as text.ts reads it, the training windows streamed: the held-out
  * tail (data.test) is read into memory. `open` opens the file again for each shard read.
  */
-export async function streamedTextDataset(ref: TextRef, model: ModelSpec, open: (path: string) => Promise<ByteFile> = (p) => nodeFile(p, 'data.text'), opts: StreamOptions = {}): Promise<Datasets> {
-  const T = ref.window, chunk = opts.chunk ?? CHUNK;
+export async function streamedTextDataset(
+  ref: TextRef,
+  model: ModelSpec,
+  open: (path: string) => Promise<ByteFile> = (p) => nodeFile(p, 'data.text'),
+  opts: StreamOptions = {},
+): Promise<Datasets> {
+  const T = ref.window,
+    chunk = opts.chunk ?? CHUNK;
   const first = await open(ref.text);
   let idx: TextIndex;
   try {
@@ -133,10 +156,13 @@ export async function streamedTextDataset(ref: TextRef, model: ModelSpec, open: 
   } finally {
     await first.close();
   }
-  const { vocabulary } = idx, V = vocabulary.length;
+  const { vocabulary } = idx,
+    V = vocabulary.length;
   const { n, held } = textLayout(printable(ref.text), idx.chars, vocabulary, ref, model);
   const ids = new Int32Array(CODE_POINTS).fill(-1);
-  vocabulary.forEach((c, i) => { ids[c.codePointAt(0)!] = i; });
+  vocabulary.forEach((c, i) => {
+    ids[c.codePointAt(0)!] = i;
+  });
 
   /** Windows [from, from + count): x [count][T] the characters' ids, y [count][T] the ids one further. */
   const read = async (from: number, count: number) => {
@@ -147,13 +173,17 @@ export async function streamedTextDataset(ref: TextRef, model: ModelSpec, open: 
     } finally {
       await f.close();
     }
-    const x = new Float64Array(count * T), y = new Float64Array(count * T);
-    for (let i = 0; i < count * T; i++) { x[i] = chars[i]; y[i] = chars[i + 1]; }
+    const x = new Float64Array(count * T),
+      y = new Float64Array(count * T);
+    for (let i = 0; i < count * T; i++) {
+      x[i] = chars[i];
+      y[i] = chars[i + 1];
+    }
     return { x, y };
   };
   const source: SampleSource = { read, shardFloats: STREAM_SHARD_FLOATS };
   const shape = { steps: T, features: 1, outputs: V, targetSteps: T, classIndex: true, vocabulary };
   const train: Dataset = { n: n - held, x: new Float64Array(0), y: new Float64Array(0), ...shape, source };
   if (held === 0) return { train };
-  return { train, test: { n: held, ...await read(n - held, held), ...shape } };
+  return { train, test: { n: held, ...(await read(n - held, held)), ...shape } };
 }

@@ -35,12 +35,22 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace, norms?:
   const m = spec.model;
   // a sequential model's forward and backward are told layer by layer, gate by gate (sequentialStory.ts)
   const seq = m.type === 'sequential' ? new SequentialStory(m, ref, lossGradient(spec, ref), spec.seed ?? 0) : undefined; // the traced step is step 0: its dropout masks
-  const what = m.type === 'mlp' ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP`
-    : m.type === 'sequential' ? seq!.describe() : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${plural(ref.timeSteps, 'step')})`;
-  say(`One training step of ${article(what)} ${what}` +
-    `, loss ${spec.loss}, optimizer ${spec.optimizer.type}, batch of ${ref.batch}.`);
+  const what =
+    m.type === 'mlp'
+      ? `${m.inputSize}-${m.layers.map((l) => l.units).join('-')} MLP`
+      : m.type === 'sequential'
+        ? seq!.describe()
+        : `RNN (${m.inputSize} in, ${m.hiddenSize} hidden, ${m.outputSize} out, ${plural(ref.timeSteps, 'step')})`;
+  say(`One training step of ${article(what)} ${what}` + `, loss ${spec.loss}, optimizer ${spec.optimizer.type}, batch of ${ref.batch}.`);
   say(`Reference: ${ref.device}${dev ? `; device: ${dev.backend} on ${dev.device}` : ''}.`);
-  if (spec.note) { say(); say(wrap(spec.note, 96).map((l) => `  ${l}`).join('\n')); }
+  if (spec.note) {
+    say();
+    say(
+      wrap(spec.note, 96)
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
+  }
   say();
   say('1. The parameters before the step');
   for (const [name] of ref.before) show(name, name, (t) => t.before.get(name));
@@ -55,7 +65,10 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace, norms?:
     m.layers.forEach((l, i) => {
       const n = i + 1;
       say(`  layer ${n}: z${n} = ${prev}·W${n}ᵀ + b${n}, a${n} = ${l.activation}(z${n})   (layers.${i})`);
-      if (ref.batch === 1) dotProducts(ref, i, i === 0 ? ref.input : ref.forward.get(`layers.${i - 1}.${m.layers[i - 1].activation === 'identity' ? 'z' : 'a'}`)!).forEach((s) => say(`    ${s}`));
+      if (ref.batch === 1)
+        dotProducts(ref, i, i === 0 ? ref.input : ref.forward.get(`layers.${i - 1}.${m.layers[i - 1].activation === 'identity' ? 'z' : 'a'}`)!).forEach((s) =>
+          say(`    ${s}`),
+        );
       show(`z${n}`, `layers.${i}.z`, (t) => t.forward.get(`layers.${i}.z`));
       if (l.activation !== 'identity') show(`a${n}`, `layers.${i}.a`, (t) => t.forward.get(`layers.${i}.a`));
       prev = `a${n}`;
@@ -82,9 +95,13 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace, norms?:
   const g = lossGradient(spec, ref);
   if (g) say(`  dL/d${spec.loss === 'crossEntropy' ? 'logits' : 'ŷ'} = ${fmtMatrix(g, outputsOf(m), rowsShown)}`);
   if (seq) seq.backward({ say, show: showCols });
-  else for (const [name] of ref.backward) show(`${name.endsWith('.grad') ? `dL/d ${name.slice(0, -5)}` : name.replace('.dz', '  δ = dL/dz').replace('head.dz', 'head δ = dL/dz')}`, name, (t) => t.backward.get(name));
+  else
+    for (const [name] of ref.backward)
+      show(`${name.endsWith('.grad') ? `dL/d ${name.slice(0, -5)}` : name.replace('.dz', '  δ = dL/dz').replace('head.dz', 'head δ = dL/dz')}`, name, (t) =>
+        t.backward.get(name),
+      );
   if (m.type === 'rnn') {
-    say('  Wx, Wh and bh are shared by every step, so their gradients are the sums over t of each step\'s δ_t·x_tᵀ, δ_t·h_(t−1)ᵀ and δ_t:');
+    say("  Wx, Wh and bh are shared by every step, so their gradients are the sums over t of each step's δ_t·x_tᵀ, δ_t·h_(t−1)ᵀ and δ_t:");
     for (const [t, share] of rnnShares(ref, m.inputSize, m.hiddenSize).entries()) {
       say(`    step ${t + 1}: δ·xᵀ = ${fmtMatrix(share.dWx, m.inputSize)}   δ·h_${t}ᵀ = ${fmtMatrix(share.dWh, m.hiddenSize)}   Σ δ = ${fmtList(share.dbh)}`);
     }
@@ -100,11 +117,15 @@ export function tellStep(spec: RunSpec, ref: StepTrace, dev?: StepTrace, norms?:
 
 /** z_i[j] = Σ_k W[j][k]·a[k] + b[j], written out for small layers. */
 function dotProducts(t: StepTrace, layer: number, input: Float64Array): string[] {
-  const w = t.before.get(`layers.${layer}.weight`)!, b = t.before.get(`layers.${layer}.bias`)!;
+  const w = t.before.get(`layers.${layer}.weight`)!,
+    b = t.before.get(`layers.${layer}.bias`)!;
   const n = input.length;
   if (n > 4 || b.length > 4) return [];
   const z = t.forward.get(`layers.${layer}.z`)!;
-  return Array.from(b, (bj, j) => `z${layer + 1}[${j}] = ${sum([...Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${factor(a)}`), fmt(bj)])} = ${fmt(z[j])}`);
+  return Array.from(
+    b,
+    (bj, j) => `z${layer + 1}[${j}] = ${sum([...Array.from(input, (a, k) => `${fmt(w[j * n + k])}·${factor(a)}`), fmt(bj)])} = ${fmt(z[j])}`,
+  );
 }
 
 /** A second factor in parentheses when negative: 0.2·(−0.5). */
@@ -122,7 +143,9 @@ function rnnShares(t: StepTrace, I: number, H: number): { dWx: Float64Array; dWh
     const dz = t.backward.get(`rnn.dz[t=${k + 1}]`)!;
     const x = t.input.subarray(k * B * I, (k + 1) * B * I);
     const hPrev = k === 0 ? new Float64Array(B * H) : t.forward.get(`rnn.h[t=${k}]`)!;
-    const dWx = new Float64Array(H * I), dWh = new Float64Array(H * H), dbh = new Float64Array(H);
+    const dWx = new Float64Array(H * I),
+      dWh = new Float64Array(H * H),
+      dbh = new Float64Array(H);
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < H; i++) {
         const d = dz[b * H + i];
@@ -141,12 +164,17 @@ function lossGradient(spec: RunSpec, t: StepTrace): Float64Array | undefined {
   const p = prediction(spec, t);
   if (!p) return undefined;
   // rows: the batch's samples, or samples × steps when the model gives sequences
-  const y = t.target, n = p.length, cols = outputsOf(m), rows = n / cols;
+  const y = t.target,
+    n = p.length,
+    cols = outputsOf(m),
+    rows = n / cols;
   if (spec.loss !== 'crossEntropy') return p.map((v, i) => ((spec.loss === 'mse' ? 2 : 1) * (v - y[i])) / n);
   const out = new Float64Array(n);
   for (let r = 0; r < rows; r++) {
-    const row = p.subarray(r * cols, (r + 1) * cols), mx = Math.max(...row);
-    const e = row.map((v) => Math.exp(v - mx)), s = e.reduce((a, b) => a + b, 0);
+    const row = p.subarray(r * cols, (r + 1) * cols),
+      mx = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - mx)),
+      s = e.reduce((a, b) => a + b, 0);
     // y: probabilities [rows][cols], or class indices (one a row, PyTorch's CrossEntropyLoss form)
     const target = (c: number) => (y.length === rows ? (y[r] === c ? 1 : 0) : y[r * cols + c]);
     for (let c = 0; c < cols; c++) out[r * cols + c] = (e[c] / s - target(c)) / rows;
@@ -159,7 +187,8 @@ function prediction(spec: RunSpec, t: StepTrace): Float64Array | undefined {
   const m = spec.model;
   const lastLayer = m.type === 'rnn' ? undefined : m.layers[m.layers.length - 1];
   if (m.type === 'sequential') {
-    const L = m.layers.length - 1, l = m.layers[L];
+    const L = m.layers.length - 1,
+      l = m.layers[L];
     if (l.type === 'rnn' || l.type === 'lstm' || l.type === 'gru') {
       // a recurrent last layer: its last h, or every step's h stacked time-major
       const steps = l.returnSequences ? Array.from({ length: t.timeSteps }, (_, k) => k + 1) : [t.timeSteps];
@@ -167,7 +196,10 @@ function prediction(spec: RunSpec, t: StepTrace): Float64Array | undefined {
       if (hs.some((h) => !h)) return undefined;
       const out = new Float64Array(hs.reduce((s, h) => s + h!.length, 0));
       let off = 0;
-      for (const h of hs) { out.set(h!, off); off += h!.length; }
+      for (const h of hs) {
+        out.set(h!, off);
+        off += h!.length;
+      }
       return out;
     }
     if (l.type !== 'dense') return t.forward.get(`layers.${L}.out`);
@@ -179,8 +211,11 @@ function prediction(spec: RunSpec, t: StepTrace): Float64Array | undefined {
 
 /** A loss's words for a model that gives sequences: means over the steps as well, y one-hot or a class index. */
 function sequenceLoss(text: string): string {
-  return text.replace('mean over the batch and the outputs', 'mean over the batch, the steps and the outputs').replace('(batch · outputs)', '(batch · steps · outputs)')
-    .replace('mean over the batch of', 'mean over the batch and the steps of').replace(') / batch;', ') / (batch · steps);');
+  return text
+    .replace('mean over the batch and the outputs', 'mean over the batch, the steps and the outputs')
+    .replace('(batch · outputs)', '(batch · steps · outputs)')
+    .replace('mean over the batch of', 'mean over the batch and the steps of')
+    .replace(') / batch;', ') / (batch · steps);');
 }
 
 function lossFormula(loss: string): string {
@@ -199,7 +234,10 @@ function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/)) {
-    if (line && line.length + word.length + 1 > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
   }
   if (line) lines.push(line);
   return lines;

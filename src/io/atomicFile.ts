@@ -22,8 +22,17 @@ const CHUNK = 64 * 1024;
 
 /** A non-regular file in words, for messages. */
 export function fileKind(s: Stats): string {
-  return s.isDirectory() ? 'a directory' : s.isFIFO() ? 'a FIFO (named pipe)' : s.isCharacterDevice() ? 'a character device'
-    : s.isBlockDevice() ? 'a block device' : s.isSocket() ? 'a socket' : 'not a regular file';
+  return s.isDirectory()
+    ? 'a directory'
+    : s.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : s.isCharacterDevice()
+        ? 'a character device'
+        : s.isBlockDevice()
+          ? 'a block device'
+          : s.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
 }
 
 const code = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -62,7 +71,11 @@ export async function outputTarget(path: string, what = path): Promise<OutputTar
     }
   }
   const s = link && (link.isSymbolicLink() ? await statOrNone(target, stat, what) : link);
-  if (s && !s.isFile()) throw new SpecError(what, `is ${fileKind(s)}${target !== path ? ` (through the link to ${target})` : ''}; expected a regular file, or the path of a new one`);
+  if (s && !s.isFile())
+    throw new SpecError(
+      what,
+      `is ${fileKind(s)}${target !== path ? ` (through the link to ${target})` : ''}; expected a regular file, or the path of a new one`,
+    );
   if (!s) {
     const folder = await statOrNone(dirname(target), stat, what);
     if (!folder?.isDirectory()) throw new SpecError(what, `its folder ${dirname(target)} does not exist`);
@@ -85,7 +98,12 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
  * replace (outputTarget), it is none of the command's inputs ([what it is, path]), and a write
  * through a symbolic link is said on stderr (notice). `what` names the output in messages.
  */
-export async function checkOutput(path: string, what: string, inputs: [string, string | undefined][] = [], notice?: (m: string) => void): Promise<OutputTarget> {
+export async function checkOutput(
+  path: string,
+  what: string,
+  inputs: [string, string | undefined][] = [],
+  notice?: (m: string) => void,
+): Promise<OutputTarget> {
   const out = await outputTarget(path, what);
   for (const [role, input] of inputs) {
     if (input !== undefined && (await sameFile(path, input))) {
@@ -98,7 +116,7 @@ export async function checkOutput(path: string, what: string, inputs: [string, s
 
 /** Writes all of `bytes` at the start of `file`: a short write is continued, one that writes nothing fails. */
 export async function writeAll(file: Pick<FileHandle, 'write'>, bytes: Uint8Array, pauseMs = 0): Promise<void> {
-  for (let at = 0; at < bytes.length;) {
+  for (let at = 0; at < bytes.length; ) {
     const { bytesWritten } = await file.write(bytes, at, Math.min(CHUNK, bytes.length - at), at);
     if (!(bytesWritten > 0)) throw Object.assign(new Error('ENOSPC: no space left on device (a write wrote nothing)'), { code: 'ENOSPC' });
     at += bytesWritten;

@@ -51,8 +51,11 @@ export interface Checkpoint extends SessionState {
 /** How the run's randomness continues: written to the metadata so a reader can see it. */
 function rngNote(spec: RunSpec, step: number, batchesPerEpoch: number) {
   return {
-    generator: 'xoroshiro128+ (pure-rand)', seed: spec.seed ?? 0, shuffle: spec.shuffle ?? false,
-    epoch: Math.floor(step / batchesPerEpoch), batchInEpoch: step % batchesPerEpoch,
+    generator: 'xoroshiro128+ (pure-rand)',
+    seed: spec.seed ?? 0,
+    shuffle: spec.shuffle ?? false,
+    epoch: Math.floor(step / batchesPerEpoch),
+    batchInEpoch: step % batchesPerEpoch,
     derivation: 'initial weights from seed; epoch e order from seed * 1000003 + e + 1',
   };
 }
@@ -71,17 +74,27 @@ export async function encodeCheckpoint(c: Checkpoint, batchesPerEpoch: number): 
     // rates in float64 whatever the backend: they were computed on the host in float64
     if (k.lrs.length > 0) tensors.set('train.lrs', { shape: [k.lrs.length], data: Float64Array.from(k.lrs) });
     if (k.evaluations.length > 0) {
-      tensors.set('train.evaluations', { shape: [k.evaluations.length, 3], data: Float64Array.from(k.evaluations.flatMap((e) => [e.epoch, e.loss, e.accuracy ?? -1])) });
+      tensors.set('train.evaluations', {
+        shape: [k.evaluations.length, 3],
+        data: Float64Array.from(k.evaluations.flatMap((e) => [e.epoch, e.loss, e.accuracy ?? -1])),
+      });
     }
     if (k.bestParams) {
-      for (const p of paramLayout(c.spec.model)) tensors.set(`early_stopping.best.${p.name}`, { shape: p.shape, data: typed(c.dtype, k.bestParams.subarray(p.off, p.off + p.rows * p.cols)) });
+      for (const p of paramLayout(c.spec.model))
+        tensors.set(`early_stopping.best.${p.name}`, { shape: p.shape, data: typed(c.dtype, k.bestParams.subarray(p.off, p.off + p.rows * p.cols)) });
     }
     extra.controls = JSON.stringify(controlsNote(k));
   }
   return encodeSafetensors(tensors, {
-    format: CHECKPOINT_FORMAT, step: String(c.step), optimizer_t: String(c.optimizerT),
-    spec: JSON.stringify(c.spec), rng: JSON.stringify(rngNote(c.spec, c.step, batchesPerEpoch)),
-    backend: c.backend, device: c.device, ...extra, ...(c.vocabulary ? { vocabulary: JSON.stringify(c.vocabulary) } : {}),
+    format: CHECKPOINT_FORMAT,
+    step: String(c.step),
+    optimizer_t: String(c.optimizerT),
+    spec: JSON.stringify(c.spec),
+    rng: JSON.stringify(rngNote(c.spec, c.step, batchesPerEpoch)),
+    backend: c.backend,
+    device: c.device,
+    ...extra,
+    ...(c.vocabulary ? { vocabulary: JSON.stringify(c.vocabulary) } : {}),
   });
 }
 
@@ -100,7 +113,11 @@ function controlsFrom(tensors: Map<string, Tensor>, m: Record<string, string>, s
   const lrs = tensors.has('train.lrs') ? Float64Array.from(need(tensors, 'train.lrs', [step], what).data) : new Float64Array(step).fill(spec.optimizer.lr);
   if (m.controls === undefined) return { lrs, evaluations: [] };
   let raw: unknown;
-  try { raw = JSON.parse(m.controls); } catch { throw new SpecError(at, 'expected JSON'); }
+  try {
+    raw = JSON.parse(m.controls);
+  } catch {
+    throw new SpecError(at, 'expected JSON');
+  }
   const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, Record<string, unknown> | undefined>;
   const num = (v: unknown, key: string, ok: (x: number) => boolean, expected: string): number => {
     if (typeof v !== 'number' || !ok(v)) throw new SpecError(`${at}.${key}`, `expected ${expected}, got ${JSON.stringify(v)}`);
@@ -119,13 +136,20 @@ function controlsFrom(tensors: Map<string, Tensor>, m: Record<string, string>, s
     }
   }
   if (o.plateau) {
-    out.plateau = { lr: num(o.plateau.lr, 'plateau.lr', (x) => Number.isFinite(x) && x > 0, 'a finite rate > 0'), best: best(o.plateau.best, 'plateau.best'), bad: count(o.plateau.bad, 'plateau.bad') };
+    out.plateau = {
+      lr: num(o.plateau.lr, 'plateau.lr', (x) => Number.isFinite(x) && x > 0, 'a finite rate > 0'),
+      best: best(o.plateau.best, 'plateau.best'),
+      bad: count(o.plateau.bad, 'plateau.bad'),
+    };
   }
   const es = o.earlyStopping;
   if (es) {
     if (typeof es.stopped !== 'boolean') throw new SpecError(`${at}.earlyStopping.stopped`, `expected true or false, got ${JSON.stringify(es.stopped)}`);
     out.earlyStopping = {
-      best: best(es.best, 'earlyStopping.best'), bestEpoch: count(es.bestEpoch, 'earlyStopping.bestEpoch'), bad: count(es.bad, 'earlyStopping.bad'), stopped: es.stopped,
+      best: best(es.best, 'earlyStopping.best'),
+      bestEpoch: count(es.bestEpoch, 'earlyStopping.bestEpoch'),
+      bad: count(es.bad, 'earlyStopping.bad'),
+      stopped: es.stopped,
       ...(es.stoppedEpoch === undefined ? {} : { stoppedEpoch: count(es.stoppedEpoch, 'earlyStopping.stoppedEpoch') }),
     };
   }
@@ -146,15 +170,22 @@ export async function decodeCheckpoint(bytes: Uint8Array, what: string): Promise
 /** A decoded safetensors file as a checkpoint, checked; `what` (the file name) is named in every error. */
 export function checkpointFrom({ tensors, metadata: m, checksum }: SafeTensors, what: string): Checkpoint {
   if (m.format !== CHECKPOINT_FORMAT && m.format !== FORMAT_1) {
-    throw new SpecError(what, `expected a Miya checkpoint (metadata format "${CHECKPOINT_FORMAT}"), got ${m.format === undefined ? 'a file without one' : JSON.stringify(m.format)}; \`miya import\` reads a PyTorch state dict`);
+    throw new SpecError(
+      what,
+      `expected a Miya checkpoint (metadata format "${CHECKPOINT_FORMAT}"), got ${m.format === undefined ? 'a file without one' : JSON.stringify(m.format)}; \`miya import\` reads a PyTorch state dict`,
+    );
   }
   if (m.format === FORMAT_1) {
-    if (checksum === 'none') throw new SpecError(`${what}: metadata.sha256`, 'missing; every Miya checkpoint carries a checksum: the file was edited or damaged');
+    if (checksum === 'none')
+      throw new SpecError(`${what}: metadata.sha256`, 'missing; every Miya checkpoint carries a checksum: the file was edited or damaged');
   } else if (checksum !== 'header+body') {
     // a checkpoint is always written with a checksum over its header and tensors: any other is an edited file
-    throw new SpecError(`${what}: metadata.sha256`, checksum === 'none'
-      ? 'missing; every Miya checkpoint carries the checksum of its header and tensors: the file was edited or damaged'
-      : 'covers the tensor bytes but not the header: the file was edited');
+    throw new SpecError(
+      `${what}: metadata.sha256`,
+      checksum === 'none'
+        ? 'missing; every Miya checkpoint carries the checksum of its header and tensors: the file was edited or damaged'
+        : 'covers the tensor bytes but not the header: the file was edited',
+    );
   }
   let raw: unknown;
   try {
@@ -171,7 +202,8 @@ export function checkpointFrom({ tensors, metadata: m, checksum }: SafeTensors, 
   const step = count(m, 'step', what);
   // every step advances the optimizer once (Optimizer.t), whichever it is
   const optimizerT = count(m, 'optimizer_t', what);
-  if (optimizerT !== step) throw new SpecError(`${what}: metadata.optimizer_t`, `expected ${step}, the step (the optimizer counts the steps taken), got ${optimizerT}`);
+  if (optimizerT !== step)
+    throw new SpecError(`${what}: metadata.optimizer_t`, `expected ${step}, the step (the optimizer counts the steps taken), got ${optimizerT}`);
   for (const [name, t] of tensors) {
     const bad = t.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new SpecError(what, `${name}[${bad}] is ${nonFiniteText(t.data[bad])}; Miya never writes a checkpoint with NaN or Inf`);
@@ -187,7 +219,19 @@ export function checkpointFrom({ tensors, metadata: m, checksum }: SafeTensors, 
   const dtype: Dtype = tensors.get('train.losses')!.data instanceof Float64Array ? 'F64' : 'F32';
   const controls = controlsFrom(tensors, m, spec, step, n, what);
   const vocabulary = m.vocabulary === undefined ? undefined : vocabularyOf(m.vocabulary, spec, what);
-  return { spec, step, dtype, params, state, optimizerT, losses, controls, backend: m.backend ?? '?', device: m.device ?? '?', ...(vocabulary ? { vocabulary } : {}) };
+  return {
+    spec,
+    step,
+    dtype,
+    params,
+    state,
+    optimizerT,
+    losses,
+    controls,
+    backend: m.backend ?? '?',
+    device: m.device ?? '?',
+    ...(vocabulary ? { vocabulary } : {}),
+  };
 }
 
 /** A metadata count: decimal digits, no sign, no leading zero, a safe integer. */
@@ -211,10 +255,14 @@ function need(tensors: Map<string, Tensor>, name: string, shape: number[], what:
  * checkpoint. (Learning rate and the like may change between runs, as in PyTorch.)
  */
 export function requireResumable(c: Checkpoint, spec: RunSpec, what: string): void {
-  const mine = paramLayout(spec.model), theirs = paramLayout(c.spec.model);
+  const mine = paramLayout(spec.model),
+    theirs = paramLayout(c.spec.model);
   const shape = (ps: typeof mine) => ps.map((p) => `${p.name} [${p.shape.join(', ')}]`).join(', ');
   if (spec.model.type !== c.spec.model.type || shape(mine) !== shape(theirs)) {
-    throw new SpecError(what, `holds an ${c.spec.model.type.toUpperCase()} with ${shape(theirs)}; the spec describes an ${spec.model.type.toUpperCase()} with ${shape(mine)}`);
+    throw new SpecError(
+      what,
+      `holds an ${c.spec.model.type.toUpperCase()} with ${shape(theirs)}; the spec describes an ${spec.model.type.toUpperCase()} with ${shape(mine)}`,
+    );
   }
   if (spec.optimizer.type !== c.spec.optimizer.type) {
     throw new SpecError(what, `holds ${c.spec.optimizer.type} optimizer state; the spec asks for ${spec.optimizer.type}`);
@@ -228,18 +276,28 @@ export function requireResumable(c: Checkpoint, spec: RunSpec, what: string): vo
 export function requireSameVocabulary(c: Checkpoint, vocabulary: string[] | undefined, what: string): void {
   if (!c.vocabulary || !vocabulary || c.vocabulary.join('') === vocabulary.join('')) return;
   const chars = (v: string[]) => JSON.stringify(v.join(''));
-  throw new SpecError(what, `holds a text model of the ${c.vocabulary.length} characters ${chars(c.vocabulary)}; data.text has the ${vocabulary.length} characters ${chars(vocabulary)}: resume on the text it was trained on`);
+  throw new SpecError(
+    what,
+    `holds a text model of the ${c.vocabulary.length} characters ${chars(c.vocabulary)}; data.text has the ${vocabulary.length} characters ${chars(vocabulary)}: resume on the text it was trained on`,
+  );
 }
 
 /** metadata.vocabulary: a JSON list of distinct single characters, as many as the model's embedding has ids. */
 function vocabularyOf(raw: string, spec: RunSpec, what: string): string[] {
   const at = `${what}: metadata.vocabulary`;
   let v: unknown;
-  try { v = JSON.parse(raw); } catch { throw new SpecError(at, 'expected a JSON list of characters'); }
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new SpecError(at, 'expected a JSON list of characters');
+  }
   const first = spec.model.type === 'sequential' ? spec.model.layers[0] : undefined;
   const V = first?.type === 'embedding' ? first.vocab : -1;
   if (!Array.isArray(v) || v.length !== V || !v.every((c) => typeof c === 'string' && Array.from(c).length === 1) || new Set(v).size !== v.length) {
-    throw new SpecError(at, `expected a list of ${V < 0 ? 'characters for a model that starts with an embedding' : `${V} distinct characters (model.layers[0].vocab)`}: the file was edited or damaged`);
+    throw new SpecError(
+      at,
+      `expected a list of ${V < 0 ? 'characters for a model that starts with an embedding' : `${V} distinct characters (model.layers[0].vocab)`}: the file was edited or damaged`,
+    );
   }
   return v as string[];
 }

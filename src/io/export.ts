@@ -22,9 +22,12 @@ export const PYTORCH_FILES = { weights: 'model.safetensors', module: 'miya_model
  */
 export async function pytorchExport(c: Checkpoint, dtype: Dtype = 'F32'): Promise<Map<string, Uint8Array | string>> {
   const weights = await encodeSafetensors(toStateDict(c.spec.model, c.params, dtype), {
-    format: 'pytorch', spec: JSON.stringify(c.spec), step: String(c.step), exported_from: `miya ${c.backend} checkpoint`,
+    format: 'pytorch',
+    spec: JSON.stringify(c.spec),
+    step: String(c.step),
+    exported_from: `miya ${c.backend} checkpoint`,
   });
-  return new Map<string, Uint8Array | string>([[PYTORCH_FILES.weights, weights], [PYTORCH_FILES.module, torchModule], ...await trainPyFiles(c, dtype)]);
+  return new Map<string, Uint8Array | string>([[PYTORCH_FILES.weights, weights], [PYTORCH_FILES.module, torchModule], ...(await trainPyFiles(c, dtype))]);
 }
 
 /**
@@ -51,8 +54,9 @@ export async function importStateDict(bytes: Uint8Array, what: string, base?: un
   const layout = paramLayout(spec.model);
   const params = shapeParams(spec.model, layout, flat);
   // an MLP's and a sequential model's params are shaped as their layers ({weights, bias}, {weightIh, …})
-  const model = spec.model.type !== 'rnn'
-    ? { ...spec.model, layers: (spec.model.layers as MlpSpec['layers']).map((l, i) => ({ ...l, ...(params as { layers: MlpSpec['layers'] }).layers[i] })) }
-    : { ...spec.model, weights: params };
+  const model =
+    spec.model.type !== 'rnn'
+      ? { ...spec.model, layers: (spec.model.layers as MlpSpec['layers']).map((l, i) => ({ ...l, ...(params as { layers: MlpSpec['layers'] }).layers[i] })) }
+      : { ...spec.model, weights: params };
   return validateSpec({ ...spec, model });
 }

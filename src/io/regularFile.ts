@@ -20,9 +20,13 @@ export interface Naming {
 /** A regular file opened for reading, with its stats; errors are SpecErrors named as `n` says. */
 export async function openRegular(path: string, n: Naming): Promise<{ file: FileHandle; stats: Stats }> {
   const cannot = (e: unknown) => new SpecError(n.at, `cannot read ${n.file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  const before = await stat(path).catch((e: unknown) => { throw cannot(e); });
+  const before = await stat(path).catch((e: unknown) => {
+    throw cannot(e);
+  });
   if (!before.isFile()) throw new SpecError(n.at, `${n.subject}is ${fileKind(before)}; expected a regular file`);
-  const file = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)).catch((e: unknown) => { throw cannot(e); });
+  const file = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0)).catch((e: unknown) => {
+    throw cannot(e);
+  });
   const stats = await file.stat();
   if (!stats.isFile() || stats.ino !== before.ino || stats.dev !== before.dev) {
     await file.close();

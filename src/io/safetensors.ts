@@ -10,14 +10,21 @@
 // code saves checkpoints in both.
 import { SpecError } from '../errors.js';
 
-export interface Tensor { shape: number[]; data: Float32Array | Float64Array }
+export interface Tensor {
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
 /**
  * What the file's metadata.sha256 was found to cover: the header and the body (every file this
  * Miya writes), the body alone (files of older Miya versions), or nothing (no checksum: PyTorch's
  * own files).
  */
 export type Checksum = 'header+body' | 'body' | 'none';
-export interface SafeTensors { tensors: Map<string, Tensor>; metadata: Record<string, string>; checksum: Checksum }
+export interface SafeTensors {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+  checksum: Checksum;
+}
 
 /**
  * The longest header read (and written). Miya's own headers are the tensor table (about 100 bytes
@@ -30,7 +37,13 @@ export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const DTYPES = { F32: Float32Array, F64: Float64Array } as const;
 type TypedArrayType = (typeof DTYPES)[keyof typeof DTYPES];
 
-interface Entry { name: string; Type: TypedArrayType; shape: number[]; from: number; to: number }
+interface Entry {
+  name: string;
+  Type: TypedArrayType;
+  shape: number[];
+  from: number;
+  to: number;
+}
 export interface Header {
   /** The tensors in the header's order. */
   entries: Entry[];
@@ -88,7 +101,9 @@ export async function encodeSafetensors(tensors: Map<string, Tensor>, metadata: 
   // never write a file that a reader (this one) would refuse
   if (head.length > MAX_HEADER_BYTES) {
     const biggest = Object.entries(meta).sort((a, b) => b[1].length - a[1].length)[0];
-    throw new Error(`safetensors: the header would be ${head.length} bytes, over the ${MAX_HEADER_BYTES} that readers accept (its largest part is metadata.${biggest[0]}, ${biggest[1].length} bytes)`);
+    throw new Error(
+      `safetensors: the header would be ${head.length} bytes, over the ${MAX_HEADER_BYTES} that readers accept (its largest part is metadata.${biggest[0]}, ${biggest[1].length} bytes)`,
+    );
   }
   const out = new Uint8Array(8 + head.length + body.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
@@ -122,7 +137,8 @@ export function parseHeader(head: Uint8Array, what: string): Header {
   } catch {
     return refuse(what, 'the header is not JSON');
   }
-  if (!isObject(json)) return refuse(what, `the header is ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}, expected a JSON object of tensors`);
+  if (!isObject(json))
+    return refuse(what, `the header is ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}, expected a JSON object of tensors`);
   const metadata: Record<string, string> = {};
   if ('__metadata__' in json) {
     const m = json.__metadata__;
@@ -144,7 +160,8 @@ export function parseHeader(head: Uint8Array, what: string): Header {
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isCount) || offs[0] > offs[1]) {
       refuse(what, `${name} has data_offsets ${shown(offs)}, expected [from, to], integers with 0 ≤ from ≤ to`);
     }
-    const shape = e.shape as number[], [from, to] = offs as number[];
+    const shape = e.shape as number[],
+      [from, to] = offs as number[];
     let n = 1;
     for (const d of shape) {
       n *= d;
@@ -171,7 +188,8 @@ export function parseHeader(head: Uint8Array, what: string): Header {
 /** Refuses a file whose size is not the one its length and header (of headLen bytes) describe. */
 export function requireFileSize(headLen: number, header: Header, fileSize: number, what: string): void {
   const want = 8 + headLen + header.bodyBytes;
-  if (fileSize !== want) refuse(what, `its header describes ${want} bytes, the file has ${fileSize}: ${fileSize < want ? 'truncated' : 'bytes after the last tensor'}`);
+  if (fileSize !== want)
+    refuse(what, `its header describes ${want} bytes, the file has ${fileSize}: ${fileSize < want ? 'truncated' : 'bytes after the last tensor'}`);
 }
 
 /** What metadata.sha256 covers, if it is there; a checksum that matches nothing is refused. */
@@ -192,7 +210,10 @@ export async function decodeSafetensors(bytes: Uint8Array, what: string): Promis
   // the checksum first: for a damaged Miya file it names the damage best
   const checksum = await verifyChecksum(header, body, what);
   if (body.length !== header.bodyBytes) {
-    refuse(what, `its tensors take ${header.bodyBytes} bytes after the header, the file has ${body.length}: ${body.length < header.bodyBytes ? 'truncated' : 'bytes after the last tensor'}`);
+    refuse(
+      what,
+      `its tensors take ${header.bodyBytes} bytes after the header, the file has ${body.length}: ${body.length < header.bodyBytes ? 'truncated' : 'bytes after the last tensor'}`,
+    );
   }
   const tensors = new Map<string, Tensor>();
   for (const { name, Type, shape, from, to } of header.entries) {

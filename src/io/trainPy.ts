@@ -43,18 +43,26 @@ export async function trainPyFiles(c: Checkpoint, dtype: Dtype): Promise<Map<str
   });
   tensors.set('train.losses', { shape: [c.losses.length], data: typed(dtype, c.losses) });
   const metadata: Record<string, string> = {
-    format: TRAIN_STATE_FORMAT, step: String(c.step), optimizer_t: String(c.optimizerT), dtype,
-    params: JSON.stringify(layout.map((p) => p.name)), exported_from: `miya ${c.backend} checkpoint`,
+    format: TRAIN_STATE_FORMAT,
+    step: String(c.step),
+    optimizer_t: String(c.optimizerT),
+    dtype,
+    params: JSON.stringify(layout.map((p) => p.name)),
+    exported_from: `miya ${c.backend} checkpoint`,
   };
   const k = c.controls;
   if (k) {
     // the rates in float64 whatever the dtype: Miya computes them on the host in float64
     if (k.lrs.length > 0) tensors.set('train.lrs', { shape: [k.lrs.length], data: Float64Array.from(k.lrs) });
     if (k.evaluations.length > 0) {
-      tensors.set('train.evaluations', { shape: [k.evaluations.length, 3], data: Float64Array.from(k.evaluations.flatMap((e) => [e.epoch, e.loss, e.accuracy ?? -1])) });
+      tensors.set('train.evaluations', {
+        shape: [k.evaluations.length, 3],
+        data: Float64Array.from(k.evaluations.flatMap((e) => [e.epoch, e.loss, e.accuracy ?? -1])),
+      });
     }
     if (k.bestParams) {
-      for (const p of layout) tensors.set(`early_stopping.best.${p.name}`, { shape: p.shape, data: typed(dtype, k.bestParams.subarray(p.off, p.off + p.rows * p.cols)) });
+      for (const p of layout)
+        tensors.set(`early_stopping.best.${p.name}`, { shape: p.shape, data: typed(dtype, k.bestParams.subarray(p.off, p.off + p.rows * p.cols)) });
     }
     const fin = (v: number) => (Number.isFinite(v) ? v : null);
     metadata.controls = JSON.stringify({

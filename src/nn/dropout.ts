@@ -25,31 +25,49 @@ export class DropoutLayer<B> implements SeqLayer<B> {
   private readonly per: number;
   private readonly threshold: number;
   private readonly scale: number;
-  private out: View<B>; private dOut: View<B>;
+  private out: View<B>;
+  private dOut: View<B>;
   /** the input of the latest forward: the output while not training */
   private input?: View<B>;
   /** the mask of the latest forward (undefined: none, the identity) */
   private drawn?: Training;
 
-  constructor(private be: Backend<B>, spec: DropoutLayerSpec, private ctx: LayerContext<B>) {
+  constructor(
+    private be: Backend<B>,
+    spec: DropoutLayerSpec,
+    private ctx: LayerContext<B>,
+  ) {
     this.outSize = ctx.inSize;
     this.seqOut = ctx.seqIn;
     this.per = ctx.seqIn ? ctx.T : 1;
     this.threshold = dropoutThreshold(spec.rate);
     this.scale = 1 / (1 - spec.rate);
-    const rows = ctx.maxB * this.per, name = `layers.${ctx.index}`;
+    const rows = ctx.maxB * this.per,
+      name = `layers.${ctx.index}`;
     this.out = ctx.alloc(rows, ctx.inSize, `${name}.out`);
     this.dOut = ctx.alloc(rows, ctx.inSize, `${name}.dout`);
   }
 
-  private rows(batch: number): number { return batch * this.per; }
-  output(batch: number): View<B> { return this.drawn || !this.input ? rowsOf(this.out, 0, this.rows(batch)) : this.input; }
-  dOutput(batch: number): View<B> { return rowsOf(this.dOut, 0, this.rows(batch)); }
+  private rows(batch: number): number {
+    return batch * this.per;
+  }
+  output(batch: number): View<B> {
+    return this.drawn || !this.input ? rowsOf(this.out, 0, this.rows(batch)) : this.input;
+  }
+  dOutput(batch: number): View<B> {
+    return rowsOf(this.dOut, 0, this.rows(batch));
+  }
 
   private params(n: number, from: View<B>, to: View<B>, mask?: Training): DropoutParams {
     return {
-      n, threshold: mask ? this.threshold : 0, scale: mask ? this.scale : 1, seed: seedKey(mask?.seed ?? 0), step: (mask?.step ?? 0) >>> 0,
-      layer: this.ctx.index, offIn: from.off, offOut: to.off,
+      n,
+      threshold: mask ? this.threshold : 0,
+      scale: mask ? this.scale : 1,
+      seed: seedKey(mask?.seed ?? 0),
+      step: (mask?.step ?? 0) >>> 0,
+      layer: this.ctx.index,
+      offIn: from.off,
+      offOut: to.off,
     };
   }
 

@@ -19,21 +19,34 @@ export class EmbeddingLayer<B> implements SeqLayer<B> {
   readonly outSize: number;
   readonly seqOut = true;
   private readonly vocab: number;
-  private w: View<B>; private dw: View<B>;
-  private out: View<B>; private dOut: View<B>;
+  private w: View<B>;
+  private dw: View<B>;
+  private out: View<B>;
+  private dOut: View<B>;
 
-  constructor(private be: Backend<B>, spec: EmbeddingLayerSpec, private ctx: LayerContext<B>) {
+  constructor(
+    private be: Backend<B>,
+    spec: EmbeddingLayerSpec,
+    private ctx: LayerContext<B>,
+  ) {
     this.outSize = spec.units;
     this.vocab = spec.vocab;
     [this.w, this.dw] = [ctx.param('weight'), ctx.grad('weight')];
-    const rows = ctx.T * ctx.maxB, name = `layers.${ctx.index}`;
+    const rows = ctx.T * ctx.maxB,
+      name = `layers.${ctx.index}`;
     this.out = ctx.alloc(rows, spec.units, `${name}.out`);
     this.dOut = ctx.alloc(rows, spec.units, `${name}.dout`);
   }
 
-  private rows(batch: number): number { return this.ctx.T * batch; }
-  output(batch: number): View<B> { return rowsOf(this.out, 0, this.rows(batch)); }
-  dOutput(batch: number): View<B> { return rowsOf(this.dOut, 0, this.rows(batch)); }
+  private rows(batch: number): number {
+    return this.ctx.T * batch;
+  }
+  output(batch: number): View<B> {
+    return rowsOf(this.out, 0, this.rows(batch));
+  }
+  dOutput(batch: number): View<B> {
+    return rowsOf(this.dOut, 0, this.rows(batch));
+  }
   private params(ids: View<B>, batch: number, w: View<B>, out: View<B>): EmbeddingParams {
     return { rows: this.rows(batch), units: this.outSize, vocab: this.vocab, offIdx: ids.off, offW: w.off, offOut: out.off };
   }

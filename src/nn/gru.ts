@@ -25,7 +25,9 @@ export class GruLayer<B> extends RecurrentLayer<B> {
 
   constructor(be: Backend<B>, spec: RecurrentLayerSpec, ctx: LayerContext<B>) {
     super(be, spec, ctx);
-    const rows = this.T * this.maxB, G = 3 * this.H, name = `layers.${ctx.index}`;
+    const rows = this.T * this.maxB,
+      G = 3 * this.H,
+      name = `layers.${ctx.index}`;
     this.gx = ctx.alloc(rows, G, `${name}.gx`);
     this.gh = ctx.alloc(rows, G, `${name}.gh`);
     this.g = ctx.alloc(rows, G, `${name}.gates`);
@@ -36,11 +38,23 @@ export class GruLayer<B> extends RecurrentLayer<B> {
 
   private cell(batch: number, t: number) {
     return {
-      batch, H: this.H, offG: this.at(this.g, t, batch).off, offX: this.at(this.gx, t, batch).off, offGh: this.at(this.gh, t, batch).off,
-      offC: 0, offCPrev: 0, offH: this.states(this.h, t + 1, batch).off, offHPrev: this.states(this.h, t, batch).off,
-      offDH: 0, offDC: 0, offDG: this.at(this.dgx, t, batch).off, offDGh: this.at(this.dgh, t, batch).off, offCarry: 0,
+      batch,
+      H: this.H,
+      offG: this.at(this.g, t, batch).off,
+      offX: this.at(this.gx, t, batch).off,
+      offGh: this.at(this.gh, t, batch).off,
+      offC: 0,
+      offCPrev: 0,
+      offH: this.states(this.h, t + 1, batch).off,
+      offHPrev: this.states(this.h, t, batch).off,
+      offDH: 0,
+      offDC: 0,
+      offDG: this.at(this.dgx, t, batch).off,
+      offDGh: this.at(this.dgh, t, batch).off,
+      offCarry: 0,
       offDOut: t > 0 && this.seqOut ? this.at(this.dOut, t - 1, batch).off : 0,
-      hasCarry: false, hasDOut: this.seqOut,
+      hasCarry: false,
+      hasDOut: this.seqOut,
     };
   }
 
@@ -56,24 +70,37 @@ export class GruLayer<B> extends RecurrentLayer<B> {
 
   // dOut is set → dX_t, dGh_t for every step (dh_{t−1} = dGh_t·W_hh + z ⊙ dh_t + dOut_{t−1}), the weight gradients, dx
   backward(x: View<B>, batch: number, dx?: View<B>): void {
-    const be = this.be, T = this.T;
+    const be = this.be,
+      T = this.T;
     // the last step reads dh from dOut and, with returnSequences, dOut_{T−2} from it too: one
     // buffer cannot be bound twice where one binding may write, so dh_{T−1} is copied apart first
-    const last = this.dLast(batch), apart = this.seqOut && T > 1;
+    const last = this.dLast(batch),
+      apart = this.seqOut && T > 1;
     if (apart) be.copy(last.buf, last.off, this.dh.buf, 0, batch * this.H);
     for (let t = T - 1; t >= 0; t--) {
       const dh = t === T - 1 && !apart ? last : rowsOf(this.dh, 0, batch);
-      be.run('gru_cell_backward', { ...this.cell(batch, t), offDH: dh.off, hasCarry: t > 0 }, {
-        dH: dh.buf, G: this.g.buf, Gh: this.gh.buf, Hs: this.h.buf, dG: this.dgx.buf, dGh: this.dgh.buf,
-        Carry: t > 0 ? this.carry.buf : undefined, DOut: t > 0 && this.seqOut ? this.dOut.buf : undefined,
-      });
+      be.run(
+        'gru_cell_backward',
+        { ...this.cell(batch, t), offDH: dh.off, hasCarry: t > 0 },
+        {
+          dH: dh.buf,
+          G: this.g.buf,
+          Gh: this.gh.buf,
+          Hs: this.h.buf,
+          dG: this.dgx.buf,
+          dGh: this.dgh.buf,
+          Carry: t > 0 ? this.carry.buf : undefined,
+          DOut: t > 0 && this.seqOut ? this.dOut.buf : undefined,
+        },
+      );
       if (t > 0) matmul(be, { z: rowsOf(this.dh, 0, batch), a: this.at(this.dgh, t, batch), b: this.whh, add: rowsOf(this.carry, 0, batch) });
     }
     this.weightGrads(x, batch, rowsOf(this.dgx, 0, T * batch), rowsOf(this.dgh, 0, T * batch), dx);
   }
 
   tensors(batch: number, stage: 'forward' | 'backward'): StepTensor<B>[] {
-    const name = `layers.${this.ctx.index}`, out: StepTensor<B>[] = [];
+    const name = `layers.${this.ctx.index}`,
+      out: StepTensor<B>[] = [];
     for (let t = 0; t < this.T; t++) {
       if (stage === 'forward') {
         out.push({ name: `${name}.gates[t=${t + 1}]`, view: this.at(this.g, t, batch), stage });

@@ -18,10 +18,20 @@ export function givenWeights(model: ModelSpec): Map<string, number[]> {
   } else if (model.type === 'sequential') {
     model.layers.forEach((l, i) => {
       if (l.type === 'dropout') return;
-      const given: [string, number[] | number[][] | undefined][] = l.type === 'dense'
-        ? [['weight', l.weights], ['bias', l.bias]]
-        : l.type === 'embedding' ? [['weight', l.weights]]
-          : [['weight_ih_l0', l.weightIh], ['weight_hh_l0', l.weightHh], ['bias_ih_l0', l.biasIh], ['bias_hh_l0', l.biasHh]];
+      const given: [string, number[] | number[][] | undefined][] =
+        l.type === 'dense'
+          ? [
+              ['weight', l.weights],
+              ['bias', l.bias],
+            ]
+          : l.type === 'embedding'
+            ? [['weight', l.weights]]
+            : [
+                ['weight_ih_l0', l.weightIh],
+                ['weight_hh_l0', l.weightHh],
+                ['bias_ih_l0', l.biasIh],
+                ['bias_hh_l0', l.biasHh],
+              ];
       for (const [name, w] of given) if (w) m.set(`layers.${i}.${name}`, w.flat());
     });
   } else {
@@ -42,10 +52,13 @@ export function initialParams(model: ModelSpec, params: ParamTensor[], seed: num
   for (const p of params) {
     if (bounds) {
       // PyTorch's defaults: every tensor (biases too) uniform in ±bound, drawn whether given or not
-      const n = p.rows * p.cols, values = given.get(p.name), k = bounds.get(p.name)!;
+      const n = p.rows * p.cols,
+        values = given.get(p.name),
+        k = bounds.get(p.name)!;
       for (let i = 0; i < n; i++) {
         // 'normal': nn.Embedding's N(0, 1), by Box–Muller from two uniforms (1 − u > 0)
-        const r = k === 'normal' ? Math.sqrt(-2 * Math.log(1 - uniformFloat64(rng))) * Math.cos(2 * Math.PI * uniformFloat64(rng)) : (2 * uniformFloat64(rng) - 1) * k;
+        const r =
+          k === 'normal' ? Math.sqrt(-2 * Math.log(1 - uniformFloat64(rng))) * Math.cos(2 * Math.PI * uniformFloat64(rng)) : (2 * uniformFloat64(rng) - 1) * k;
         out[p.off + i] = values ? values[i] : r;
       }
       continue;
@@ -72,7 +85,11 @@ function sequentialBounds(model: SequentialSpec): Map<string, number | 'normal'>
   let inSize = model.inputSize;
   model.layers.forEach((l, i) => {
     if (l.type === 'dropout') return;
-    if (l.type === 'embedding') { out.set(`layers.${i}.weight`, 'normal'); inSize = l.units; return; }
+    if (l.type === 'embedding') {
+      out.set(`layers.${i}.weight`, 'normal');
+      inSize = l.units;
+      return;
+    }
     const names = l.type === 'dense' ? ['weight', 'bias'] : ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'];
     const k = 1 / Math.sqrt(l.type === 'dense' ? inSize : l.units);
     for (const n of names) out.set(`layers.${i}.${n}`, k);

@@ -4,8 +4,11 @@ import type { ModelSpec, RecurrentLayerSpec, SequentialLayerSpec } from '../spec
 import type { ParamTensor } from './network.js';
 
 export const RNN_PARAM_NAMES = {
-  inputWeights: 'rnn.weight_ih_l0', recurrentWeights: 'rnn.weight_hh_l0', hiddenBias: 'rnn.bias_ih_l0',
-  outputWeights: 'head.weight', outputBias: 'head.bias',
+  inputWeights: 'rnn.weight_ih_l0',
+  recurrentWeights: 'rnn.weight_hh_l0',
+  hiddenBias: 'rnn.bias_ih_l0',
+  outputWeights: 'head.weight',
+  outputBias: 'head.bias',
 } as const;
 
 /** How many outputs a model predicts per sample: its last layer's units (a dropout's: what it is given), or an RNN's outputSize. */
@@ -19,13 +22,21 @@ export const outputsOf = (m: ModelSpec): number => {
 export const GATES = { rnn: 1, lstm: 4, gru: 3 } as const;
 
 /** A sequential layer's tensors as [PyTorch name, rows, cols, whether a vector], and its output's width. */
-export interface LayerParams { tensors: [string, number, number, boolean][]; outSize: number }
+export interface LayerParams {
+  tensors: [string, number, number, boolean][];
+  outSize: number;
+}
 type LayerOf<K extends SequentialLayerSpec['type']> = Extract<SequentialLayerSpec, { type: K }>;
 
 const recurrentParams = (l: RecurrentLayerSpec, inSize: number): LayerParams => {
   const GH = GATES[l.type] * l.units;
   return {
-    tensors: [['weight_ih_l0', GH, inSize, false], ['weight_hh_l0', GH, l.units, false], ['bias_ih_l0', 1, GH, true], ['bias_hh_l0', 1, GH, true]],
+    tensors: [
+      ['weight_ih_l0', GH, inSize, false],
+      ['weight_hh_l0', GH, l.units, false],
+      ['bias_ih_l0', 1, GH, true],
+      ['bias_hh_l0', 1, GH, true],
+    ],
     outSize: l.units,
   };
 };
@@ -37,8 +48,16 @@ const recurrentParams = (l: RecurrentLayerSpec, inSize: number): LayerParams => 
  * one entry here (and one in src/io/pytorch/miya_model.py's LAYERS).
  */
 export const LAYER_PARAMS: { [K in SequentialLayerSpec['type']]: (l: LayerOf<K>, inSize: number) => LayerParams } = {
-  dense: (l, inSize) => ({ tensors: [['weight', l.units, inSize, false], ['bias', 1, l.units, true]], outSize: l.units }),
-  rnn: recurrentParams, lstm: recurrentParams, gru: recurrentParams,
+  dense: (l, inSize) => ({
+    tensors: [
+      ['weight', l.units, inSize, false],
+      ['bias', 1, l.units, true],
+    ],
+    outSize: l.units,
+  }),
+  rnn: recurrentParams,
+  lstm: recurrentParams,
+  gru: recurrentParams,
   // nn.Embedding's weight [num_embeddings][embedding_dim]; nn.Dropout has no parameters
   embedding: (l) => ({ tensors: [['weight', l.vocab, l.units, false]], outSize: l.units }),
   dropout: (_l, inSize) => ({ tensors: [], outSize: inSize }),

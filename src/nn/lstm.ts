@@ -24,7 +24,9 @@ export class LstmLayer<B> extends RecurrentLayer<B> {
 
   constructor(be: Backend<B>, spec: RecurrentLayerSpec, ctx: LayerContext<B>) {
     super(be, spec, ctx);
-    const rows = this.T * this.maxB, G = 4 * this.H, name = `layers.${ctx.index}`;
+    const rows = this.T * this.maxB,
+      G = 4 * this.H,
+      name = `layers.${ctx.index}`;
     this.gx = ctx.alloc(rows, G, `${name}.gx`);
     this.g = ctx.alloc(rows, G, `${name}.gates`);
     this.c = ctx.alloc((this.T + 1) * this.maxB, this.H, `${name}.c`);
@@ -36,11 +38,23 @@ export class LstmLayer<B> extends RecurrentLayer<B> {
   private cell(batch: number, t: number) {
     const none = 0;
     return {
-      batch, H: this.H, offG: this.at(this.g, t, batch).off, offX: none, offGh: none,
-      offC: this.states(this.c, t + 1, batch).off, offCPrev: this.states(this.c, t, batch).off,
-      offH: this.states(this.h, t + 1, batch).off, offHPrev: this.states(this.h, t, batch).off,
-      offDH: none, offDC: 0, offDG: this.at(this.dg, t, batch).off, offDGh: none, offCarry: none, offDOut: none,
-      hasCarry: false, hasDOut: false,
+      batch,
+      H: this.H,
+      offG: this.at(this.g, t, batch).off,
+      offX: none,
+      offGh: none,
+      offC: this.states(this.c, t + 1, batch).off,
+      offCPrev: this.states(this.c, t, batch).off,
+      offH: this.states(this.h, t + 1, batch).off,
+      offHPrev: this.states(this.h, t, batch).off,
+      offDH: none,
+      offDC: 0,
+      offDG: this.at(this.dg, t, batch).off,
+      offDGh: none,
+      offCarry: none,
+      offDOut: none,
+      hasCarry: false,
+      hasDOut: false,
     };
   }
 
@@ -49,20 +63,36 @@ export class LstmLayer<B> extends RecurrentLayer<B> {
     const be = this.be;
     matmul(be, { z: rowsOf(this.gx, 0, this.T * batch), a: x, b: this.wih, transB: true, bias: this.bih });
     for (let t = 0; t < this.T; t++) {
-      matmul(be, { z: this.at(this.g, t, batch), a: this.states(this.h, t, batch), b: this.whh, transB: true, bias: this.bhh, add: this.at(this.gx, t, batch) });
+      matmul(be, {
+        z: this.at(this.g, t, batch),
+        a: this.states(this.h, t, batch),
+        b: this.whh,
+        transB: true,
+        bias: this.bhh,
+        add: this.at(this.gx, t, batch),
+      });
       be.run('lstm_cell', this.cell(batch, t), { G: this.g.buf, C: this.c.buf, Hs: this.h.buf });
     }
   }
 
   // dOut is set → dG for every step (dh_t = dG_{t+1}·W_hh + dOut_t), the weight gradients, dx
   backward(x: View<B>, batch: number, dx?: View<B>): void {
-    const be = this.be, T = this.T;
+    const be = this.be,
+      T = this.T;
     for (let t = T - 1; t >= 0; t--) {
       const dh = t === T - 1 ? this.dLast(batch) : rowsOf(this.dh, 0, batch);
-      be.run('lstm_cell_backward', { ...this.cell(batch, t), offDH: dh.off, hasCarry: t < T - 1 },
-        { dH: dh.buf, G: this.g.buf, C: this.c.buf, dC: this.dc.buf, dG: this.dg.buf });
+      be.run(
+        'lstm_cell_backward',
+        { ...this.cell(batch, t), offDH: dh.off, hasCarry: t < T - 1 },
+        { dH: dh.buf, G: this.g.buf, C: this.c.buf, dC: this.dc.buf, dG: this.dg.buf },
+      );
       if (t > 0) {
-        matmul(be, { z: rowsOf(this.dh, 0, batch), a: this.at(this.dg, t, batch), b: this.whh, add: this.seqOut ? this.at(this.dOut, t - 1, batch) : undefined });
+        matmul(be, {
+          z: rowsOf(this.dh, 0, batch),
+          a: this.at(this.dg, t, batch),
+          b: this.whh,
+          add: this.seqOut ? this.at(this.dOut, t - 1, batch) : undefined,
+        });
       }
     }
     const dg = rowsOf(this.dg, 0, T * batch);
@@ -70,7 +100,8 @@ export class LstmLayer<B> extends RecurrentLayer<B> {
   }
 
   tensors(batch: number, stage: 'forward' | 'backward'): StepTensor<B>[] {
-    const name = `layers.${this.ctx.index}`, out: StepTensor<B>[] = [];
+    const name = `layers.${this.ctx.index}`,
+      out: StepTensor<B>[] = [];
     for (let t = 0; t < this.T; t++) {
       if (stage === 'forward') {
         out.push({ name: `${name}.gates[t=${t + 1}]`, view: this.at(this.g, t, batch), stage });

@@ -8,7 +8,8 @@ import { Sequential } from './sequential.js';
 
 /** The stack an MLP is: layer i computes A_i = f_i(A_{i−1}·W_iᵀ + b_i), W_i: [out][in]. */
 export const mlpLayers = (spec: MlpSpec): SequentialSpec => ({
-  type: 'sequential', inputSize: spec.inputSize,
+  type: 'sequential',
+  inputSize: spec.inputSize,
   layers: spec.layers.map((l) => ({ type: 'dense', units: l.units, activation: l.activation })),
 });
 

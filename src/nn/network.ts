@@ -3,13 +3,26 @@ import { SpecError } from '../errors.js';
 import type { Act, LossKind } from '../kernels.js';
 
 /** One parameter tensor inside the flat parameter buffer. Vectors have rows = 1. */
-export interface ParamTensor { name: string; shape: number[]; off: number; rows: number; cols: number }
+export interface ParamTensor {
+  name: string;
+  shape: number[];
+  off: number;
+  rows: number;
+  cols: number;
+}
 
 /** What a training step's forward needs beyond its data: dropout masks are drawn from the seed and the step (src/nn/dropout.ts). */
-export interface Training { seed: number; step: number }
+export interface Training {
+  seed: number;
+  step: number;
+}
 
 /** A tensor of a training step, for `explain` and `verify`. */
-export interface StepTensor<B> { name: string; view: View<B>; stage: 'forward' | 'backward' }
+export interface StepTensor<B> {
+  name: string;
+  view: View<B>;
+  stage: 'forward' | 'backward';
+}
 
 /**
  * A model written once against the Backend interface. All parameters live in one flat buffer
@@ -55,9 +68,13 @@ export function paramBuffers<B>(be: Backend<B>, params: ParamTensor[], size: num
   const limit = be.bufferLimit;
   if (size > limit.floats) {
     const big = params.reduce((a, p) => (p.rows * p.cols > a.rows * a.cols ? p : a));
-    throw new SpecError('model', `${size} parameters (${(size * 4 / 2 ** 20).toFixed(0)} MiB as float32) do not fit in one buffer: ${be.device} holds at most ${limit.floats} floats (${limit.what}); the largest tensor is ${big.name} [${big.shape.join(', ')}], ${big.rows * big.cols} floats`);
+    throw new SpecError(
+      'model',
+      `${size} parameters (${((size * 4) / 2 ** 20).toFixed(0)} MiB as float32) do not fit in one buffer: ${be.device} holds at most ${limit.floats} floats (${limit.what}); the largest tensor is ${big.name} [${big.shape.join(', ')}], ${big.rows * big.cols} floats`,
+    );
   }
-  const p = be.buffer(size, 'parameters'), g = be.buffer(size, 'gradients');
+  const p = be.buffer(size, 'parameters'),
+    g = be.buffer(size, 'gradients');
   owned.push(p, g);
   return [p, g];
 }

@@ -9,9 +9,15 @@ export { matmul, type MatmulArgs } from '../matmul.js';
 /** The products `record` asks the backend to plan while it records them (the work itself is done as usual). */
 export function productsOf<B>(be: Backend<B>, record: () => void): MatmulParams[] {
   const plan = be.matmulPlan;
-  if (!plan) { record(); return []; }
+  if (!plan) {
+    record();
+    return [];
+  }
   const seen: MatmulParams[] = [];
-  be.matmulPlan = (p) => { seen.push(p); return plan.call(be, p); };
+  be.matmulPlan = (p) => {
+    seen.push(p);
+    return plan.call(be, p);
+  };
   try {
     record();
   } finally {
@@ -45,14 +51,28 @@ const lossParts = (rows: number, cols: number) => Math.max(1, Math.min(LOSS_PART
  */
 export function lossValue<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: Targets<B>, out: View<B>, parts: View<B>, grad?: View<B>): void {
   const n = lossParts(rows, p.cols);
-  const lp = { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: parts.off, parts: n, classIndex: loss === 'crossEntropy' && y.classIndex };
+  const lp = {
+    rows,
+    cols: p.cols,
+    loss,
+    offP: p.off,
+    offY: y.off,
+    offOut: out.off,
+    offPart: parts.off,
+    parts: n,
+    classIndex: loss === 'crossEntropy' && y.classIndex,
+  };
   if (grad) be.run('loss_partial', { ...lp, offOut: grad.off, withGrad: true }, { P: p.buf, Y: y.buf, Part: parts.buf, Out: grad.buf });
   else be.run('loss_partial', lp, { P: p.buf, Y: y.buf, Part: parts.buf });
   be.run('loss_value', lp, { Part: parts.buf, Out: out.buf });
 }
 
 export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: View<B>, y: Targets<B>, out: View<B>): void {
-  be.run('loss_grad', { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1, classIndex: loss === 'crossEntropy' && y.classIndex }, { P: p.buf, Y: y.buf, Out: out.buf });
+  be.run(
+    'loss_grad',
+    { rows, cols: p.cols, loss, offP: p.off, offY: y.off, offOut: out.off, offPart: 0, parts: 1, classIndex: loss === 'crossEntropy' && y.classIndex },
+    { P: p.buf, Y: y.buf, Out: out.buf },
+  );
 }
 
 /**
@@ -63,5 +83,4 @@ export function lossGrad<B>(be: Backend<B>, loss: LossKind, rows: number, p: Vie
 export type Targets<B> = View<B> & { classIndex: boolean };
 
 /** Rows [start, start+count) of a matrix view. */
-export const rowsOf = <B>(v: View<B>, start: number, count: number): View<B> =>
-  ({ buf: v.buf, off: v.off + start * v.cols, rows: count, cols: v.cols });
+export const rowsOf = <B>(v: View<B>, start: number, count: number): View<B> => ({ buf: v.buf, off: v.off + start * v.cols, rows: count, cols: v.cols });

@@ -14,8 +14,14 @@ export abstract class RecurrentLayer<B> implements SeqLayer<B> {
   protected readonly T: number;
   protected readonly maxB: number;
   // weight_ih_l0 [GH][in], weight_hh_l0 [GH][H], bias_ih_l0 [GH], bias_hh_l0 [GH] and their gradients
-  protected wih: View<B>; protected whh: View<B>; protected bih: View<B>; protected bhh: View<B>;
-  protected dwih: View<B>; protected dwhh: View<B>; protected dbih: View<B>; protected dbhh: View<B>;
+  protected wih: View<B>;
+  protected whh: View<B>;
+  protected bih: View<B>;
+  protected bhh: View<B>;
+  protected dwih: View<B>;
+  protected dwhh: View<B>;
+  protected dbih: View<B>;
+  protected dbhh: View<B>;
   // h: states h_0..h_T [(T+1)·maxB][H]; a batch of b rows stacks them b rows a step from row
   // maxB − b (states()), so its states h_0..h_{T−1} are one contiguous [T·b][H] block that the
   // weight-gradient products over all steps read at once, and its h_0 lies in rows [0, maxB), which
@@ -26,7 +32,11 @@ export abstract class RecurrentLayer<B> implements SeqLayer<B> {
   /** dh: the whole dh of the step being taken back (t < T − 1), [maxB][H] */
   protected dh: View<B>;
 
-  constructor(protected be: Backend<B>, spec: RecurrentLayerSpec, protected ctx: LayerContext<B>) {
+  constructor(
+    protected be: Backend<B>,
+    spec: RecurrentLayerSpec,
+    protected ctx: LayerContext<B>,
+  ) {
     this.H = spec.units;
     this.outSize = spec.units;
     this.seqOut = spec.returnSequences;
@@ -41,14 +51,24 @@ export abstract class RecurrentLayer<B> implements SeqLayer<B> {
   }
 
   /** Rows of step t (0-based) in a stacked [T·batch][·] tensor. */
-  protected at(v: View<B>, t: number, batch: number): View<B> { return rowsOf(v, t * batch, batch); }
+  protected at(v: View<B>, t: number, batch: number): View<B> {
+    return rowsOf(v, t * batch, batch);
+  }
   /** Rows of states s_t..s_{t+count−1} of a batch in a [(T+1)·maxB] state stack (from row maxB − batch). */
-  protected states(v: View<B>, t: number, batch: number, count = 1): View<B> { return rowsOf(v, this.maxB - batch + t * batch, count * batch); }
+  protected states(v: View<B>, t: number, batch: number, count = 1): View<B> {
+    return rowsOf(v, this.maxB - batch + t * batch, count * batch);
+  }
 
-  output(batch: number): View<B> { return this.seqOut ? this.states(this.h, 1, batch, this.T) : this.states(this.h, this.T, batch); }
-  dOutput(batch: number): View<B> { return rowsOf(this.dOut, 0, (this.seqOut ? this.T : 1) * batch); }
+  output(batch: number): View<B> {
+    return this.seqOut ? this.states(this.h, 1, batch, this.T) : this.states(this.h, this.T, batch);
+  }
+  dOutput(batch: number): View<B> {
+    return rowsOf(this.dOut, 0, (this.seqOut ? this.T : 1) * batch);
+  }
   /** dh_{T−1}: what the layer above (or the loss) gives the last step */
-  protected dLast(batch: number): View<B> { return this.seqOut ? this.at(this.dOut, this.T - 1, batch) : rowsOf(this.dOut, 0, batch); }
+  protected dLast(batch: number): View<B> {
+    return this.seqOut ? this.at(this.dOut, this.T - 1, batch) : rowsOf(this.dOut, 0, batch);
+  }
 
   abstract forward(x: View<B>, batch: number): void;
   abstract backward(x: View<B>, batch: number, dx?: View<B>): void;

@@ -13,7 +13,8 @@ export { RNN_PARAM_NAMES } from './layout.js';
 
 /** The stack an RNN is (the rnn layer's bias_hh_l0 is left out of the layout: one hidden bias). */
 export const rnnLayers = (spec: RnnSpec): SequentialSpec => ({
-  type: 'sequential', inputSize: spec.inputSize,
+  type: 'sequential',
+  inputSize: spec.inputSize,
   layers: [
     // the layer computes with any activation the rnn type allows, not only nn.RNN's tanh and relu
     { type: 'rnn', units: spec.hiddenSize, returnSequences: false, activation: spec.activation as 'tanh' | 'relu' },
@@ -25,7 +26,12 @@ export const rnnLayers = (spec: RnnSpec): SequentialSpec => ({
 const rename = (n: string) => n.replace(/^layers\.0\./, 'rnn.').replace(/^layers\.1\./, 'head.');
 
 export class Rnn<B> extends Sequential<B> {
-  constructor(be: Backend<B>, spec: RnnSpec, readonly steps: number, maxBatch: number) {
+  constructor(
+    be: Backend<B>,
+    spec: RnnSpec,
+    readonly steps: number,
+    maxBatch: number,
+  ) {
     super(be, rnnLayers(spec), steps, maxBatch, { kind: 'rnn', params: paramLayout(spec), rename, gradsByLayer: false, fuseHead: true });
   }
 }

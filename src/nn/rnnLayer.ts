@@ -27,7 +27,8 @@ export class RnnLayer<B> extends RecurrentLayer<B> {
     super(be, spec, ctx);
     this.act = spec.activation ?? 'tanh';
     this.hhBias = ctx.has('bias_hh_l0');
-    const rows = this.T * this.maxB, name = `layers.${ctx.index}`;
+    const rows = this.T * this.maxB,
+      name = `layers.${ctx.index}`;
     this.zx = ctx.alloc(rows, this.H, `${name}.zx`);
     this.z = ctx.alloc(rows, this.H, `${name}.z`);
     this.dz = ctx.alloc(rows, this.H, `${name}.dz`);
@@ -38,13 +39,21 @@ export class RnnLayer<B> extends RecurrentLayer<B> {
     matmul(be, { z: rowsOf(this.zx, 0, this.T * batch), a: x, b: this.wih, transB: true, bias: this.bih });
     for (let t = 0; t < this.T; t++) {
       matmul(be, {
-        z: this.at(this.z, t, batch), a: this.states(this.h, t, batch), b: this.whh, transB: true,
-        bias: this.bhh, add: this.at(this.zx, t, batch), activation: this.act, act: this.states(this.h, t + 1, batch),
+        z: this.at(this.z, t, batch),
+        a: this.states(this.h, t, batch),
+        b: this.whh,
+        transB: true,
+        bias: this.bhh,
+        add: this.at(this.zx, t, batch),
+        activation: this.act,
+        act: this.states(this.h, t + 1, batch),
       });
     }
   }
 
-  private through(t: number, batch: number) { return { act: this.act, z: this.at(this.z, t, batch), a: this.states(this.h, t + 1, batch) }; }
+  private through(t: number, batch: number) {
+    return { act: this.act, z: this.at(this.z, t, batch), a: this.states(this.h, t + 1, batch) };
+  }
 
   // the last step's dz = dOut ⊙ f'(z_{T−1}), written by the layer above in its dx product
   gradThrough(batch: number): GradThrough<B> | undefined {
@@ -54,14 +63,18 @@ export class RnnLayer<B> extends RecurrentLayer<B> {
   }
 
   backward(x: View<B>, batch: number, dx?: View<B>): void {
-    const be = this.be, T = this.T;
+    const be = this.be,
+      T = this.T;
     const through = (t: number) => this.through(t, batch);
     if (!this.lastWritten) activationBackward(be, this.act, batch, { ...through(T - 1), da: this.dLast(batch), dz: this.at(this.dz, T - 1, batch) });
     this.lastWritten = false;
     for (let t = T - 1; t > 0; t--) {
       matmul(be, {
-        z: this.at(this.dz, t - 1, batch), a: this.at(this.dz, t, batch), b: this.whh,
-        add: this.seqOut ? this.at(this.dOut, t - 1, batch) : undefined, through: through(t - 1),
+        z: this.at(this.dz, t - 1, batch),
+        a: this.at(this.dz, t, batch),
+        b: this.whh,
+        add: this.seqOut ? this.at(this.dOut, t - 1, batch) : undefined,
+        through: through(t - 1),
       });
     }
     const dz = rowsOf(this.dz, 0, T * batch);
@@ -76,7 +89,8 @@ export class RnnLayer<B> extends RecurrentLayer<B> {
   }
 
   tensors(batch: number, stage: 'forward' | 'backward'): StepTensor<B>[] {
-    const name = `layers.${this.ctx.index}`, out: StepTensor<B>[] = [];
+    const name = `layers.${this.ctx.index}`,
+      out: StepTensor<B>[] = [];
     // in the order they are computed: forward from step 1, backward from step T
     for (let t = 0; t < this.T; t++) {
       if (stage === 'forward') {

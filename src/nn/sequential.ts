@@ -23,10 +23,12 @@ import { RnnLayer } from './rnnLayer.js';
 
 /** What a layer is given: its place, its input's shape, its parameters' views and an allocator. */
 export interface LayerContext<B> {
-  index: number; inSize: number;
+  index: number;
+  inSize: number;
   /** whether the layer's input is a sequence ([T·batch] rows) */
   seqIn: boolean;
-  T: number; maxB: number;
+  T: number;
+  maxB: number;
   /** whether the model has this parameter of the layer (the rnn type's layer has no bias_hh_l0; see StackForm) */
   has(name: string): boolean;
   /** a parameter's view (undefined where `has` says it is absent) */
@@ -54,7 +56,10 @@ export interface SeqLayer<B> {
 }
 
 /** A gradient written through an activation's derivative: z = (product) ⊙ f'(through.z). */
-export interface GradThrough<B> { z: View<B>; through: { act: Act; z: View<B>; a: View<B> } }
+export interface GradThrough<B> {
+  z: View<B>;
+  through: { act: Act; z: View<B>; a: View<B> };
+}
 
 /**
  * How the model types built as stacks (the mlp type, nn/mlp.ts; the rnn type, nn/rnn.ts) keep
@@ -73,7 +78,6 @@ export interface StackForm {
   /** the last layer writes the recurrent layer below's last-step δ through f' in its dx product (the RNN's fusion) */
   fuseHead: boolean;
 }
-
 
 export class Sequential<B> implements Network<B> {
   readonly kind: 'mlp' | 'rnn' | 'sequential';
@@ -95,7 +99,13 @@ export class Sequential<B> implements Network<B> {
   /** with StackForm.gradsByLayer: each layer's parameters, told with its backward tensors */
   private readonly layerParams?: ParamTensor[][];
 
-  constructor(private be: Backend<B>, spec: SequentialSpec, steps: number, maxBatch: number, form?: StackForm) {
+  constructor(
+    private be: Backend<B>,
+    spec: SequentialSpec,
+    steps: number,
+    maxBatch: number,
+    form?: StackForm,
+  ) {
     this.kind = form?.kind ?? 'sequential';
     this.rename = form?.rename ?? ((n) => n);
     this.fuseHead = form?.fuseHead ?? false;
@@ -113,17 +123,32 @@ export class Sequential<B> implements Network<B> {
     };
     this.T = readsSequences(spec) ? steps : 1;
     this.I = spec.inputSize;
-    let inSize = spec.inputSize, seqIn = readsSequences(spec);
+    let inSize = spec.inputSize,
+      seqIn = readsSequences(spec);
     spec.layers.forEach((l, index) => {
       const ctx: LayerContext<B> = {
-        index, inSize, seqIn, T: this.T, maxB: maxBatch,
+        index,
+        inSize,
+        seqIn,
+        T: this.T,
+        maxB: maxBatch,
         has: (n) => byName.has(this.rename(`layers.${index}.${n}`)),
-        param: (n) => viewOf(this.paramBuf, `layers.${index}.${n}`), grad: (n) => viewOf(this.gradBuf, `layers.${index}.${n}`),
+        param: (n) => viewOf(this.paramBuf, `layers.${index}.${n}`),
+        grad: (n) => viewOf(this.gradBuf, `layers.${index}.${n}`),
         alloc: (rows, cols, label) => allocate(be, this.owned, rows, cols, label),
       };
-      const layer = l.type === 'dense' ? new DenseLayer(be, l, ctx)
-        : l.type === 'embedding' ? new EmbeddingLayer(be, l, ctx) : l.type === 'dropout' ? new DropoutLayer(be, l, ctx)
-          : l.type === 'lstm' ? new LstmLayer(be, l, ctx) : l.type === 'gru' ? new GruLayer(be, l, ctx) : new RnnLayer(be, l, ctx);
+      const layer =
+        l.type === 'dense'
+          ? new DenseLayer(be, l, ctx)
+          : l.type === 'embedding'
+            ? new EmbeddingLayer(be, l, ctx)
+            : l.type === 'dropout'
+              ? new DropoutLayer(be, l, ctx)
+              : l.type === 'lstm'
+                ? new LstmLayer(be, l, ctx)
+                : l.type === 'gru'
+                  ? new GruLayer(be, l, ctx)
+                  : new RnnLayer(be, l, ctx);
       this.layers.push(layer);
       inSize = layer.outSize;
       seqIn = layer.seqOut;
@@ -135,12 +160,16 @@ export class Sequential<B> implements Network<B> {
     this.outputSteps = last.seqOut ? this.T : 1;
   }
 
-  private get last(): SeqLayer<B> { return this.layers[this.layers.length - 1]; }
+  private get last(): SeqLayer<B> {
+    return this.layers[this.layers.length - 1];
+  }
   private fused(loss: LossKind): DenseLayer<B> | undefined {
     const last = this.last;
     return last instanceof DenseLayer && fusedSoftmaxCE(last.act, loss) ? last : undefined;
   }
-  private input(x: View<B>, batch: number): View<B> { return { buf: x.buf, off: x.off, rows: this.T * batch, cols: this.I }; }
+  private input(x: View<B>, batch: number): View<B> {
+    return { buf: x.buf, off: x.off, rows: this.T * batch, cols: this.I };
+  }
 
   forward(x: View<B>, batch: number, training?: Training): void {
     let input = this.input(x, batch);
@@ -151,13 +180,21 @@ export class Sequential<B> implements Network<B> {
     }
   }
 
-  lossInput(loss: LossKind, batch: number): View<B> { return this.fused(loss)?.logits(batch) ?? this.last.output(batch); }
-  lossGradTarget(loss: LossKind, batch: number): View<B> { return this.fused(loss)?.dLogits(batch) ?? this.last.dOutput(batch); }
-  prediction(batch: number): View<B> { return this.last.output(batch); }
+  lossInput(loss: LossKind, batch: number): View<B> {
+    return this.fused(loss)?.logits(batch) ?? this.last.output(batch);
+  }
+  lossGradTarget(loss: LossKind, batch: number): View<B> {
+    return this.fused(loss)?.dLogits(batch) ?? this.last.dOutput(batch);
+  }
+  prediction(batch: number): View<B> {
+    return this.last.output(batch);
+  }
 
   backward(x: View<B>, batch: number, loss: LossKind): void {
     const fused = this.fused(loss);
-    this.layers.forEach((l) => { if (l instanceof DenseLayer) l.fusedLoss = l === fused; });
+    this.layers.forEach((l) => {
+      if (l instanceof DenseLayer) l.fusedLoss = l === fused;
+    });
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const input = i === 0 ? this.input(x, batch) : this.layers[i - 1].output(batch);
       const below = i > 0 ? this.layers[i - 1] : undefined;

@@ -9,9 +9,19 @@ import type { OptKind, UpdateParams } from '../kernels.js';
 import type { OptimizerSpec, OptimizerType } from '../spec/types.js';
 
 export interface OptimizerConfig {
-  type: OptimizerType; lr: number; momentum: number; rho: number; eps: number; epsInsideSqrt: boolean; beta1: number; beta2: number;
+  type: OptimizerType;
+  lr: number;
+  momentum: number;
+  rho: number;
+  eps: number;
+  epsInsideSqrt: boolean;
+  beta1: number;
+  beta2: number;
   /** L2 added to the gradient (AdamW: decoupled); 0 for none */
-  weightDecay: number; nesterov: boolean; clipNorm?: number; clipValue?: number;
+  weightDecay: number;
+  nesterov: boolean;
+  clipNorm?: number;
+  clipValue?: number;
 }
 
 /** AdamW's default weight decay, torch.optim.AdamW's. */
@@ -20,11 +30,18 @@ export const ADAMW_WEIGHT_DECAY = 0.01;
 /** Defaults: PyTorch's for momentum (0.9 typical), Adam and AdamW; TensorFlow.js's rho 0.9 for RMSprop. */
 export function optimizerConfig(s: OptimizerSpec): OptimizerConfig {
   return {
-    type: s.type, lr: s.lr, momentum: s.momentum ?? 0.9, rho: s.rho ?? 0.9,
-    eps: s.eps ?? 1e-8, epsInsideSqrt: s.epsInsideSqrt ?? true,
-    beta1: s.beta1 ?? 0.9, beta2: s.beta2 ?? 0.999,
-    weightDecay: s.weightDecay ?? (s.type === 'adamw' ? ADAMW_WEIGHT_DECAY : 0), nesterov: s.nesterov ?? false,
-    clipNorm: s.clipNorm, clipValue: s.clipValue,
+    type: s.type,
+    lr: s.lr,
+    momentum: s.momentum ?? 0.9,
+    rho: s.rho ?? 0.9,
+    eps: s.eps ?? 1e-8,
+    epsInsideSqrt: s.epsInsideSqrt ?? true,
+    beta1: s.beta1 ?? 0.9,
+    beta2: s.beta2 ?? 0.999,
+    weightDecay: s.weightDecay ?? (s.type === 'adamw' ? ADAMW_WEIGHT_DECAY : 0),
+    nesterov: s.nesterov ?? false,
+    clipNorm: s.clipNorm,
+    clipValue: s.clipValue,
   };
 }
 
@@ -50,7 +67,11 @@ export class Optimizer<B> {
   private norm?: B;
   private parts: number;
 
-  constructor(private be: Backend<B>, readonly config: OptimizerConfig, readonly n: number) {
+  constructor(
+    private be: Backend<B>,
+    readonly config: OptimizerConfig,
+    readonly n: number,
+  ) {
     this.state = stateNames(config.type).map((name) => be.buffer(n, `optimizer.${name}`));
     this.lrOf = () => config.lr;
     this.parts = normParts(n);
@@ -59,13 +80,25 @@ export class Optimizer<B> {
 
   /** The update kernel's parameters for the next step (t + 1 in Adam's bias corrections). */
   params(): UpdateParams {
-    const c = this.config, t = this.t + 1, opt = kernelOpt(c.type);
+    const c = this.config,
+      t = this.t + 1,
+      opt = kernelOpt(c.type);
     const h1 = opt === 'momentum' ? c.momentum : opt === 'rmsprop' ? c.rho : c.beta1;
     const p: UpdateParams = {
-      n: this.n, opt, epsInside: c.epsInsideSqrt, lr: this.lrOf(this.t), h1, h2: c.beta2, eps: c.eps,
-      bc1: opt === 'adam' ? 1 - Math.pow(c.beta1, t) : 1, bc2: opt === 'adam' ? 1 - Math.pow(c.beta2, t) : 1,
+      n: this.n,
+      opt,
+      epsInside: c.epsInsideSqrt,
+      lr: this.lrOf(this.t),
+      h1,
+      h2: c.beta2,
+      eps: c.eps,
+      bc1: opt === 'adam' ? 1 - Math.pow(c.beta1, t) : 1,
+      bc2: opt === 'adam' ? 1 - Math.pow(c.beta2, t) : 1,
     };
-    if (c.weightDecay !== 0) { p.wd = c.weightDecay; p.decoupled = c.type === 'adamw'; }
+    if (c.weightDecay !== 0) {
+      p.wd = c.weightDecay;
+      p.decoupled = c.type === 'adamw';
+    }
     if (c.nesterov) p.nesterov = true;
     if (c.clipNorm !== undefined) Object.assign(p, { clipMode: 'norm', clip: c.clipNorm, offNorm: this.parts });
     else if (c.clipValue !== undefined) Object.assign(p, { clipMode: 'value', clip: c.clipValue });
@@ -73,7 +106,9 @@ export class Optimizer<B> {
   }
 
   /** The norm's kernels' parameters (clipNorm): parts partial sums, their total after them. */
-  normParams() { return { n: this.n, parts: this.parts, offPart: 0, offOut: this.parts }; }
+  normParams() {
+    return { n: this.n, parts: this.parts, offPart: 0, offOut: this.parts };
+  }
 
   /** ‖G‖² of the latest step as the device's grad_norm kernels summed it (clipNorm only; `explain` shows it). */
   async readNormSquared(): Promise<number | undefined> {

@@ -26,33 +26,46 @@ export class LrSchedule {
   plateau?: PlateauState;
   private baseOf: () => number;
   /** `base`: the spec's lr, or where to read it at each step (an optimizer's config, which a caller may change between steps). */
-  constructor(base: number | (() => number), readonly spec?: ScheduleSpec) {
+  constructor(
+    base: number | (() => number),
+    readonly spec?: ScheduleSpec,
+  ) {
     this.baseOf = typeof base === 'number' ? () => base : base;
     if (spec?.type === 'plateau') this.plateau = { lr: this.baseOf(), best: Infinity, bad: 0 };
   }
-  get base(): number { return this.baseOf(); }
+  get base(): number {
+    return this.baseOf();
+  }
 
   /** The learning rate of step t (0-based). */
   lrAt(t: number): number {
-    const s = this.spec, base = this.base;
+    const s = this.spec,
+      base = this.base;
     if (!s) return base;
     let lr: number;
     switch (s.type) {
-      case 'step': lr = base * Math.pow(s.gamma, Math.floor(t / s.every)); break;
-      case 'exponential': lr = base * Math.pow(s.gamma, t); break;
+      case 'step':
+        lr = base * Math.pow(s.gamma, Math.floor(t / s.every));
+        break;
+      case 'exponential':
+        lr = base * Math.pow(s.gamma, t);
+        break;
       case 'cosine': {
         const m = s.min ?? 0;
         lr = m + ((base - m) * (1 + Math.cos((Math.PI * Math.min(t, s.steps)) / s.steps))) / 2;
         break;
       }
-      case 'plateau': lr = this.plateau!.lr; break;
+      case 'plateau':
+        lr = this.plateau!.lr;
+        break;
     }
     return s.warmup === undefined ? lr : lr * Math.min(1, (t + 1) / s.warmup);
   }
 
   /** After an epoch, its held-out loss: a plateau schedule may lower the rate. Returns whether it did. */
   onEpoch(heldOutLoss: number): boolean {
-    const s = this.spec, p = this.plateau;
+    const s = this.spec,
+      p = this.plateau;
     if (s?.type !== 'plateau' || !p) return false;
     if (heldOutLoss < p.best - (s.minDelta ?? 0)) {
       p.best = heldOutLoss;

@@ -7,8 +7,8 @@ import { SpecError } from '../errors.js';
 // reorder text on a terminal (bidi): none of them reaches a message unescaped.
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const escapeOne = (c: string): string => NAMED[c] ?? (c.charCodeAt(0) < 0x100
-  ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const escapeOne = (c: string): string =>
+  NAMED[c] ?? (c.charCodeAt(0) < 0x100 ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** Text as a message may show it unquoted (a file's path): control characters escaped (\n, \x1b, \u202e). */
 export function printable(s: string): string {
@@ -89,21 +89,28 @@ export function requireJsonDepth(text: string): void {
   const frames: Frame[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x22) { // a string: skip to its closing quote; an object's key is kept for the path
+    if (c === 0x22) {
+      // a string: skip to its closing quote; an object's key is kept for the path
       let j = i + 1;
       while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
       const top = frames[frames.length - 1];
       if (top && !top.array && top.wantKey) {
-        try { top.key = JSON.parse(text.slice(i, j + 1)) as string; } catch { top.key = text.slice(i + 1, j); }
+        try {
+          top.key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          top.key = text.slice(i + 1, j);
+        }
         top.wantKey = false;
       }
       i = j;
-    } else if (c === 0x5b || c === 0x7b) { // [ {
+    } else if (c === 0x5b || c === 0x7b) {
+      // [ {
       if (frames.length >= MAX_DEPTH) tooDeep(frames.reduce((p, f) => (f.array ? `${p}[${f.index}]` : keyPath(p, f.key)), ''));
       frames.push({ array: c === 0x5b, index: 0, key: '', wantKey: c === 0x7b });
     } else if (c === 0x5d || c === 0x7d) {
       frames.pop();
-    } else if (c === 0x2c) { // ,
+    } else if (c === 0x2c) {
+      // ,
       const top = frames[frames.length - 1];
       if (top?.array) top.index++;
       else if (top) top.wantKey = true;
@@ -113,8 +120,17 @@ export function requireJsonDepth(text: string): void {
 
 // Names from Keras, PyTorch and TF.js that a spec spells otherwise.
 const ALIASES: Record<string, string[]> = {
-  learningrate: ['lr'], epsilon: ['eps'], alpha: ['rho'], decay: ['rho'], betas: ['beta1', 'beta2'], beta: ['beta1', 'beta2'],
-  kernel: ['weights'], weight: ['weights'], outfeatures: ['units'], numepochs: ['epochs'], epoch: ['epochs'],
+  learningrate: ['lr'],
+  epsilon: ['eps'],
+  alpha: ['rho'],
+  decay: ['rho'],
+  betas: ['beta1', 'beta2'],
+  beta: ['beta1', 'beta2'],
+  kernel: ['weights'],
+  weight: ['weights'],
+  outfeatures: ['units'],
+  numepochs: ['epochs'],
+  epoch: ['epochs'],
 };
 const normalized = (k: string) => k.toLowerCase().replace(/[_\-\s]/g, '');
 
@@ -142,7 +158,8 @@ export function closest(key: string, options: readonly string[]): string | undef
   if (same) return same;
   const alias = ALIASES[k]?.filter((a) => options.includes(a));
   if (alias?.length) return alias.join('" or "');
-  let best: string | undefined, bestD = Infinity;
+  let best: string | undefined,
+    bestD = Infinity;
   for (const o of options) {
     const d = editDistance(k, normalized(o));
     if (d < bestD && d <= Math.max(1, Math.floor(Math.max(k.length, o.length) / 3))) [best, bestD] = [o, d];

@@ -6,7 +6,15 @@ import { validateTextData } from './text.js';
 import type { LossKind } from '../kernels.js';
 import type { ModelSpec } from './types.js';
 import { fail, int, knownKeys, matrix, obj, oneOf, optional, vector } from './check.js';
-import { type EmbeddingLayerSpec, type InlineData, RECURRENT_KINDS, type RecurrentLayerSpec, type SequentialLayerSpec, type SequentialSpec, type TextRef } from './types.js';
+import {
+  type EmbeddingLayerSpec,
+  type InlineData,
+  RECURRENT_KINDS,
+  type RecurrentLayerSpec,
+  type SequentialLayerSpec,
+  type SequentialSpec,
+  type TextRef,
+} from './types.js';
 
 /** Whether a sequential model reads sequences ([batch][T][I], or token ids [batch][T]): it does when it has a recurrent or embedding layer. */
 export const readsSequences = (m: SequentialSpec): boolean => m.layers.some((l) => l.type !== 'dense' && l.type !== 'dropout');
@@ -14,26 +22,36 @@ export const readsSequences = (m: SequentialSpec): boolean => m.layers.some((l) 
 export const readsTokens = (m: SequentialSpec): boolean => m.layers[0].type === 'embedding';
 /** The last recurrent (or embedding) layer, if any: it decides whether the model gives sequences. */
 const lastRecurrent = (m: SequentialSpec): [RecurrentLayerSpec | EmbeddingLayerSpec, number] | undefined => {
-  for (let i = m.layers.length - 1; i >= 0; i--) { const l = m.layers[i]; if (l.type !== 'dense' && l.type !== 'dropout') return [l, i]; }
+  for (let i = m.layers.length - 1; i >= 0; i--) {
+    const l = m.layers[i];
+    if (l.type !== 'dense' && l.type !== 'dropout') return [l, i];
+  }
   return undefined;
 };
 /** Whether its output is a sequence (y is then [batch][T][O]): its last recurrent layer returns sequences (an embedding gives one a step). */
 export const givesSequences = (m: SequentialSpec): boolean => {
   const l = lastRecurrent(m)?.[0];
-  return l?.type === 'embedding' ? true : l?.returnSequences ?? false;
+  return l?.type === 'embedding' ? true : (l?.returnSequences ?? false);
 };
 
 const LAYER_TYPES = ['dense', ...RECURRENT_KINDS, 'embedding', 'dropout'] as const;
 
 export function validateSequential(m: Record<string, unknown>): SequentialSpec {
   knownKeys('model', m, ['type', 'inputSize', 'layers'], 'a sequential model', {
-    hiddenSize: 'is for model.type "rnn" (a recurrent layer has units)', outputSize: 'is for model.type "rnn" (the last layer\'s units are the outputs)',
-    outputActivation: 'is for model.type "rnn" (a dense last layer has its activation)', weights: 'are per layer (model.layers[i])', activation: 'is per layer (model.layers[i].activation)',
+    hiddenSize: 'is for model.type "rnn" (a recurrent layer has units)',
+    outputSize: 'is for model.type "rnn" (the last layer\'s units are the outputs)',
+    outputActivation: 'is for model.type "rnn" (a dense last layer has its activation)',
+    weights: 'are per layer (model.layers[i])',
+    activation: 'is per layer (model.layers[i].activation)',
   });
   if (!Array.isArray(m.layers) || m.layers.length === 0) fail('model.layers', 'a non-empty array of layers', m.layers);
   // an embedding reads one token id a step: its vocab says how many there are, and inputSize is 1
   const tokens = (m.layers[0] as { type?: unknown } | null)?.type === 'embedding';
-  if (tokens && m.inputSize !== undefined && m.inputSize !== 1) fail('model.inputSize', `no inputSize with an embedding first layer, got ${m.inputSize}: it reads one token id a step (model.layers[0].vocab says how many ids there are)`);
+  if (tokens && m.inputSize !== undefined && m.inputSize !== 1)
+    fail(
+      'model.inputSize',
+      `no inputSize with an embedding first layer, got ${m.inputSize}: it reads one token id a step (model.layers[0].vocab says how many ids there are)`,
+    );
   const inputSize = tokens ? 1 : int('model.inputSize', m.inputSize, 1);
   let fanIn = inputSize;
   const layers = (m.layers as unknown[]).map((raw, i): SequentialLayerSpec => {
@@ -46,19 +64,26 @@ export function validateSequential(m: Record<string, unknown>): SequentialSpec {
     };
     if (type === 'dropout') {
       knownKeys(p, l, ['type', 'rate'], 'a dropout layer');
-      if (typeof l.rate !== 'number' || !(l.rate >= 0 && l.rate < 1)) fail(`${p}.rate`, 'a number in [0, 1) (the probability of zeroing each value while training)', l.rate);
+      if (typeof l.rate !== 'number' || !(l.rate >= 0 && l.rate < 1))
+        fail(`${p}.rate`, 'a number in [0, 1) (the probability of zeroing each value while training)', l.rate);
       return { type, rate: l.rate as number };
     }
     if (type === 'embedding') {
-      if (i > 0) fail(`${p}.type`, 'an embedding only as the first layer, model.layers[0]: it reads token ids, the data\'s x');
-      const D = units(['type', 'vocab', 'units', 'weights'], 'an embedding layer', { activation: 'is for dense layers', returnSequences: 'is for recurrent layers (an embedding gives a vector every step)' });
+      if (i > 0) fail(`${p}.type`, "an embedding only as the first layer, model.layers[0]: it reads token ids, the data's x");
+      const D = units(['type', 'vocab', 'units', 'weights'], 'an embedding layer', {
+        activation: 'is for dense layers',
+        returnSequences: 'is for recurrent layers (an embedding gives a vector every step)',
+      });
       const vocab = int(`${p}.vocab`, l.vocab, 1);
       const weights = optional(l, 'weights', (w) => matrix(`${p}.weights`, w, vocab, D));
       fanIn = D;
       return { type, vocab, units: D, weights };
     }
     if (type === 'dense') {
-      const n = units(['type', 'units', 'activation', 'weights', 'bias'], 'a dense layer', { returnSequences: 'is for recurrent layers (rnn, lstm, gru)', weightIh: 'is for recurrent layers (a dense layer has weights)' });
+      const n = units(['type', 'units', 'activation', 'weights', 'bias'], 'a dense layer', {
+        returnSequences: 'is for recurrent layers (rnn, lstm, gru)',
+        weightIh: 'is for recurrent layers (a dense layer has weights)',
+      });
       const activation = l.activation === undefined ? 'identity' : oneOf(`${p}.activation`, l.activation, ACTIVATIONS);
       const weights = optional(l, 'weights', (w) => matrix(`${p}.weights`, w, n, fanIn));
       const bias = optional(l, 'bias', (b) => vector(`${p}.bias`, b, n));
@@ -67,23 +92,37 @@ export function validateSequential(m: Record<string, unknown>): SequentialSpec {
     }
     const keys = ['type', 'units', 'returnSequences', ...(type === 'rnn' ? ['activation'] : []), 'weightIh', 'weightHh', 'biasIh', 'biasHh'];
     const H = units(keys, `an ${type} layer`, {
-      weights: 'is for dense layers (a recurrent layer has weightIh, weightHh, biasIh, biasHh)', bias: 'is for dense layers (a recurrent layer has biasIh and biasHh)',
+      weights: 'is for dense layers (a recurrent layer has weightIh, weightHh, biasIh, biasHh)',
+      bias: 'is for dense layers (a recurrent layer has biasIh and biasHh)',
       ...(type === 'rnn' ? {} : { activation: `is for rnn layers (nn.${type.toUpperCase()} has its own: σ and tanh)` }),
     });
     const returnSequences = optional(l, 'returnSequences', (v) => (typeof v === 'boolean' ? v : fail(`${p}.returnSequences`, 'true or false', v))) ?? false;
     const GH = GATES[type] * H;
     // PyTorch's stacked layout: a wrong row count says how the rows are made up
-    const gates = type === 'lstm' ? '4·units rows, gates i, f, g, o stacked as in nn.LSTM' : type === 'gru' ? '3·units rows, gates r, z, n stacked as in nn.GRU' : 'units rows, as in nn.RNN';
-    const weight = (key: string, cols: number) => optional(l, key, (w) => {
-      if (Array.isArray(w) && w.length !== GH) fail(`${p}.${key}`, `expected ${GH} rows of ${cols} numbers (${gates}), got ${w.length} rows`);
-      return matrix(`${p}.${key}`, w, GH, cols);
-    });
-    const bias = (key: string) => optional(l, key, (w) => {
-      if (Array.isArray(w) && w.length !== GH) fail(`${p}.${key}`, `expected ${GH} numbers (${gates.replace(' rows', '')}), got ${w.length}`);
-      return vector(`${p}.${key}`, w, GH);
-    });
+    const gates =
+      type === 'lstm'
+        ? '4·units rows, gates i, f, g, o stacked as in nn.LSTM'
+        : type === 'gru'
+          ? '3·units rows, gates r, z, n stacked as in nn.GRU'
+          : 'units rows, as in nn.RNN';
+    const weight = (key: string, cols: number) =>
+      optional(l, key, (w) => {
+        if (Array.isArray(w) && w.length !== GH) fail(`${p}.${key}`, `expected ${GH} rows of ${cols} numbers (${gates}), got ${w.length} rows`);
+        return matrix(`${p}.${key}`, w, GH, cols);
+      });
+    const bias = (key: string) =>
+      optional(l, key, (w) => {
+        if (Array.isArray(w) && w.length !== GH) fail(`${p}.${key}`, `expected ${GH} numbers (${gates.replace(' rows', '')}), got ${w.length}`);
+        return vector(`${p}.${key}`, w, GH);
+      });
     const spec: RecurrentLayerSpec = {
-      type, units: H, returnSequences, weightIh: weight('weightIh', fanIn), weightHh: weight('weightHh', H), biasIh: bias('biasIh'), biasHh: bias('biasHh'),
+      type,
+      units: H,
+      returnSequences,
+      weightIh: weight('weightIh', fanIn),
+      weightHh: weight('weightHh', H),
+      biasIh: bias('biasIh'),
+      biasHh: bias('biasHh'),
     };
     if (type === 'rnn') spec.activation = l.activation === undefined ? 'tanh' : oneOf(`${p}.activation`, l.activation, ['tanh', 'relu'] as const);
     fanIn = H;
@@ -104,10 +143,15 @@ export const readsSequenceData = (m: ModelSpec): boolean => m.type === 'rnn' || 
  * last recurrent layer with returnSequences false). `source` names the data for the message.
  */
 export function requireOneTargetPerSample(m: SequentialSpec, source: 'CSV' | 'MNIST'): void {
-  if (readsTokens(m)) fail('model.layers[0].type', `a layer that reads numbers for ${source} data (an embedding reads token ids: data.text, or inline data.x)`, 'embedding');
+  if (readsTokens(m))
+    fail('model.layers[0].type', `a layer that reads numbers for ${source} data (an embedding reads token ids: data.text, or inline data.x)`, 'embedding');
   const last = lastRecurrent(m);
   if (last && givesSequences(m)) {
-    fail(`model.layers[${last[1]}].returnSequences`, `false for ${source} data: it gives one target per sample, for the last step of the last recurrent layer, not one per time step`, true);
+    fail(
+      `model.layers[${last[1]}].returnSequences`,
+      `false for ${source} data: it gives one target per sample, for the last step of the last recurrent layer, not one per time step`,
+      true,
+    );
   }
 }
 
@@ -121,14 +165,16 @@ export function validateSequentialData(d: Record<string, unknown>, model: Sequen
   if (d.text !== undefined) return validateTextData(d, { tokens: readsTokens(model), sequences: givesSequences(model), firstType: model.layers[0].type }, loss);
   knownKeys('data', d, ['x', 'y'], 'inline data', { window: 'is for text data (data.text)', test: 'is for text data (data.text)' });
   if (!Array.isArray(d.x) || d.x.length === 0) fail('data.x', 'a non-empty array of samples', d.x);
-  const xs = d.x as unknown[], I = model.inputSize;
+  const xs = d.x as unknown[],
+    I = model.inputSize;
   const O = outputsOf(model);
   let T = 1;
   if (readsTokens(model)) {
     // token ids [batch][T], each in 0…vocab−1 (an id outside is named with its sample and step)
     const V = (model.layers[0] as EmbeddingLayerSpec).vocab;
     xs.forEach((sample, i) => {
-      if (!Array.isArray(sample) || sample.length === 0) fail(`data.x[${i}]`, 'a non-empty array of token ids (an embedding first layer reads data.x as [batch][time] ids)', sample);
+      if (!Array.isArray(sample) || sample.length === 0)
+        fail(`data.x[${i}]`, 'a non-empty array of token ids (an embedding first layer reads data.x as [batch][time] ids)', sample);
       if (i === 0) T = sample.length;
       else if (sample.length !== T) fail(`data.x[${i}]`, `expected ${T} time steps like data.x[0], got ${sample.length}`);
       sample.forEach((id, t) => tokenIdAt(`data.x[${i}][${t}]`, id, V));

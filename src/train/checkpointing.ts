@@ -20,8 +20,12 @@ export async function checkpointOf<B>(trainer: Trainer<B>): Promise<Checkpoint> 
   if (bad >= 0) throw new NonFiniteError(bad + 1, 'loss', s.losses[bad]);
   guardFinite(trainer.step, trainer.session.net.params, s.params);
   return {
-    ...s, spec: trainer.spec, step: trainer.step,
-    dtype: trainer.be.precision === 'f64' ? 'F64' : 'F32', backend: trainer.be.name, device: trainer.be.device,
+    ...s,
+    spec: trainer.spec,
+    step: trainer.step,
+    dtype: trainer.be.precision === 'f64' ? 'F64' : 'F32',
+    backend: trainer.be.name,
+    device: trainer.be.device,
     ...(trainer.data.train.vocabulary ? { vocabulary: trainer.data.train.vocabulary } : {}),
   };
 }
@@ -29,7 +33,10 @@ export async function checkpointOf<B>(trainer: Trainer<B>): Promise<Checkpoint> 
 export class Checkpointer<B> {
   /** The step of the latest checkpoint saved by this run. */
   lastSaved?: number;
-  constructor(private trainer: Trainer<B>, readonly opts: CheckpointOptions) {}
+  constructor(
+    private trainer: Trainer<B>,
+    readonly opts: CheckpointOptions,
+  ) {}
 
   /** The trainer's afterStep hook. */
   afterStep = async (step: number): Promise<void> => {

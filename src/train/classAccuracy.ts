@@ -8,7 +8,8 @@ import type { Dataset } from '../data/dataset.js';
  * without sequences); the classes are test.y, [n][T] sample by sample.
  */
 export function classIndexCorrect(yhat: ArrayLike<number>, test: Dataset, start: number, size: number): number {
-  const T = test.targetSteps ?? 1, O = test.outputs;
+  const T = test.targetSteps ?? 1,
+    O = test.outputs;
   let correct = 0;
   for (let t = 0; t < T; t++) {
     for (let r = 0; r < size; r++) {

@@ -11,15 +11,21 @@ import { LossHistory } from './session.js';
 /** Early stopping's watch over the held-out loss. */
 export interface EarlyStoppingState {
   /** the lowest held-out loss so far (Infinity before the first), and its epoch (1-based; 0: none yet) */
-  best: number; bestEpoch: number;
+  best: number;
+  bestEpoch: number;
   /** epochs since the best without an improvement by more than minDelta */
   bad: number;
   /** the run has stopped (at the end of epoch `stoppedEpoch`) */
-  stopped: boolean; stoppedEpoch?: number;
+  stopped: boolean;
+  stoppedEpoch?: number;
 }
 
 /** A held-out evaluation after an epoch (1-based). */
-export interface EpochEvaluation { epoch: number; loss: number; accuracy?: number }
+export interface EpochEvaluation {
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+}
 
 /** What a checkpoint keeps of the controls. */
 export interface ControlState {
@@ -37,7 +43,8 @@ export interface EpochRecord {
   epoch: number;
   /** the mean training loss of the epoch's steps */
   loss: number;
-  testLoss?: number; testAccuracy?: number;
+  testLoss?: number;
+  testAccuracy?: number;
   /** the learning rate of the epoch's last step */
   lr: number;
 }
@@ -46,7 +53,8 @@ export interface EpochRecord {
 export interface EarlyStoppingResult {
   /** the epoch after which the run stopped (absent: it ran all its steps) */
   stoppedEpoch?: number;
-  bestEpoch: number; bestLoss: number;
+  bestEpoch: number;
+  bestLoss: number;
   /** the parameters are the best epoch's (restoreBest) */
   restored: boolean;
 }
@@ -63,7 +71,13 @@ export class RunControls<B> {
   restored = false;
 
   /** `lr`: the optimizer's base rate, read at each step (default: the spec's). */
-  constructor(private be: Backend<B>, spec: RunSpec, private params: B, private n: number, lr: () => number = () => spec.optimizer.lr) {
+  constructor(
+    private be: Backend<B>,
+    spec: RunSpec,
+    private params: B,
+    private n: number,
+    lr: () => number = () => spec.optimizer.lr,
+  ) {
     this.schedule = new LrSchedule(lr, spec.schedule);
     this.early = spec.earlyStopping;
     if (this.early) this.es = { best: Infinity, bestEpoch: 0, bad: 0, stopped: false };
@@ -77,9 +91,13 @@ export class RunControls<B> {
    * each whole epoch only.
    */
   notices(steps: number, perEpoch: number, specSteps = steps): string[] {
-    const epochs = Math.floor(steps / perEpoch), out: string[] = [], run = `the run's ${steps} steps make ${epochs} whole epochs of ${perEpoch} steps`;
+    const epochs = Math.floor(steps / perEpoch),
+      out: string[] = [],
+      run = `the run's ${steps} steps make ${epochs} whole epochs of ${perEpoch} steps`;
     if (this.best && steps < specSteps) {
-      out.push(`earlyStopping.restoreBest: this run stops at step ${steps} of the spec's ${specSteps} and keeps its last parameters, so that a resumed run continues it; the best epoch's are put back where the spec's run ends`);
+      out.push(
+        `earlyStopping.restoreBest: this run stops at step ${steps} of the spec's ${specSteps} and keeps its last parameters, so that a resumed run continues it; the best epoch's are put back where the spec's run ends`,
+      );
     }
     const plateau = this.schedule.spec?.type === 'plateau' ? this.schedule.spec : undefined;
     if (epochs === 0 && (plateau || this.early)) {
@@ -89,19 +107,29 @@ export class RunControls<B> {
     // the first epoch is always the best so far; then patience epochs without an improvement stop the run,
     // patience + 1 lower the plateau's rate
     if (this.early && this.early.patience + 1 > epochs) {
-      out.push(`earlyStopping.patience ${this.early.patience}: ${run}; it stops after the best epoch and ${this.early.patience} more without an improvement, so this run will not stop early${(this.early.restoreBest ?? true) ? ' (it still ends with the best epoch\'s parameters)' : ''}`);
+      out.push(
+        `earlyStopping.patience ${this.early.patience}: ${run}; it stops after the best epoch and ${this.early.patience} more without an improvement, so this run will not stop early${(this.early.restoreBest ?? true) ? " (it still ends with the best epoch's parameters)" : ''}`,
+      );
     }
     if (plateau && plateau.patience + 2 > epochs) {
-      out.push(`schedule.patience ${plateau.patience}: ${run}; the plateau lowers the rate after the best epoch and ${plateau.patience + 1} more without an improvement, so it will not lower this run's rate`);
+      out.push(
+        `schedule.patience ${plateau.patience}: ${run}; the plateau lowers the rate after the best epoch and ${plateau.patience + 1} more without an improvement, so it will not lower this run's rate`,
+      );
     }
     return out;
   }
 
   /** Whether the controls watch the held-out loss after each epoch. */
-  get needsEvaluation(): boolean { return this.schedule.spec?.type === 'plateau' || !!this.early; }
-  get stopped(): boolean { return this.es?.stopped ?? false; }
+  get needsEvaluation(): boolean {
+    return this.schedule.spec?.type === 'plateau' || !!this.early;
+  }
+  get stopped(): boolean {
+    return this.es?.stopped ?? false;
+  }
 
-  lrAt(t: number): number { return this.schedule.lrAt(t); }
+  lrAt(t: number): number {
+    return this.schedule.lrAt(t);
+  }
 
   /** Records the rate of step t (0-based), the next one. */
   recordStep(t: number): void {
@@ -114,11 +142,15 @@ export class RunControls<B> {
     if (!ev) return;
     this.evaluations.push(ev.accuracy === undefined ? { epoch, loss: ev.loss } : { epoch, loss: ev.loss, accuracy: ev.accuracy });
     this.schedule.onEpoch(ev.loss);
-    const es = this.es, early = this.early;
+    const es = this.es,
+      early = this.early;
     if (!es || !early) return;
     if (ev.loss < es.best - (early.minDelta ?? 0)) {
       Object.assign(es, { best: ev.loss, bestEpoch: epoch, bad: 0 });
-      if (this.best) { this.be.copy(this.params, 0, this.best, 0, this.n); this.hasBest = true; }
+      if (this.best) {
+        this.be.copy(this.params, 0, this.best, 0, this.n);
+        this.hasBest = true;
+      }
     } else if (++es.bad >= early.patience) {
       es.stopped = true;
       es.stoppedEpoch = epoch;
@@ -142,15 +174,21 @@ export class RunControls<B> {
 
   /** Per epoch begun: its mean training loss (from `losses`, every step's), held-out loss and accuracy where evaluated, and its last step's rate. */
   history(losses: ArrayLike<number>, batchesPerEpoch: number): EpochRecord[] {
-    const lrs = this.lrs.values(), steps = Math.min(losses.length, lrs.length), out: EpochRecord[] = [];
+    const lrs = this.lrs.values(),
+      steps = Math.min(losses.length, lrs.length),
+      out: EpochRecord[] = [];
     const evals = new Map(this.evaluations.map((e) => [e.epoch, e]));
     for (let e = 0; e * batchesPerEpoch < steps; e++) {
-      const from = e * batchesPerEpoch, to = Math.min(steps, from + batchesPerEpoch);
+      const from = e * batchesPerEpoch,
+        to = Math.min(steps, from + batchesPerEpoch);
       let sum = 0;
       for (let i = from; i < to; i++) sum += losses[i];
       const r: EpochRecord = { epoch: e + 1, loss: sum / (to - from), lr: lrs[to - 1] };
       const ev = evals.get(e + 1);
-      if (ev) { r.testLoss = ev.loss; if (ev.accuracy !== undefined) r.testAccuracy = ev.accuracy; }
+      if (ev) {
+        r.testLoss = ev.loss;
+        if (ev.accuracy !== undefined) r.testAccuracy = ev.accuracy;
+      }
       out.push(r);
     }
     return out;
@@ -176,5 +214,7 @@ export class RunControls<B> {
     }
   }
 
-  dispose(): void { if (this.best) this.be.free(this.best); }
+  dispose(): void {
+    if (this.best) this.be.free(this.best);
+  }
 }

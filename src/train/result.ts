@@ -5,7 +5,9 @@ import { RNN_PARAM_NAMES } from '../nn/rnn.js';
 import type { ModelSpec } from '../spec/types.js';
 
 export type Shaped = number[] | number[][];
-export type ParamsJson = { layers: { weights: number[][]; bias: number[] }[] } | Record<string, Shaped>
+export type ParamsJson =
+  | { layers: { weights: number[][]; bias: number[] }[] }
+  | Record<string, Shaped>
   /** a sequential model's: each layer's tensors under its spec keys ({weights, bias} or {weightIh, weightHh, biasIh, biasHh}) */
   | { layers: Record<string, Shaped>[] };
 
@@ -21,14 +23,20 @@ export function shapeParams(model: ModelSpec, params: ParamTensor[], flat: Float
   if (model.type === 'sequential') {
     const keys = { weight: 'weights', bias: 'bias', weight_ih_l0: 'weightIh', weight_hh_l0: 'weightHh', bias_ih_l0: 'biasIh', bias_hh_l0: 'biasHh' };
     return {
-      layers: model.layers.map((_, i) => Object.fromEntries(Object.entries(keys).flatMap(([torch, key]) => {
-        const v = byName.get(`layers.${i}.${torch}`);
-        return v ? [[key, v]] : [];
-      }))),
+      layers: model.layers.map((_, i) =>
+        Object.fromEntries(
+          Object.entries(keys).flatMap(([torch, key]) => {
+            const v = byName.get(`layers.${i}.${torch}`);
+            return v ? [[key, v]] : [];
+          }),
+        ),
+      ),
     };
   }
   if (model.type === 'mlp') {
-    return { layers: model.layers.map((_, i) => ({ weights: byName.get(`layers.${i}.weight`) as number[][], bias: byName.get(`layers.${i}.bias`) as number[] })) };
+    return {
+      layers: model.layers.map((_, i) => ({ weights: byName.get(`layers.${i}.weight`) as number[][], bias: byName.get(`layers.${i}.bias`) as number[] })),
+    };
   }
   return Object.fromEntries(Object.entries(RNN_PARAM_NAMES).map(([k, name]) => [k, byName.get(name)!]));
 }

@@ -48,7 +48,11 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  backend: string; device: string; losses: number[]; params: ParamsJson; grads: ParamsJson;
+  backend: string;
+  device: string;
+  losses: number[];
+  params: ParamsJson;
+  grads: ParamsJson;
   /** Only when the data has a held-out test set (MNIST, or CSV with data.test): its loss, and accuracy for one-hot targets, after training. */
   test?: Evaluation;
   /** Every step's learning rate (the schedule's). */
@@ -67,7 +71,7 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
   const resume = opts.resume;
   const spec = raw === undefined && resume ? resume.checkpoint.spec : validateSpec(raw);
   if (resume) requireResumable(resume.checkpoint, spec, resume.from);
-  const data = opts.data ?? await loadDataset(spec);
+  const data = opts.data ?? (await loadDataset(spec));
   if (resume) requireSameVocabulary(resume.checkpoint, data.train.vocabulary, resume.from);
   const be = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto', { notice: opts.notice });
   const trainer = new Trainer(be, spec, data, opts.steps);
@@ -77,7 +81,8 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     if (resume) {
       const at = resume.checkpoint.step;
       if (at > trainer.steps) throw new SpecError('steps', `${resume.from} is at step ${at}; expected a run of at least that many steps, got ${trainer.steps}`);
-      if (resume.checkpoint.dtype === 'F64' && be.precision !== 'f64') opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
+      if (resume.checkpoint.dtype === 'F64' && be.precision !== 'f64')
+        opts.notice?.(`${resume.from}: float64 values from the cpu backend, rounded to float32 for ${be.name}`);
       trainer.restore(resume.checkpoint);
     }
     if (opts.tune && be.tuneProducts) await trainer.tune(opts.notice, opts.tuneStore);
@@ -90,7 +95,13 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     opts.onStart?.({ step: trainer.step, steps: trainer.steps, epoch: Math.min(Math.floor(trainer.step / trainer.batchesPerEpoch) + 1, epochs), epochs });
     let trained: Float64Array;
     try {
-      trained = await trainer.train({ onProgress: opts.onProgress, reportEvery: opts.reportEvery, evaluateEachEpoch: opts.evaluateEachEpoch ?? !!opts.onProgress, afterStep, signal: opts.signal });
+      trained = await trainer.train({
+        onProgress: opts.onProgress,
+        reportEvery: opts.reportEvery,
+        evaluateEachEpoch: opts.evaluateEachEpoch ?? !!opts.onProgress,
+        afterStep,
+        signal: opts.signal,
+      });
       await saver?.save(trainer.controls.restored);
     } catch (e) {
       throw saver ? withCheckpointNote(e, saver) : e;
@@ -102,9 +113,13 @@ export async function runSpec(raw: unknown, opts: RunOptions = {}): Promise<RunR
     guardFinite(trainer.step, session.net.params, grads, '.grad');
     guardFinite(trainer.step, session.net.params, params);
     const result: RunResult = {
-      backend: be.name, device: be.device, losses,
-      params: shapeParams(spec.model, session.net.params, params), grads: shapeParams(spec.model, session.net.params, grads),
-      lrs: Array.from(trainer.controls.lrs.values()), history: trainer.controls.history(trained, trainer.batchesPerEpoch),
+      backend: be.name,
+      device: be.device,
+      losses,
+      params: shapeParams(spec.model, session.net.params, params),
+      grads: shapeParams(spec.model, session.net.params, grads),
+      lrs: Array.from(trainer.controls.lrs.values()),
+      history: trainer.controls.history(trained, trainer.batchesPerEpoch),
     };
     const stopping = trainer.controls.result();
     if (stopping) result.earlyStopping = stopping;

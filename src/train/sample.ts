@@ -29,7 +29,11 @@ export interface SampleOptions {
 }
 
 /** What sampling needs of a checkpoint: its spec (a text model's), its parameters and its vocabulary. */
-export interface CharModel { spec: RunSpec; params: Float64Array; vocabulary?: string[] }
+export interface CharModel {
+  spec: RunSpec;
+  params: Float64Array;
+  vocabulary?: string[];
+}
 
 /** The prime and the characters drawn after it. `what` names the model (a checkpoint's path) in errors. */
 export async function sampleText<B>(be: Backend<B>, model: CharModel, opts: SampleOptions = {}, what = 'the checkpoint'): Promise<string> {
@@ -40,22 +44,32 @@ export async function sampleText<B>(be: Backend<B>, model: CharModel, opts: Samp
   }
   const window = spec.data.window;
   // an output without a character would print "undefined" and feed the embedding an id it lacks
-  const outputs = outputsOf(m), vocab = m.layers[0].vocab;
+  const outputs = outputsOf(m),
+    vocab = m.layers[0].vocab;
   if (outputs !== vocabulary.length || vocab !== vocabulary.length) {
-    throw new SpecError(what, `holds a model of ${vocab} token ids and ${outputs} outputs for a vocabulary of ${vocabulary.length} characters: expected both ${vocabulary.length}; the file was edited or damaged`);
+    throw new SpecError(
+      what,
+      `holds a model of ${vocab} token ids and ${outputs} outputs for a vocabulary of ${vocabulary.length} characters: expected both ${vocabulary.length}; the file was edited or damaged`,
+    );
   }
-  const length = opts.length ?? 200, temperature = opts.temperature ?? 1;
+  const length = opts.length ?? 200,
+    temperature = opts.temperature ?? 1;
   if (!Number.isInteger(length) || length < 0) throw new SpecError('length', `expected an integer ≥ 0, got ${length}`);
   if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new SpecError('temperature', `expected a number ≥ 0, got ${temperature}`);
   const seed = opts.seed ?? 0;
   // xoroshiro128plus keeps seed | 0: seeds 2^32 apart would give the same text
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new SpecError('seed', `expected an integer from 0 to ${2 ** 32 - 1} (the generator takes 32 bits), got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+    throw new SpecError('seed', `expected an integer from 0 to ${2 ** 32 - 1} (the generator takes 32 bits), got ${seed}`);
   const index = new Map(vocabulary.map((c, i) => [c, i]));
   const prime = opts.prime ?? (index.has('\n') ? '\n' : vocabulary[0]);
   if (prime === '') throw new SpecError('prime', 'expected at least one character for the model to continue');
   const ids = Array.from(prime).map((c, i) => {
     const id = index.get(c);
-    if (id === undefined) throw new SpecError('prime', `character ${i + 1}, ${excerpt(c)}, is not in the model's vocabulary of ${vocabulary.length} characters (${excerpt(vocabulary.join(''), 60)})`);
+    if (id === undefined)
+      throw new SpecError(
+        'prime',
+        `character ${i + 1}, ${excerpt(c)}, is not in the model's vocabulary of ${vocabulary.length} characters (${excerpt(vocabulary.join(''), 60)})`,
+      );
     return id;
   });
   // xoroshiro128+'s first outputs from a small seed are near 1 (its state starts with few bits set):
@@ -100,10 +114,15 @@ class LastStep<B> {
   private steps = 0;
   private x?: B;
 
-  constructor(private be: Backend<B>, private model: RunSpec['model'], private params: Float64Array) {}
+  constructor(
+    private be: Backend<B>,
+    private model: RunSpec['model'],
+    private params: Float64Array,
+  ) {}
 
   async logits(ids: number[]): Promise<Float64Array> {
-    const be = this.be, T = ids.length;
+    const be = this.be,
+      T = ids.length;
     if (T !== this.steps) {
       this.dispose();
       this.net = makeNetwork(be, this.model, T, 1);

@@ -21,14 +21,19 @@ import { type Dataset, targetCols } from '../data/dataset.js';
 import { planShards, ShardFeeder } from './shards.js';
 
 export interface SessionConfig {
-  model: ModelSpec; loss: LossKind; optimizer: OptimizerSpec;
+  model: ModelSpec;
+  loss: LossKind;
+  optimizer: OptimizerSpec;
   /** historySize: the loss slots on the device, a ring (the losses of the last historySize steps). */
-  batchSize: number; seed: number; historySize: number;
+  batchSize: number;
+  seed: number;
+  historySize: number;
   /**
    * Data larger than a buffer, or streamed, is fed in shards (src/train/shards.ts): whether each
    * epoch shuffles them, and the most floats a data buffer may hold (default: the backend's bufferLimit).
    */
-  shuffle?: boolean; dataFloats?: number;
+  shuffle?: boolean;
+  dataFloats?: number;
 }
 
 /**
@@ -42,9 +47,13 @@ export class LossHistory {
     this.buf = new Float64Array(Math.max(64, initial.length));
     this.push(initial);
   }
-  get length(): number { return this.n; }
+  get length(): number {
+    return this.n;
+  }
   /** The latest loss (NaN when there is none). */
-  get last(): number { return this.n > 0 ? this.buf[this.n - 1] : NaN; }
+  get last(): number {
+    return this.n > 0 ? this.buf[this.n - 1] : NaN;
+  }
   push(values: ArrayLike<number>): void {
     if (this.n + values.length > this.buf.length) {
       const grown = new Float64Array(Math.max(2 * this.buf.length, this.n + values.length));
@@ -60,10 +69,16 @@ export class LossHistory {
     this.push(values);
   }
   /** A copy of the losses so far. */
-  values(): Float64Array { return this.buf.slice(0, this.n); }
+  values(): Float64Array {
+    return this.buf.slice(0, this.n);
+  }
 }
 
-export interface Batch { index: number; start: number; size: number }
+export interface Batch {
+  index: number;
+  start: number;
+  size: number;
+}
 
 /**
  * An epoch's batches, made on demand: a streamed data set of millions of rows needs no object per
@@ -71,18 +86,28 @@ export interface Batch { index: number; start: number; size: number }
  */
 export class Batches implements Iterable<Batch> {
   readonly length: number;
-  constructor(readonly n: number, readonly size: number) { this.length = Math.ceil(n / size); }
+  constructor(
+    readonly n: number,
+    readonly size: number,
+  ) {
+    this.length = Math.ceil(n / size);
+  }
   at(i: number): Batch {
     if (!(i >= 0 && i < this.length)) throw new RangeError(`batch ${i}: expected 0…${this.length - 1}`);
     const start = i * this.size;
     return { index: i, start, size: Math.min(this.size, this.n - start) };
   }
-  *[Symbol.iterator](): Iterator<Batch> { for (let i = 0; i < this.length; i++) yield this.at(i); }
+  *[Symbol.iterator](): Iterator<Batch> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
 }
 
 /** What a resumed run needs besides the spec: parameters, optimizer state and the losses so far. */
 export interface SessionState {
-  params: Float64Array; state: Float64Array[]; optimizerT: number; losses: Float64Array;
+  params: Float64Array;
+  state: Float64Array[];
+  optimizerT: number;
+  losses: Float64Array;
   /** the schedule's and early stopping's state (Trainer.snapshot; absent in older checkpoints) */
   controls?: ControlState;
 }
@@ -96,18 +121,24 @@ export class Session<B> {
   readonly net: Network<B>;
   readonly opt: Optimizer<B>;
   readonly batches: Batches;
-  private x: B; private y: B;
+  private x: B;
+  private y: B;
   /** Sample indices in batch order (f32); batch b is order[b.start .. b.start + b.size). */
   private order: B;
   /** Present when the samples are fed in shards: Trainer awaits its feed(batch) before each step. */
   readonly shards?: ShardFeeder<B>;
-  private bx: B; private by: B;
+  private bx: B;
+  private by: B;
   private loss: View<B>;
   private lossParts: View<B>;
   private history: B;
   private owned: B[];
 
-  constructor(readonly be: Backend<B>, readonly cfg: SessionConfig, readonly data: Dataset) {
+  constructor(
+    readonly be: Backend<B>,
+    readonly cfg: SessionConfig,
+    readonly data: Dataset,
+  ) {
     const B = Math.min(cfg.batchSize, data.n);
     this.net = makeNetwork(be, cfg.model, data.steps, B);
     this.opt = new Optimizer(be, optimizerConfig(cfg.optimizer), this.net.size);
@@ -126,7 +157,8 @@ export class Session<B> {
     }
     this.bx = be.buffer(B * data.steps * data.features, 'batch.x');
     this.by = be.buffer(B * (data.targetSteps ?? 1) * targetCols(data), 'batch.y');
-    const lossBuf = be.buffer(1, 'loss'), partsBuf = be.buffer(LOSS_PARTS, 'loss parts');
+    const lossBuf = be.buffer(1, 'loss'),
+      partsBuf = be.buffer(LOSS_PARTS, 'loss parts');
     this.loss = { buf: lossBuf, off: 0, rows: 1, cols: 1 };
     this.lossParts = { buf: partsBuf, off: 0, rows: 1, cols: LOSS_PARTS };
     this.history = be.buffer(cfg.historySize, 'loss history');
@@ -134,7 +166,9 @@ export class Session<B> {
   }
 
   /** The order in which samples are taken into batches (a permutation of 0..n-1). */
-  setOrder(order: ArrayLike<number>): void { this.be.write(this.order, order); }
+  setOrder(order: ArrayLike<number>): void {
+    this.be.write(this.order, order);
+  }
 
   /** The batch's inputs ([batch][in], or [T][batch][I] for an RNN) and targets, once gathered. */
   batchViews(b: Batch): { x: View<B>; y: Targets<B> } {
@@ -150,7 +184,11 @@ export class Session<B> {
     const d = this.data;
     const offIdx = this.shards ? 0 : b.start; // shards: the order buffer holds this batch's indices alone
     this.be.run('gather', { rows: b.size, steps: d.steps, features: d.features, offIdx, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.x, Out: this.bx });
-    this.be.run('gather', { rows: b.size, steps: d.targetSteps ?? 1, features: targetCols(d), offIdx, offIn: 0, offOut: 0 }, { Idx: this.order, In: this.y, Out: this.by });
+    this.be.run(
+      'gather',
+      { rows: b.size, steps: d.targetSteps ?? 1, features: targetCols(d), offIdx, offIn: 0, offOut: 0 },
+      { Idx: this.order, In: this.y, Out: this.by },
+    );
     return this.batchViews(b);
   }
 
@@ -161,7 +199,8 @@ export class Session<B> {
   step(b: Batch, slot: number, update = true): void {
     this.requireFed(b);
     const { x, y } = this.gather(b);
-    const net = this.net, loss = this.cfg.loss;
+    const net = this.net,
+      loss = this.cfg.loss;
     net.forward(x, b.size, { seed: this.cfg.seed, step: slot });
     const p = net.lossInput(loss, b.size);
     lossValue(this.be, loss, y.rows, p, y, this.loss, this.lossParts, net.lossGradTarget(loss, b.size));
@@ -178,7 +217,9 @@ export class Session<B> {
    */
   productsOfStep(): MatmulParams[] {
     return productsOf(this.be, () => {
-      const b = this.batches.at(0), net = this.net, loss = this.cfg.loss;
+      const b = this.batches.at(0),
+        net = this.net,
+        loss = this.cfg.loss;
       const { x, y } = this.gather(b);
       net.forward(x, b.size, { seed: this.cfg.seed, step: 0 });
       lossGrad(this.be, loss, y.rows, net.lossInput(loss, b.size), y, net.lossGradTarget(loss, b.size));
@@ -203,10 +244,12 @@ export class Session<B> {
    * afterwards cannot change what they see.
    */
   readLosses(from: number, count: number): Promise<Float64Array> {
-    const size = this.cfg.historySize, at = from % size;
+    const size = this.cfg.historySize,
+      at = from % size;
     if (count > size) throw new Error(`readLosses: ${count} losses asked for; the device keeps the last ${size}`);
     if (at + count <= size) return this.be.read(this.history, at, count);
-    const head = this.be.read(this.history, at, size - at), tail = this.be.read(this.history, 0, count - (size - at));
+    const head = this.be.read(this.history, at, size - at),
+      tail = this.be.read(this.history, 0, count - (size - at));
     return Promise.all([head, tail]).then(([a, b]) => {
       const out = new Float64Array(count);
       out.set(a);
@@ -216,12 +259,19 @@ export class Session<B> {
   }
 
   private requireFed(b: Batch): void {
-    if (this.shards && !this.shards.ready(b.start, b.size)) throw new Error(`batch ${b.index}: its shards were not fed (await session.shards.feed(batch, epoch) first)`);
+    if (this.shards && !this.shards.ready(b.start, b.size))
+      throw new Error(`batch ${b.index}: its shards were not fed (await session.shards.feed(batch, epoch) first)`);
   }
 
-  async readParams(): Promise<Float64Array> { return this.be.read(this.net.paramBuf, 0, this.net.size); }
-  async readGrads(): Promise<Float64Array> { return this.be.read(this.net.gradBuf, 0, this.net.size); }
-  async readView(v: View<B>): Promise<Float64Array> { return this.be.read(v.buf as B, v.off, v.rows * v.cols); }
+  async readParams(): Promise<Float64Array> {
+    return this.be.read(this.net.paramBuf, 0, this.net.size);
+  }
+  async readGrads(): Promise<Float64Array> {
+    return this.be.read(this.net.gradBuf, 0, this.net.size);
+  }
+  async readView(v: View<B>): Promise<Float64Array> {
+    return this.be.read(v.buf as B, v.off, v.rows * v.cols);
+  }
 
   /** Reads the parameters and optimizer state (waits for the device to finish the steps recorded); `losses` are the steps' losses, kept by the caller. */
   async snapshot(losses: Float64Array): Promise<SessionState> {

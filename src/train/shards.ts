@@ -23,7 +23,8 @@ const MAX_SLOT = 2 ** 23;
 
 export interface ShardPlan {
   /** samples, shards */
-  n: number; count: number;
+  n: number;
+  count: number;
   /** samples one device slot holds (the largest shard) */
   slot: number;
 }
@@ -37,16 +38,22 @@ export const shardStart = (p: ShardPlan, k: number): number => Math.floor((k * p
  * largest batch, which must lie within two consecutive shards, so within the smallest shard.
  */
 export function planShards(d: Dataset, batch: number, limitFloats: number): ShardPlan | undefined {
-  const xs = d.steps * d.features, ys = (d.targetSteps ?? 1) * targetCols(d), n = d.n;
+  const xs = d.steps * d.features,
+    ys = (d.targetSteps ?? 1) * targetCols(d),
+    n = d.n;
   if (!d.source && n * xs <= limitFloats && n * ys <= limitFloats && n < 2 ** 24) return undefined;
   const perSample = Math.max(xs, ys);
   const floats = Math.min(limitFloats, d.source?.shardFloats ?? Infinity);
   const most = Math.min(MAX_SLOT, Math.floor(floats / (2 * perSample)));
   if (most < 1) throw new SpecError('data', `one sample is ${perSample} floats; two do not fit in a data buffer of ${floats} floats`);
-  const count = Math.ceil(n / most), plan = { n, count, slot: Math.ceil(n / count) };
+  const count = Math.ceil(n / most),
+    plan = { n, count, slot: Math.ceil(n / count) };
   const smallest = Math.floor(n / count);
   if (batch > smallest) {
-    throw new SpecError('batchSize', `expected at most ${smallest} samples: the data is cut into ${count} shards of ${smallest}–${plan.slot} samples to fit the device's buffers, and a batch may span at most two of them; got ${batch}`);
+    throw new SpecError(
+      'batchSize',
+      `expected at most ${smallest} samples: the data is cut into ${count} shards of ${smallest}–${plan.slot} samples to fit the device's buffers, and a batch may span at most two of them; got ${batch}`,
+    );
   }
   return plan;
 }
@@ -77,7 +84,9 @@ function shuffled(n: number, rngSeed: number | undefined): Float64Array<ArrayBuf
   const rng = xoroshiro128plus(rngSeed);
   for (let i = n - 1; i > 0; i--) {
     const j = uniformInt(rng, 0, i);
-    const t = order[i]; order[i] = order[j]; order[j] = t;
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
   }
   return order;
 }
@@ -105,11 +114,15 @@ export function shardedEpochOrder(p: ShardPlan, shuffle: boolean, seed: number, 
 
 /** Samples [from, from + count) of an in-memory data set. */
 export function memorySource(d: Dataset): SampleSource {
-  const xs = d.steps * d.features, ys = (d.targetSteps ?? 1) * targetCols(d);
+  const xs = d.steps * d.features,
+    ys = (d.targetSteps ?? 1) * targetCols(d);
   return { read: async (from, count) => ({ x: d.x.subarray(from * xs, (from + count) * xs), y: d.y.subarray(from * ys, (from + count) * ys) }) };
 }
 
-interface Resident { shard: number; order: Float64Array }
+interface Resident {
+  shard: number;
+  order: Float64Array;
+}
 
 /**
  * Keeps the shards a batch needs on the device and writes its index list. `feed(b, epoch)` must
@@ -131,8 +144,13 @@ export class ShardFeeder<B> {
   private readonly idx: Float64Array<ArrayBuffer>;
 
   constructor(
-    private be: Backend<B>, readonly plan: ShardPlan, data: Dataset,
-    private bufs: { x: B; y: B; order: B }, private shuffle: boolean, private seed: number, maxBatch: number,
+    private be: Backend<B>,
+    readonly plan: ShardPlan,
+    data: Dataset,
+    private bufs: { x: B; y: B; order: B },
+    private shuffle: boolean,
+    private seed: number,
+    maxBatch: number,
   ) {
     this.source = data.source ?? memorySource(data);
     this.xs = data.steps * data.features;
@@ -141,7 +159,9 @@ export class ShardFeeder<B> {
   }
 
   /** Whether the index list on the device is batch b's (Session checks before a gather). */
-  ready(start: number, size: number): boolean { return this.fed?.start === start && this.fed.size === size; }
+  ready(start: number, size: number): boolean {
+    return this.fed?.start === start && this.fed.size === size;
+  }
 
   private setEpoch(epoch: number): void {
     if (epoch === this.epoch) return;
@@ -158,10 +178,12 @@ export class ShardFeeder<B> {
 
   /** The entry of the epoch's sequence that holds position `pos`. */
   private entryAt(pos: number): number {
-    let lo = 0, hi = this.plan.count - 1;
+    let lo = 0,
+      hi = this.plan.count - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.begins[mid] <= pos) lo = mid; else hi = mid - 1;
+      if (this.begins[mid] <= pos) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   }
@@ -187,10 +209,11 @@ export class ShardFeeder<B> {
   /** Puts shard k in a slot other than `keep`'s, unless it is resident already. */
   private async place(k: number, keep: number | undefined): Promise<void> {
     if (this.slots.some((r) => r?.shard === k)) return;
-    const s = this.slots[0] === undefined || (this.slots[0].shard !== keep) ? 0 : 1;
+    const s = this.slots[0] === undefined || this.slots[0].shard !== keep ? 0 : 1;
     const { x, y } = await this.read(k);
     const count = shardStart(this.plan, k + 1) - shardStart(this.plan, k);
-    if (x.length !== count * this.xs || y.length !== count * this.ys) throw new Error(`shard ${k}: the source gave ${x.length / this.xs} samples, expected ${count}`);
+    if (x.length !== count * this.xs || y.length !== count * this.ys)
+      throw new Error(`shard ${k}: the source gave ${x.length / this.xs} samples, expected ${count}`);
     // queued after the steps already submitted: those still read the slot's previous shard
     this.be.write(this.bufs.x, x, s * this.plan.slot * this.xs);
     this.be.write(this.bufs.y, y, s * this.plan.slot * this.ys);
@@ -200,14 +223,17 @@ export class ShardFeeder<B> {
   /** Makes batch b (positions [start, start + size) of epoch `epoch`) ready to gather. */
   async feed(b: { start: number; size: number }, epoch: number): Promise<void> {
     this.setEpoch(epoch);
-    const q = this.entryAt(b.start), last = this.entryAt(b.start + b.size - 1);
-    const here = this.sequence[q], next = q + 1 < this.plan.count ? this.sequence[q + 1] : undefined;
+    const q = this.entryAt(b.start),
+      last = this.entryAt(b.start + b.size - 1);
+    const here = this.sequence[q],
+      next = q + 1 < this.plan.count ? this.sequence[q + 1] : undefined;
     await this.place(here, next);
     if (next !== undefined) await this.place(next, here);
     // while the device trains on these two, the one after them is read from the source
     this.readAhead(q + 2 < this.plan.count ? this.sequence[q + 2] : undefined);
     for (let r = 0; r < b.size; r++) {
-      const pos = b.start + r, e = pos < this.begins[q + 1] ? q : last;
+      const pos = b.start + r,
+        e = pos < this.begins[q + 1] ? q : last;
       const s = this.slots[0]?.shard === this.sequence[e] ? 0 : 1;
       this.idx[r] = s * this.plan.slot + this.slots[s]!.order[pos - this.begins[e]];
     }

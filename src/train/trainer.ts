@@ -41,24 +41,35 @@ export function yieldToEventLoop(): Promise<void> {
   if (typeof MessageChannel === 'undefined') return new Promise((done) => setTimeout(done, 0));
   return new Promise((done) => {
     const ch = new MessageChannel();
-    ch.port1.onmessage = () => { ch.port1.close(); done(); };
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      done();
+    };
     ch.port2.postMessage(null);
   });
 }
 
 export interface Progress {
-  step: number; steps: number; epoch: number; epochs: number;
+  step: number;
+  steps: number;
+  epoch: number;
+  epochs: number;
   /** The training loss of the latest step read back. */
   loss: number;
   /** The learning rate of the latest step recorded (the schedule's). */
   lr: number;
   /** The latest held-out evaluation, once there is one. */
   test?: Evaluation;
-  stepsPerSecond: number; etaSeconds: number;
+  stepsPerSecond: number;
+  etaSeconds: number;
 }
 
 /** Held-out loss; accuracy (argmax against argmax) only where the targets are one-hot classes. */
-export interface Evaluation { loss: number; accuracy?: number; samples: number }
+export interface Evaluation {
+  loss: number;
+  accuracy?: number;
+  samples: number;
+}
 
 export interface TrainOptions {
   /** Read the loss back every this many steps (default 25) and report progress. */
@@ -107,7 +118,13 @@ export class Trainer<B> {
   readonly controls: RunControls<B>;
 
   /** dataFloats: the most floats a data buffer may hold, past which samples go in shards (default: the backend's bufferLimit; tests lower it). */
-  constructor(readonly be: Backend<B>, readonly spec: RunSpec, readonly data: Datasets, steps?: number, private dataFloats?: number) {
+  constructor(
+    readonly be: Backend<B>,
+    readonly spec: RunSpec,
+    readonly data: Datasets,
+    steps?: number,
+    private dataFloats?: number,
+  ) {
     // validateSpec refuses these for a spec's data; samples handed over by a caller (a page's) may lack a held-out set too
     if ((spec.schedule?.type === 'plateau' || spec.earlyStopping) && !data.test) {
       throw new SpecError(spec.earlyStopping ? 'earlyStopping' : 'schedule', 'expected a held-out set to watch; this data has none');
@@ -115,10 +132,20 @@ export class Trainer<B> {
     const batchSize = spec.batchSize ?? data.train.n;
     this.steps = steps ?? stepCount(spec, Math.ceil(data.train.n / Math.min(batchSize, data.train.n)));
     this.specSteps = Math.max(this.steps, stepCount(spec, Math.ceil(data.train.n / Math.min(batchSize, data.train.n))));
-    this.session = new Session(be, {
-      model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize, seed: spec.seed ?? 0, historySize: Math.min(this.steps, HISTORY_RING),
-      shuffle: spec.shuffle ?? false, dataFloats,
-    }, data.train);
+    this.session = new Session(
+      be,
+      {
+        model: spec.model,
+        loss: spec.loss,
+        optimizer: spec.optimizer,
+        batchSize,
+        seed: spec.seed ?? 0,
+        historySize: Math.min(this.steps, HISTORY_RING),
+        shuffle: spec.shuffle ?? false,
+        dataFloats,
+      },
+      data.train,
+    );
     this.shuffle = spec.shuffle ?? false;
     const net = this.session.net;
     const opt = this.session.opt;
@@ -135,8 +162,12 @@ export class Trainer<B> {
     return this.be.tuneProducts ? this.be.tuneProducts(this.session.productsOfStep(), log, store) : 0;
   }
 
-  get batchesPerEpoch(): number { return this.session.batches.length; }
-  get epochs(): number { return Math.ceil(this.steps / this.batchesPerEpoch); }
+  get batchesPerEpoch(): number {
+    return this.session.batches.length;
+  }
+  get epochs(): number {
+    return Math.ceil(this.steps / this.batchesPerEpoch);
+  }
 
   /**
    * Asks the device for the losses of the steps up to `upTo` not asked for yet and appends them to
@@ -161,7 +192,9 @@ export class Trainer<B> {
 
   /** Runs the remaining steps; returns every step's training loss. */
   async train(opts: TrainOptions = {}): Promise<Float64Array> {
-    const s = this.session, nb = this.batchesPerEpoch, signal = opts.signal;
+    const s = this.session,
+      nb = this.batchesPerEpoch,
+      signal = opts.signal;
     // a read at least every ring's worth of steps, so that no loss is overwritten before it is read
     const every = Math.min(Math.max(1, opts.reportEvery ?? 25), s.cfg.historySize);
     const controls = this.controls;
@@ -170,14 +203,22 @@ export class Trainer<B> {
     let pending: Promise<void> | undefined;
     let test: Evaluation | undefined;
     let reported = -1;
-    const t0 = performance.now(), first = this.step;
+    const t0 = performance.now(),
+      first = this.step;
     const report = (step: number, loss: number) => {
       reported = step;
       const secs = (performance.now() - t0) / 1000;
       const rate = (step - first) / Math.max(secs, 1e-9);
       opts.onProgress?.({
-        step, steps: this.steps, epoch: Math.floor((step - 1) / nb) + 1, epochs: this.epochs, loss, test, lr: controls.lrs.last,
-        stepsPerSecond: rate, etaSeconds: (this.steps - step) / Math.max(rate, 1e-9),
+        step,
+        steps: this.steps,
+        epoch: Math.floor((step - 1) / nb) + 1,
+        epochs: this.epochs,
+        loss,
+        test,
+        lr: controls.lrs.last,
+        stepsPerSecond: rate,
+        etaSeconds: (this.steps - step) / Math.max(rate, 1e-9),
       });
     };
     const ahead = new LookAhead(this.be, every, first);
@@ -230,7 +271,7 @@ export class Trainer<B> {
   /** The state after the steps done so far, for a checkpoint. */
   async snapshot(): Promise<SessionState> {
     await this.collect(this.step);
-    return { ...await this.session.snapshot(this.history.values()), controls: await this.controls.snapshot() };
+    return { ...(await this.session.snapshot(this.history.values())), controls: await this.controls.snapshot() };
   }
 
   /** Continues from a snapshot taken after `state.losses.length` steps. */
@@ -258,9 +299,19 @@ export class Trainer<B> {
   private evalSessionFor(test: Dataset): Session<B> {
     // a held-out set past a buffer is evaluated in batches within its shards (src/train/shards.ts)
     const batchSize = batchWithinShards(test, Math.min(test.n, 512), this.dataFloats ?? this.be.bufferLimit.floats);
-    this.evalSession ??= new Session(this.be, {
-      model: this.spec.model, loss: this.spec.loss, optimizer: this.spec.optimizer, batchSize, seed: 0, historySize: Math.ceil(test.n / batchSize), dataFloats: this.dataFloats,
-    }, test);
+    this.evalSession ??= new Session(
+      this.be,
+      {
+        model: this.spec.model,
+        loss: this.spec.loss,
+        optimizer: this.spec.optimizer,
+        batchSize,
+        seed: 0,
+        historySize: Math.ceil(test.n / batchSize),
+        dataFloats: this.dataFloats,
+      },
+      test,
+    );
     return this.evalSession;
   }
 
@@ -280,7 +331,9 @@ export class Trainer<B> {
       await e.shards?.feed(b, 0); // a held-out set past a buffer: in order, shard by shard
       e.evaluate(b, b.index);
       const yhat = await e.readView(e.net.prediction(b.size));
-      correct += test.classIndex ? classIndexCorrect(yhat, test, b.start, b.size) : countCorrect(yhat, test.y.subarray(b.start * test.outputs, (b.start + b.size) * test.outputs), b.size, test.outputs);
+      correct += test.classIndex
+        ? classIndexCorrect(yhat, test, b.start, b.size)
+        : countCorrect(yhat, test.y.subarray(b.start * test.outputs, (b.start + b.size) * test.outputs), b.size, test.outputs);
     }
     const losses = await e.readLosses(0, e.batches.length);
     const loss = [...e.batches].reduce((sum, b, i) => sum + losses[i] * b.size, 0) / test.n;
@@ -315,7 +368,11 @@ class LookAhead {
   private mark: { step: number; at: number };
   private secondsPerStep = 0;
 
-  constructor(private be: Backend<unknown>, private most: number, start: number) {
+  constructor(
+    private be: Backend<unknown>,
+    private most: number,
+    start: number,
+  ) {
     this.finished = start;
     this.mark = { step: start, at: performance.now() };
   }
@@ -332,7 +389,8 @@ class LookAhead {
       if (step <= this.finished) return;
       this.finished = step;
       // fences are often answered several at once: the pace is taken over at least PACE_MS
-      const now = performance.now(), ms = now - this.mark.at;
+      const now = performance.now(),
+        ms = now - this.mark.at;
       if (ms >= PACE_MS) {
         this.secondsPerStep = ms / 1000 / (step - this.mark.step);
         this.mark = { step, at: now };
@@ -367,7 +425,8 @@ export function oneHot(y: ArrayLike<number>, cols: number): boolean {
 export function countCorrect(yhat: ArrayLike<number>, y: ArrayLike<number>, rows: number, cols: number): number {
   let correct = 0;
   for (let r = 0; r < rows; r++) {
-    let p = 0, t = 0;
+    let p = 0,
+      t = 0;
     for (let c = 1; c < cols; c++) {
       if (yhat[r * cols + c] > yhat[r * cols + p]) p = c;
       if (y[r * cols + c] > y[r * cols + t]) t = c;

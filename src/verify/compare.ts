@@ -16,7 +16,8 @@ export function maxRelError(x: ArrayLike<number>, ref: ArrayLike<number>): numbe
 /** ‖x − r‖ / ‖r‖ (‖x − r‖ where r is all zeros); NaN never matches. */
 export function normRelError(x: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (x.length !== ref.length) return Infinity;
-  let d = 0, n = 0;
+  let d = 0,
+    n = 0;
   for (let i = 0; i < ref.length; i++) {
     if (!Number.isFinite(x[i]) || !Number.isFinite(ref[i])) return Infinity;
     d += (x[i] - ref[i]) ** 2;

@@ -12,20 +12,34 @@ import { normRelError } from './compare.js';
 export async function gradientCheck(spec: RunSpec, h = 1e-5): Promise<number> {
   const be = new CpuBackend();
   const data = (await loadDataset(spec)).train;
-  const s = new Session(be, {
-    model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: spec.batchSize ?? data.n, seed: spec.seed ?? 0, historySize: 1,
-  }, data);
+  const s = new Session(
+    be,
+    {
+      model: spec.model,
+      loss: spec.loss,
+      optimizer: spec.optimizer,
+      batchSize: spec.batchSize ?? data.n,
+      seed: spec.seed ?? 0,
+      historySize: 1,
+    },
+    data,
+  );
   const batch = s.batches.at(0);
   s.step(batch, 0, false);
   const analytic = await s.readGrads();
   const p = s.net.paramBuf;
   const numeric = new Float64Array(analytic.length);
   // step 0 again without the update: its forward draws step 0's masks, and its loss lands in slot 0
-  const lossAt = async () => { s.step(batch, 0, false); return (await s.readLosses(0, 1))[0]; };
+  const lossAt = async () => {
+    s.step(batch, 0, false);
+    return (await s.readLosses(0, 1))[0];
+  };
   for (let i = 0; i < p.length; i++) {
     const v = p[i];
-    p[i] = v + h; const up = await lossAt();
-    p[i] = v - h; const down = await lossAt();
+    p[i] = v + h;
+    const up = await lossAt();
+    p[i] = v - h;
+    const down = await lossAt();
     p[i] = v;
     numeric[i] = (up - down) / (2 * h);
   }

@@ -15,17 +15,29 @@ export { matmulParams } from './kernelCases.js';
  * Runs kernel k on `be` and on the cpu reference with the same inputs (buffers of `sizes` floats,
  * seeded, or `given`); the worst ‖got − want‖/‖want‖ over the `outputs`.
  */
-export async function kernelError<K extends KernelName>(be: Backend, k: K, p: KernelParams[K], sizes: Record<string, number>,
-  outputs: string[], positive: string[] = [], given: Record<string, number[]> = {}): Promise<number> {
+export async function kernelError<K extends KernelName>(
+  be: Backend,
+  k: K,
+  p: KernelParams[K],
+  sizes: Record<string, number>,
+  outputs: string[],
+  positive: string[] = [],
+  given: Record<string, number[]> = {},
+): Promise<number> {
   const ref = new CpuBackend();
-  const inputs = Object.fromEntries(Object.entries(sizes).map(([name, n], i) =>
-    [name, given[name] ? Float64Array.from(given[name]) : seededNumbers(n, 7 + i * 101, positive.includes(name))]));
-  const bind = <B>(b: Backend<B>) => Object.fromEntries(Object.entries(inputs).map(([name, data]) => {
-    const buf = b.buffer(data.length, name);
-    b.write(buf, data);
-    return [name, buf];
-  })) as KernelBuffers<B>[K];
-  const gotBufs = bind(be), refBufs = bind(ref);
+  const inputs = Object.fromEntries(
+    Object.entries(sizes).map(([name, n], i) => [name, given[name] ? Float64Array.from(given[name]) : seededNumbers(n, 7 + i * 101, positive.includes(name))]),
+  );
+  const bind = <B>(b: Backend<B>) =>
+    Object.fromEntries(
+      Object.entries(inputs).map(([name, data]) => {
+        const buf = b.buffer(data.length, name);
+        b.write(buf, data);
+        return [name, buf];
+      }),
+    ) as KernelBuffers<B>[K];
+  const gotBufs = bind(be),
+    refBufs = bind(ref);
   try {
     be.run(k, p, gotBufs);
     be.submit();
@@ -42,7 +54,11 @@ export async function kernelError<K extends KernelName>(be: Backend, k: K, p: Ke
   }
 }
 
-export interface KernelCheck { kernel: KernelName; name: string; error: number }
+export interface KernelCheck {
+  kernel: KernelName;
+  name: string;
+  error: number;
+}
 
 /**
  * Every kernel's cases (kernelCases.ts) on `be` against the reference, in the table's order;

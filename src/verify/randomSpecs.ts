@@ -9,7 +9,8 @@ import type { OptimizerSpec, RunSpec, SequentialLayerSpec } from '../spec/types.
 const HIDDEN: Act[] = ['sigmoid', 'tanh', 'relu', 'square', 'identity', 'softmax'];
 const LOSSES: LossKind[] = ['mse', 'halfMse', 'crossEntropy'];
 const OPTIMIZERS: OptimizerSpec[] = [
-  { type: 'sgd', lr: 0.1 }, { type: 'momentum', lr: 0.05, momentum: 0.9 },
+  { type: 'sgd', lr: 0.1 },
+  { type: 'momentum', lr: 0.05, momentum: 0.9 },
   { type: 'rmsprop', lr: 0.01, rho: 0.9, eps: 1e-8, epsInsideSqrt: true },
   { type: 'rmsprop', lr: 0.01, rho: 0.99, eps: 1e-6, epsInsideSqrt: false },
   { type: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
@@ -27,7 +28,8 @@ export function randomSpec(i: number): RunSpec {
   const u = () => 2 * uniformFloat64(rng) - 1;
   const loss = LOSSES[i % LOSSES.length];
   const optimizer = OPTIMIZERS[Math.floor(i / 2) % OPTIMIZERS.length];
-  const batch = int(1, 5), outputs = int(1, 4) + (loss === 'crossEntropy' ? 1 : 0);
+  const batch = int(1, 5),
+    outputs = int(1, 4) + (loss === 'crossEntropy' ? 1 : 0);
   const target = () => {
     if (loss !== 'crossEntropy') return Array.from({ length: outputs }, u);
     const row = new Array(outputs).fill(0);
@@ -37,7 +39,8 @@ export function randomSpec(i: number): RunSpec {
   const y = Array.from({ length: batch }, target);
   const common = { loss, optimizer, steps: 2, seed: i, note: `random network ${i + 1}` };
   if (i % 2 === 0) {
-    const inputSize = int(1, 6), depth = int(1, 3);
+    const inputSize = int(1, 6),
+      depth = int(1, 3);
     const layers = Array.from({ length: depth }, (_, l) => ({
       units: l === depth - 1 ? outputs : int(2, 7),
       activation: l === depth - 1 ? outputActivation(loss, i >> 1) : HIDDEN[(i / 2 + l) % HIDDEN.length],
@@ -45,12 +48,15 @@ export function randomSpec(i: number): RunSpec {
     const x = Array.from({ length: batch }, () => Array.from({ length: inputSize }, u));
     return { model: { type: 'mlp', inputSize, layers }, data: { x, y }, ...common };
   }
-  const inputSize = int(1, 4), hiddenSize = int(2, 6), T = int(1, 5);
+  const inputSize = int(1, 4),
+    hiddenSize = int(2, 6),
+    T = int(1, 5);
   const activation = (['tanh', 'sigmoid', 'relu', 'identity', 'square'] as Act[])[(i >> 1) % 5];
   const x = Array.from({ length: batch }, () => Array.from({ length: T }, () => Array.from({ length: inputSize }, u)));
   return {
     model: { type: 'rnn', inputSize, hiddenSize, outputSize: outputs, activation, outputActivation: outputActivation(loss, i >> 1) },
-    data: { x, y }, ...common,
+    data: { x, y },
+    ...common,
   };
 }
 
@@ -81,8 +87,12 @@ export function randomStack(k: number): RunSpec {
   const u = () => 2 * uniformFloat64(rng) - 1;
   const loss = LOSSES[k % LOSSES.length];
   const optimizer = OPTIMIZERS[k % OPTIMIZERS.length];
-  const batch = int(1, 4), T = int(1, 4), inputSize = int(1, 3), outputs = int(1, 3) + (loss === 'crossEntropy' ? 1 : 0);
-  const recurrent = k % 4 === 3 ? int(2, 3) : int(1, 3), sequences = k % 2 === 0; // k % 4 = 3: a dense layer between two
+  const batch = int(1, 4),
+    T = int(1, 4),
+    inputSize = int(1, 3),
+    outputs = int(1, 3) + (loss === 'crossEntropy' ? 1 : 0);
+  const recurrent = k % 4 === 3 ? int(2, 3) : int(1, 3),
+    sequences = k % 2 === 0; // k % 4 = 3: a dense layer between two
   const layers: SequentialLayerSpec[] = [];
   // k % 3 = 2: token ids through an embedding first (x [batch][T], inputSize 1)
   const vocab = k % 3 === 2 ? int(2, 5) : 0;
@@ -92,7 +102,12 @@ export function randomStack(k: number): RunSpec {
   for (let j = 0; j < recurrent; j++) {
     const type = RECURRENT[(k + j) % RECURRENT.length];
     const last = j === recurrent - 1;
-    layers.push({ type, units: int(2, 4), returnSequences: last ? sequences : true, ...(type === 'rnn' ? { activation: (k + j) % 4 === 3 ? 'relu' : 'tanh' } : {}) });
+    layers.push({
+      type,
+      units: int(2, 4),
+      returnSequences: last ? sequences : true,
+      ...(type === 'rnn' ? { activation: (k + j) % 4 === 3 ? 'relu' : 'tanh' } : {}),
+    });
     if (!last && k % 4 === 3) layers.push({ type: 'dense', units: int(2, 4), activation: 'tanh' });
   }
   if (k % 2 === 1) layers.push({ type: 'dropout', rate: 0.3 });
@@ -106,17 +121,24 @@ export function randomStack(k: number): RunSpec {
   const x = Array.from({ length: batch }, () => Array.from({ length: T }, () => (vocab ? int(0, vocab - 1) : Array.from({ length: inputSize }, u))));
   const y = Array.from({ length: batch }, () => (sequences ? Array.from({ length: T }, row) : row()));
   return {
-    model: { type: 'sequential', inputSize: vocab ? 1 : inputSize, layers }, data: { x, y } as RunSpec['data'],
-    loss, optimizer, steps: 2, seed: k, note: `random stack ${k + 1}`,
+    model: { type: 'sequential', inputSize: vocab ? 1 : inputSize, layers },
+    data: { x, y } as RunSpec['data'],
+    loss,
+    optimizer,
+    steps: 2,
+    seed: k,
+    note: `random stack ${k + 1}`,
   };
 }
 
 export function describeSpec(s: RunSpec): string {
   const m = s.model;
-  const arch = m.type === 'mlp'
-    ? `mlp ${m.inputSize}-${m.layers.map((l) => `${l.units}${l.activation.slice(0, 4)}`).join('-')}`
-    : m.type === 'sequential' ? `sequential ${m.inputSize}-${m.layers.map((l) => `${l.type}${'units' in l ? l.units : l.rate}${'returnSequences' in l && l.returnSequences ? 'seq' : ''}`).join('-')}${readsSequences(m) ? ` T${(s.data as { x: unknown[][] }).x[0].length}` : ''}`
-    : `rnn ${m.inputSize}-${m.hiddenSize}${m.activation.slice(0, 4)}-${m.outputSize}${m.outputActivation.slice(0, 4)} T${(s.data as { x: unknown[][] }).x[0].length}`;
+  const arch =
+    m.type === 'mlp'
+      ? `mlp ${m.inputSize}-${m.layers.map((l) => `${l.units}${l.activation.slice(0, 4)}`).join('-')}`
+      : m.type === 'sequential'
+        ? `sequential ${m.inputSize}-${m.layers.map((l) => `${l.type}${'units' in l ? l.units : l.rate}${'returnSequences' in l && l.returnSequences ? 'seq' : ''}`).join('-')}${readsSequences(m) ? ` T${(s.data as { x: unknown[][] }).x[0].length}` : ''}`
+        : `rnn ${m.inputSize}-${m.hiddenSize}${m.activation.slice(0, 4)}-${m.outputSize}${m.outputActivation.slice(0, 4)} T${(s.data as { x: unknown[][] }).x[0].length}`;
   const o = s.optimizer;
   return `${arch} ${s.loss} ${o.type}${o.type === 'rmsprop' ? (o.epsInsideSqrt === false ? '(eps out)' : '(eps in)') : ''}`;
 }

@@ -8,7 +8,8 @@ import type { RunSpec } from '../spec/types.js';
 import { Session } from '../train/session.js';
 
 export interface StepTrace {
-  backend: string; device: string;
+  backend: string;
+  device: string;
   /** tensor name → values, in the order they are computed */
   before: Map<string, Float64Array>;
   forward: Map<string, Float64Array>;
@@ -17,21 +18,34 @@ export interface StepTrace {
   state: Map<string, Float64Array>;
   after: Map<string, Float64Array>;
   shapes: Map<string, number[]>;
-  input: Float64Array; target: Float64Array; batch: number; timeSteps: number;
+  input: Float64Array;
+  target: Float64Array;
+  batch: number;
+  timeSteps: number;
 }
 
 export async function traceStep<B>(be: Backend<B>, spec: RunSpec, steps = 1): Promise<StepTrace> {
   const data = (await loadDataset(spec)).train;
-  const session = new Session(be, {
-    model: spec.model, loss: spec.loss, optimizer: spec.optimizer, batchSize: spec.batchSize ?? data.n, seed: spec.seed ?? 0, historySize: steps,
-  }, data);
+  const session = new Session(
+    be,
+    {
+      model: spec.model,
+      loss: spec.loss,
+      optimizer: spec.optimizer,
+      batchSize: spec.batchSize ?? data.n,
+      seed: spec.seed ?? 0,
+      historySize: steps,
+    },
+    data,
+  );
   try {
     const split = async (flat: Float64Array) => new Map(session.net.params.map((p) => [p.name, flat.slice(p.off, p.off + p.rows * p.cols)]));
     for (let s = 0; s < steps - 1; s++) session.step(session.batches.at(s % session.batches.length), s);
     const batch = session.batches.at((steps - 1) % session.batches.length);
     const before = await split(await session.readParams());
     session.step(batch, steps - 1);
-    const forward = new Map<string, Float64Array>(), backward = new Map<string, Float64Array>();
+    const forward = new Map<string, Float64Array>(),
+      backward = new Map<string, Float64Array>();
     const shapes = new Map<string, number[]>(session.net.params.map((p) => [p.name, p.shape]));
     for (const t of session.net.tensors(batch.size)) {
       (t.stage === 'forward' ? forward : backward).set(t.name, await session.readView(t.view));
@@ -45,9 +59,19 @@ export async function traceStep<B>(be: Backend<B>, spec: RunSpec, steps = 1): Pr
     }
     const { x, y } = session.batchViews(batch);
     return {
-      backend: be.name, device: be.device, before, forward, loss: (await session.readLosses(steps - 1, 1))[0], backward, state,
-      after: await split(await session.readParams()), shapes,
-      input: await session.readView(x), target: await session.readView(y), batch: batch.size, timeSteps: data.steps,
+      backend: be.name,
+      device: be.device,
+      before,
+      forward,
+      loss: (await session.readLosses(steps - 1, 1))[0],
+      backward,
+      state,
+      after: await split(await session.readParams()),
+      shapes,
+      input: await session.readView(x),
+      target: await session.readView(y),
+      batch: batch.size,
+      timeSteps: data.steps,
     };
   } finally {
     session.dispose();

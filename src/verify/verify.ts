@@ -13,15 +13,27 @@ import { describeSpec, randomNetwork } from './randomSpecs.js';
 import { allTensors, traceStep } from './trace.js';
 import { type Expect, matchesPrinted, workedExamples } from './workedExamples.js';
 
-export interface VerifyRow { check: string; tensor: string; error: number; tolerance: number; ok: boolean }
+export interface VerifyRow {
+  check: string;
+  tensor: string;
+  error: number;
+  tolerance: number;
+  ok: boolean;
+}
 export interface VerifyOptions {
-  random?: number; onRow?: (r: VerifyRow) => void;
+  random?: number;
+  onRow?: (r: VerifyRow) => void;
   /** Told as each stage starts (a worked example, a group of kernels, a random network): progress for a long run. */
   onStage?: (what: string) => void;
 }
 
-const row = (check: string, tensor: string, error: number, tolerance: number): VerifyRow =>
-  ({ check, tensor, error, tolerance, ok: Number.isFinite(error) && error <= tolerance });
+const row = (check: string, tensor: string, error: number, tolerance: number): VerifyRow => ({
+  check,
+  tensor,
+  error,
+  tolerance,
+  ok: Number.isFinite(error) && error <= tolerance,
+});
 
 /** Rows for one worked example on one backend: each expected tensor, then each printed number. */
 export async function verifyWorkedExample<B>(be: Backend<B>, name: string, raw: unknown): Promise<VerifyRow[]> {
@@ -31,7 +43,11 @@ export async function verifyWorkedExample<B>(be: Backend<B>, name: string, raw: 
   const got = allTensors(trace);
   const tol = be.precision === 'f64' ? TOLERANCE.workedCpu : TOLERANCE.workedGpu;
   const rows: VerifyRow[] = [row(name, 'loss', maxRelError([trace.loss], [expect.loss]), tol)];
-  const groups: [Record<string, number[]> | undefined, string][] = [[expect.tensors, ''], [expect.grads, '.grad'], [expect.params, '']];
+  const groups: [Record<string, number[]> | undefined, string][] = [
+    [expect.tensors, ''],
+    [expect.grads, '.grad'],
+    [expect.params, ''],
+  ];
   for (const [group, suffix] of groups) {
     for (const [k, want] of Object.entries(group ?? {})) rows.push(row(name, k + suffix, maxRelError(got.get(k + suffix) ?? [], want), tol));
   }
@@ -42,17 +58,21 @@ export async function verifyWorkedExample<B>(be: Backend<B>, name: string, raw: 
   for (const [tensor, index, text] of expect.printed ?? []) {
     const v = got.get(tensor)?.[index] ?? NaN;
     // float32 holds about 7 digits: past that, a device is held to its own tolerance instead
-    const tolerance = Math.max(10 ** -((text.split('.')[1] ?? '').length), be.precision === 'f64' ? 0 : tol * Math.abs(Number(text)));
+    const tolerance = Math.max(10 ** -(text.split('.')[1] ?? '').length, be.precision === 'f64' ? 0 : tol * Math.abs(Number(text)));
     const error = Math.abs(v - Number(text));
     const ok = be.precision === 'f64' ? matchesPrinted(v, text) : error <= tolerance * (1 + 1e-9);
     rows.push({ check: name, tensor: `${tensor}[${index}] shows as ${text}`, error, tolerance, ok });
   }
   if (be.precision !== 'f64') {
     const ref = allTensors(await traceStep(new CpuBackend(), spec));
-    let worst = 0, worstName = '';
+    let worst = 0,
+      worstName = '';
     for (const [k, v] of ref) {
       const e = maxRelError(got.get(k) ?? [], v);
-      if (!(e <= worst)) { worst = e; worstName = k; }
+      if (!(e <= worst)) {
+        worst = e;
+        worstName = k;
+      }
     }
     rows.push(row(name, `every tensor vs cpu (worst: ${worstName || 'none'})`, worst, tol));
   }
@@ -74,7 +94,10 @@ export async function compareWithReference<B>(be: Backend<B>, spec: RunSpec): Pr
 
 export async function verifyAll<B>(be: Backend<B>, opts: VerifyOptions = {}): Promise<VerifyRow[]> {
   const rows: VerifyRow[] = [];
-  const add = (r: VerifyRow) => { rows.push(r); opts.onRow?.(r); };
+  const add = (r: VerifyRow) => {
+    rows.push(r);
+    opts.onRow?.(r);
+  };
   for (const ex of workedExamples) {
     opts.onStage?.(`worked example ${ex.name}`);
     for (const r of await verifyWorkedExample(be, ex.name, ex.spec)) add(r);
@@ -98,6 +121,10 @@ export function formatRows(rows: VerifyRow[]): string {
   const head = ['check', 'tensor', 'worst error', 'tolerance', ''];
   const body = rows.map((r) => [r.check, r.tensor, r.error.toExponential(2), r.tolerance.toExponential(0), r.ok ? 'ok' : 'FAIL']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

@@ -11,15 +11,21 @@ import sgd from '../../examples/single-neuron-sgd.json';
 export type Printed = [string, number, string];
 export interface Expect {
   loss: number;
-  tensors?: Record<string, number[]>; grads?: Record<string, number[]>;
-  params?: Record<string, number[]>; state?: Record<string, number[]>;
+  tensors?: Record<string, number[]>;
+  grads?: Record<string, number[]>;
+  params?: Record<string, number[]>;
+  state?: Record<string, number[]>;
   printed?: Printed[];
 }
 
 export const workedExamples: { name: string; spec: unknown }[] = [
-  { name: 'single-neuron-sgd', spec: sgd }, { name: 'single-neuron-rmsprop', spec: rmsprop },
-  { name: 'mlp-3-3-1-sigmoid', spec: mlp }, { name: 'linear-half-mse', spec: linear }, { name: 'rnn-3-day-bptt', spec: rnn },
-  { name: 'one-lstm-step', spec: lstm }, { name: 'one-gru-step', spec: gru },
+  { name: 'single-neuron-sgd', spec: sgd },
+  { name: 'single-neuron-rmsprop', spec: rmsprop },
+  { name: 'mlp-3-3-1-sigmoid', spec: mlp },
+  { name: 'linear-half-mse', spec: linear },
+  { name: 'rnn-3-day-bptt', spec: rnn },
+  { name: 'one-lstm-step', spec: lstm },
+  { name: 'one-gru-step', spec: gru },
 ];
 
 /** True when `value` shows as `text` at text's precision (rounded, or cut as the stories sometimes do). */

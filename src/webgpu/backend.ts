@@ -61,9 +61,10 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     this.adapterInfo = ctx.adapter.info;
     this.runner = new KernelRunner(this.gpu);
     const { maxStorageBufferBindingSize: binding, maxBufferSize: size } = this.gpu.limits;
-    this.bufferLimit = binding <= size
-      ? { floats: Math.floor(binding / 4), what: `this GPU's maxStorageBufferBindingSize of ${binding} bytes` }
-      : { floats: Math.floor(size / 4), what: `this GPU's maxBufferSize of ${size} bytes` };
+    this.bufferLimit =
+      binding <= size
+        ? { floats: Math.floor(binding / 4), what: `this GPU's maxStorageBufferBindingSize of ${binding} bytes` }
+        : { floats: Math.floor(size / 4), what: `this GPU's maxBufferSize of ${size} bytes` };
     this.gpu.addEventListener('uncapturederror', (e) => {
       this.error ??= new Error(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
     });
@@ -140,7 +141,9 @@ export class WebGpuBackend implements Backend<GpuBuf> {
   }
 
   /** Whether kernels can be timed on this device (the timestamp-query feature). */
-  get canTimeKernels(): boolean { return this.gpu.features.has('timestamp-query'); }
+  get canTimeKernels(): boolean {
+    return this.gpu.features.has('timestamp-query');
+  }
 
   /** Times each kernel recorded from now until stopTiming() (see timer.ts). */
   startTiming(): void {
@@ -193,9 +196,13 @@ export class WebGpuBackend implements Backend<GpuBuf> {
     buf.gpu.destroy();
     this.live.delete(buf);
   }
-  liveBuffers(): number { return this.live.size; }
+  liveBuffers(): number {
+    return this.live.size;
+  }
   /** Dispatches prepared so far (uniform buffer + bind group each), which a step reuses rather than adds to. */
-  preparedDispatches(): number { return this.runner.size; }
+  preparedDispatches(): number {
+    return this.runner.size;
+  }
   inventory(): Map<GpuBuf, { label: string; floats: number }> {
     return new Map([...this.live].map((b) => [b, { label: b.label, floats: b.length }]));
   }

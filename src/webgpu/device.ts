@@ -4,7 +4,12 @@
 // chromium package) and the caller is told, since that is for correctness, not speed.
 import { nodeAdapter, nodePeerGpu } from './nodeGpu.js';
 
-export interface GpuContext { device: GPUDevice; adapter: GPUAdapter; description: string; software: boolean }
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  description: string;
+  software: boolean;
+}
 
 export { SWIFTSHADER_ICD } from './nodeGpu.js';
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;

@@ -3,7 +3,9 @@
 import type * as Node from './nodeGpu.js';
 
 export const SWIFTSHADER_ICD: typeof Node.SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const nodeOnly = (): never => { throw new Error('Dawn (the `webgpu` package) is for Node; a browser has navigator.gpu'); };
+const nodeOnly = (): never => {
+  throw new Error('Dawn (the `webgpu` package) is for Node; a browser has navigator.gpu');
+};
 export const loadDawn: typeof Node.loadDawn = async () => nodeOnly();
 export const nodeAdapter: typeof Node.nodeAdapter = async () => nodeOnly();
 export const nodePeerGpu: typeof Node.nodePeerGpu = async () => nodeOnly();

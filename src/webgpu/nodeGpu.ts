@@ -13,17 +13,26 @@ import { RunError } from '../errors.js';
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 type Create = (options: string[]) => GPU;
-interface Dawn { create: Create; globals: Record<string, unknown> }
+interface Dawn {
+  create: Create;
+  globals: Record<string, unknown>;
+}
 
 let dawn: Promise<Dawn> | undefined;
 /** The `webgpu` package, or a RunError-worthy message saying how to install it. */
 export function loadDawn(): Promise<Dawn> {
-  dawn ??= import('webgpu').then((m) => m as unknown as Dawn, (e: unknown) => {
-    dawn = undefined;
-    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
-    throw new RunError(missing ? 'webgpu: the webgpu backend in Node needs the optional `webgpu` package (Dawn): npm install webgpu'
-      : `webgpu: the \`webgpu\` package (Dawn) could not be loaded: ${(e as Error).message}`);
-  });
+  dawn ??= import('webgpu').then(
+    (m) => m as unknown as Dawn,
+    (e: unknown) => {
+      dawn = undefined;
+      const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
+      throw new RunError(
+        missing
+          ? 'webgpu: the webgpu backend in Node needs the optional `webgpu` package (Dawn): npm install webgpu'
+          : `webgpu: the \`webgpu\` package (Dawn) could not be loaded: ${(e as Error).message}`,
+      );
+    },
+  );
   return dawn;
 }
 
@@ -49,7 +58,8 @@ function serially<T>(f: () => Promise<T>): Promise<T> {
 
 /** Runs `ask` with these environment variables set (undefined: left as they are), then puts them back; only inside `serially`. */
 async function withEnv<T>(vars: Record<string, string | undefined>, ask: () => Promise<T>): Promise<T> {
-  const env = process.env, before = new Map<string, string | undefined>();
+  const env = process.env,
+    before = new Map<string, string | undefined>();
   for (const [k, v] of Object.entries(vars)) {
     if (v === undefined) continue;
     before.set(k, env[k]);
@@ -82,7 +92,8 @@ function driverEnv(software: boolean): Record<string, string | undefined> {
   // XDG_RUNTIME_DIR: given when missing, as Miya always gave Dawn one; restored like the rest
   const runtime = env.XDG_RUNTIME_DIR ? undefined : '/tmp';
   // Mesa's llvmpipe (lavapipe) is left out: it is software and lacks what Dawn needs
-  return software ? { VK_ICD_FILENAMES: SWIFTSHADER_ICD, XDG_RUNTIME_DIR: runtime }
+  return software
+    ? { VK_ICD_FILENAMES: SWIFTSHADER_ICD, XDG_RUNTIME_DIR: runtime }
     : { VK_LOADER_DRIVERS_DISABLE: env.VK_LOADER_DRIVERS_DISABLE ? undefined : '*lvp*', XDG_RUNTIME_DIR: runtime };
 }
 
@@ -117,7 +128,9 @@ export async function nodePeerGpu(): Promise<{ gpu: GPU; globals: Record<string,
   const peer = {
     requestAdapter: (o?: GPURequestAdapterOptions) => serially(() => withEnv(driverEnv(software), () => gpu.requestAdapter(o))),
     getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat(),
-    get wgslLanguageFeatures() { return gpu.wgslLanguageFeatures; },
+    get wgslLanguageFeatures() {
+      return gpu.wgslLanguageFeatures;
+    },
   } as GPU;
   return { gpu: peer, globals: (await loadDawn()).globals };
 }

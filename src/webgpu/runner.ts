@@ -6,10 +6,18 @@ import { gpuKernels, type KernelSpec } from './kernels.js';
 import { shaderSource } from './shaders.js';
 import { BufferUsage } from './flags.js';
 
-export interface GpuBuf { id: number; gpu: GPUBuffer; length: number; label: string }
+export interface GpuBuf {
+  id: number;
+  gpu: GPUBuffer;
+  length: number;
+  label: string;
+}
 
 interface Prepared {
-  pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; uniform: GPUBuffer; data: ArrayBuffer;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  uniform: GPUBuffer;
+  data: ArrayBuffer;
   /** every buffer given (the key names them all) */
   ids: number[];
   workgroups: [number, number, number];
@@ -73,15 +81,16 @@ export class KernelRunner {
     const bindGroup = this.device.createBindGroup({
       label: variant,
       layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: uniform } },
-        ...entries.map(([name, b]) => ({ binding: spec.bindings[name], resource: { buffer: b.gpu } }))],
+      entries: [{ binding: 0, resource: { buffer: uniform } }, ...entries.map(([name, b]) => ({ binding: spec.bindings[name], resource: { buffer: b.gpu } }))],
     });
     const ids = Object.values(given).flatMap((b) => (b ? [b.id] : []));
     return { pipeline, bindGroup, uniform, data, ids, workgroups: spec.workgroups(p) };
   }
 
   /** How many dispatches are prepared (each with its uniform buffer and bind group). */
-  get size(): number { return this.prepared.size; }
+  get size(): number {
+    return this.prepared.size;
+  }
 
   /** Drops the cached dispatches that bind a buffer about to be destroyed. */
   forget(buf: GpuBuf): void {
@@ -109,11 +118,20 @@ function dispatchKey<K extends KernelName>(kernel: K, spec: KernelSpec<K>, p: Ke
   const params = p as unknown as Record<string, unknown>;
   for (const f in params) if (!spec.dynamic?.includes(f as never)) key += f + '=' + params[f] + ',';
   const given = bufs as Record<string, GpuBuf | undefined>;
-  for (const name in given) { const b = given[name]; if (b) key += name + b.id + ','; }
+  for (const name in given) {
+    const b = given[name];
+    if (b) key += name + b.id + ',';
+  }
   return key;
 }
 
-const variantName = (kernel: string, flags: Record<string, boolean>) => kernel + ':' + Object.keys(flags).filter((f) => flags[f]).sort().join(',');
+const variantName = (kernel: string, flags: Record<string, boolean>) =>
+  kernel +
+  ':' +
+  Object.keys(flags)
+    .filter((f) => flags[f])
+    .sort()
+    .join(',');
 
 function packUniforms<K extends KernelName>(spec: KernelSpec<K>, p: KernelParams[K]): ArrayBuffer {
   const bytes = Math.ceil((spec.uniforms.length * 4) / 16) * 16;
@@ -128,6 +146,7 @@ function packUniforms<K extends KernelName>(spec: KernelSpec<K>, p: KernelParams
 }
 
 function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
-  const x = new Uint32Array(a), y = new Uint32Array(b);
+  const x = new Uint32Array(a),
+    y = new Uint32Array(b);
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }

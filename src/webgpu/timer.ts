@@ -5,7 +5,11 @@
 import type { KernelWork } from '../kernelWork.js';
 import { BufferUsage, MapMode } from './flags.js';
 
-export interface KernelTime { kernel: string; ms: number; work: KernelWork }
+export interface KernelTime {
+  kernel: string;
+  ms: number;
+  work: KernelWork;
+}
 
 const CAPACITY = 2048; // kernels per timing window (4096 queries, the most a query set may hold); later ones run untimed
 

@@ -13,11 +13,22 @@ import type { TuneStore } from '../tuneStore.js';
 import { loadChoices, saveChoices, tuneDeviceKey } from './tuneCache.js';
 
 /** The variant of a product a tuning chose. */
-export interface TunedChoice { tile: MatmulTile; singleBuffer: boolean; separateEpilogue: boolean; vec4: boolean }
+export interface TunedChoice {
+  tile: MatmulTile;
+  singleBuffer: boolean;
+  separateEpilogue: boolean;
+  vec4: boolean;
+}
 /** A choice with what it was timed at: ms per launch, and the shape's own choice's. */
-export interface TimedChoice extends TunedChoice { ms: number; untunedMs: number }
+export interface TimedChoice extends TunedChoice {
+  ms: number;
+  untunedMs: number;
+}
 
-export interface TunedProduct { product: string; choice: TimedChoice }
+export interface TunedProduct {
+  product: string;
+  choice: TimedChoice;
+}
 
 /** A product in words, and the key its tuned choice is kept under: shape, transpositions, epilogue. */
 export function productKey(p: MatmulParams): string {
@@ -49,7 +60,10 @@ function candidates(p: MatmulParams, tiles: readonly MatmulTile[]): TunedChoice[
 
 const filled = (be: WebGpuBackend, n: number, label: string, seed: number): GpuBuf => {
   const b = be.buffer(Math.max(1, n), label);
-  be.write(b, Float64Array.from({ length: Math.max(1, n) }, (_v, i) => Math.sin(seed + i * 0.37) * 0.5));
+  be.write(
+    b,
+    Float64Array.from({ length: Math.max(1, n) }, (_v, i) => Math.sin(seed + i * 0.37) * 0.5),
+  );
   return b;
 };
 
@@ -76,14 +90,23 @@ async function timeLaunches(be: WebGpuBackend, run: () => void): Promise<number>
 async function timeProduct(be: WebGpuBackend, p: MatmulParams): Promise<[TunedChoice | undefined, number][]> {
   const { M, N, K } = p;
   const bufs = {
-    a: filled(be, M * K, 'tune.a', 1), b: filled(be, K * N, 'tune.b', 2), z: filled(be, M * N, 'tune.z', 3),
-    act: filled(be, M * N, 'tune.act', 4), bias: filled(be, N, 'tune.bias', 5), add: filled(be, M * N, 'tune.add', 6), d: filled(be, M * N, 'tune.d', 7),
+    a: filled(be, M * K, 'tune.a', 1),
+    b: filled(be, K * N, 'tune.b', 2),
+    z: filled(be, M * N, 'tune.z', 3),
+    act: filled(be, M * N, 'tune.act', 4),
+    bias: filled(be, N, 'tune.bias', 5),
+    add: filled(be, M * N, 'tune.add', 6),
+    d: filled(be, M * N, 'tune.d', 7),
   };
   const v = (buf: GpuBuf, rows: number, cols: number) => ({ buf, off: 0, rows, cols });
   const args: MatmulArgs<GpuBuf> = {
-    z: v(bufs.z, M, N), a: p.transA ? v(bufs.a, K, M) : v(bufs.a, M, K), b: p.transB ? v(bufs.b, N, K) : v(bufs.b, K, N),
-    transA: p.transA, transB: p.transB,
-    ...(p.hasBias ? { bias: v(bufs.bias, 1, N) } : {}), ...(p.hasAdd ? { add: v(bufs.add, M, N) } : {}),
+    z: v(bufs.z, M, N),
+    a: p.transA ? v(bufs.a, K, M) : v(bufs.a, M, K),
+    b: p.transB ? v(bufs.b, N, K) : v(bufs.b, K, N),
+    transA: p.transA,
+    transB: p.transB,
+    ...(p.hasBias ? { bias: v(bufs.bias, 1, N) } : {}),
+    ...(p.hasAdd ? { add: v(bufs.add, M, N) } : {}),
     ...(p.writeAct ? { activation: p.act, act: v(bufs.act, M, N) } : {}),
     ...(p.mulDeriv ? { through: { act: p.act, z: v(bufs.d, M, N), a: v(bufs.d, M, N) } } : {}),
   };
@@ -135,10 +158,13 @@ export function choiceText(c: TunedChoice): string {
 export async function tuneWithStore(be: WebGpuBackend, products: MatmulParams[], log?: (line: string) => void, store?: TuneStore): Promise<number> {
   const say = (product: string, c: TimedChoice, from = '') =>
     log?.(`tuned ${product}: ${choiceText(c)}, ${c.ms.toFixed(3)} ms (untuned ${c.untunedMs.toFixed(3)} ms)${from}`);
-  const device = store && await tuneDeviceKey(be.adapterInfo);
+  const device = store && (await tuneDeviceKey(be.adapterInfo));
   if (store && device) {
     const { choices, dropped } = await loadChoices(store, device, be.matmulTiles());
-    if (dropped.length) log?.(`tune: ${store.where}: left out ${dropped.length} entr${dropped.length === 1 ? 'y' : 'ies'} for this GPU that it cannot use (${dropped.join('; ')}); timing ${dropped.length === 1 ? 'it' : 'them'} again`);
+    if (dropped.length)
+      log?.(
+        `tune: ${store.where}: left out ${dropped.length} entr${dropped.length === 1 ? 'y' : 'ies'} for this GPU that it cannot use (${dropped.join('; ')}); timing ${dropped.length === 1 ? 'it' : 'them'} again`,
+      );
     const fresh = new Map([...choices].filter(([product]) => !be.tuned.has(product)));
     for (const [product, c] of fresh) be.tuned.set(product, c);
     for (const product of new Set(products.map(productKey))) {

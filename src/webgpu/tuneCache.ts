@@ -40,9 +40,16 @@ export function parseTuneCache(text: string, where: string): TuneCache {
 
 function validChoice(v: unknown, tiles: readonly MatmulTile[]): v is TimedChoice {
   const c = v as Partial<TimedChoice> | null;
-  return typeof c === 'object' && c !== null && tiles.includes(c.tile as MatmulTile) &&
-    typeof c.singleBuffer === 'boolean' && typeof c.separateEpilogue === 'boolean' && typeof c.vec4 === 'boolean' &&
-    Number.isFinite(c.ms) && Number.isFinite(c.untunedMs);
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    tiles.includes(c.tile as MatmulTile) &&
+    typeof c.singleBuffer === 'boolean' &&
+    typeof c.separateEpilogue === 'boolean' &&
+    typeof c.vec4 === 'boolean' &&
+    Number.isFinite(c.ms) &&
+    Number.isFinite(c.untunedMs)
+  );
 }
 
 /**
@@ -50,11 +57,20 @@ function validChoice(v: unknown, tiles: readonly MatmulTile[]): v is TimedChoice
  * field missing) are left out and named in `dropped`, so that their products are timed again.
  */
 export function choicesFor(cache: TuneCache, device: string, tiles: readonly MatmulTile[]): { choices: Map<string, TimedChoice>; dropped: string[] } {
-  const choices = new Map<string, TimedChoice>(), dropped: string[] = [];
+  const choices = new Map<string, TimedChoice>(),
+    dropped: string[] = [];
   const section = cache.devices[device];
   if (typeof section !== 'object' || section === null) return { choices, dropped };
   for (const [product, c] of Object.entries(section)) {
-    if (validChoice(c, tiles)) choices.set(product, { tile: c.tile, singleBuffer: c.singleBuffer, separateEpilogue: c.separateEpilogue, vec4: c.vec4, ms: c.ms, untunedMs: c.untunedMs });
+    if (validChoice(c, tiles))
+      choices.set(product, {
+        tile: c.tile,
+        singleBuffer: c.singleBuffer,
+        separateEpilogue: c.separateEpilogue,
+        vec4: c.vec4,
+        ms: c.ms,
+        untunedMs: c.untunedMs,
+      });
     else dropped.push(product);
   }
   return { choices, dropped };
@@ -63,7 +79,9 @@ export function choicesFor(cache: TuneCache, device: string, tiles: readonly Mat
 /** The cache with this device's section replaced by `choices`; other devices' sections are kept as they were. */
 export function withChoices(cache: TuneCache, device: string, choices: ReadonlyMap<string, TimedChoice>): TuneCache {
   const round = (ms: number) => Math.round(ms * 1e4) / 1e4;
-  const section = [...choices].sort(([a], [b]) => a.localeCompare(b)).map(([product, c]) => [product, { ...c, ms: round(c.ms), untunedMs: round(c.untunedMs) }]);
+  const section = [...choices]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([product, c]) => [product, { ...c, ms: round(c.ms), untunedMs: round(c.untunedMs) }]);
   return { ...cache, devices: { ...cache.devices, [device]: Object.fromEntries(section) } };
 }
 
@@ -77,7 +95,10 @@ async function digest(text: string): Promise<string> {
 export const matmulKernelsText = (): string => [shaderFiles.activation, shaderFiles.matmul, JSON.stringify(MATMUL_TILES), MATMUL_TILE_NAMES.join()].join('\n');
 
 /** The key of a device's section: the adapter as it describes itself, and the kernels' digest. */
-export async function tuneDeviceKey(info: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>, kernels = matmulKernelsText()): Promise<string> {
+export async function tuneDeviceKey(
+  info: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>,
+  kernels = matmulKernelsText(),
+): Promise<string> {
   const adapter = [info.vendor, info.architecture, info.device, info.description].map((s) => s || '-').join(' / ');
   return `${adapter} · kernels ${await digest(kernels)}`;
 }

@@ -11,7 +11,10 @@ import { validateSpec } from '../spec/validate.js';
 export function checkData(raw: unknown, data: Datasets): void {
   const spec = validateSpec(raw);
   const model = spec.model;
-  const sets: [string, Dataset | undefined][] = [['train', data.train], ['test', data.test]];
+  const sets: [string, Dataset | undefined][] = [
+    ['train', data.train],
+    ['test', data.test],
+  ];
   if (!data.train) throw new SpecError('data.train', 'the samples to train on ({n, x, y, steps, features, outputs})');
   const seqOut = model.type === 'sequential' && givesSequences(model);
   const vocab = model.type === 'sequential' && readsTokens(model) && model.layers[0].type === 'embedding' ? model.layers[0].vocab : undefined;
@@ -26,13 +29,22 @@ export function checkData(raw: unknown, data: Datasets): void {
     if (d.outputs !== outputs) throw new SpecError(`${at}.outputs`, `expected ${outputs} (the model's outputs), got ${d.outputs}`);
     // a model that gives sequences has one target row a step; any other, one a sample
     if (seqOut ? d.targetSteps !== steps : d.targetSteps !== undefined && d.targetSteps !== 1) {
-      throw new SpecError(`${at}.targetSteps`, seqOut ? `${steps} (data.${name}.steps: the model gives an output every step), got ${d.targetSteps}` : `none (the model gives one output a sample), got ${d.targetSteps}`);
+      throw new SpecError(
+        `${at}.targetSteps`,
+        seqOut
+          ? `${steps} (data.${name}.steps: the model gives an output every step), got ${d.targetSteps}`
+          : `none (the model gives one output a sample), got ${d.targetSteps}`,
+      );
     }
-    if (d.classIndex && spec.loss !== 'crossEntropy') throw new SpecError(`${at}.classIndex`, `class-index targets only with loss "crossEntropy", got loss "${spec.loss}"`);
-    if (!(d.x instanceof Float64Array) || d.x.length !== d.n * steps * d.features) throw new SpecError(`${at}.x`, `a Float64Array of n·steps·features = ${d.n * steps * d.features} numbers, got ${describe(d.x)}`);
-    const rows = d.n * (d.targetSteps ?? 1), cols = d.classIndex ? 1 : outputs;
+    if (d.classIndex && spec.loss !== 'crossEntropy')
+      throw new SpecError(`${at}.classIndex`, `class-index targets only with loss "crossEntropy", got loss "${spec.loss}"`);
+    if (!(d.x instanceof Float64Array) || d.x.length !== d.n * steps * d.features)
+      throw new SpecError(`${at}.x`, `a Float64Array of n·steps·features = ${d.n * steps * d.features} numbers, got ${describe(d.x)}`);
+    const rows = d.n * (d.targetSteps ?? 1),
+      cols = d.classIndex ? 1 : outputs;
     const yShape = `n·${d.targetSteps ? 'targetSteps·' : ''}${d.classIndex ? '1 (class indices)' : 'outputs'}`;
-    if (!(d.y instanceof Float64Array) || d.y.length !== rows * cols) throw new SpecError(`${at}.y`, `a Float64Array of ${yShape} = ${rows * cols} numbers, got ${describe(d.y)}`);
+    if (!(d.y instanceof Float64Array) || d.y.length !== rows * cols)
+      throw new SpecError(`${at}.y`, `a Float64Array of ${yShape} = ${rows * cols} numbers, got ${describe(d.y)}`);
     if (d.classIndex) inRange(`${at}.y`, d.y, outputs, 'a class index', `the last layer has ${outputs} outputs`);
     if (vocab !== undefined) inRange(`${at}.x`, d.x, vocab, 'a token id', `model.layers[0] is an embedding of vocab ${vocab}`);
   }
@@ -41,7 +53,8 @@ export function checkData(raw: unknown, data: Datasets): void {
 /** Every value of `v` an integer 0…count−1, else a SpecError naming the first that is not. */
 function inRange(at: string, v: Float64Array, count: number, what: string, why: string): void {
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= count) throw new SpecError(`${at}[${i}]`, `${what}, an integer from 0 to ${count - 1} (${why}), got ${v[i]}`);
+    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= count)
+      throw new SpecError(`${at}[${i}]`, `${what}, an integer from 0 to ${count - 1} (${why}), got ${v[i]}`);
   }
 }
 

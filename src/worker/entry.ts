@@ -28,7 +28,10 @@ channel.port1.onmessage = () => wake?.();
 let lastYield = performance.now();
 async function yieldToMessages(): Promise<void> {
   if (performance.now() - lastYield < 10) return;
-  await new Promise<void>((ok) => { wake = ok; channel.port2.postMessage(null); });
+  await new Promise<void>((ok) => {
+    wake = ok;
+    channel.port2.postMessage(null);
+  });
   lastYield = performance.now();
 }
 
@@ -41,7 +44,10 @@ scope.addEventListener('message', (e) => {
     if (m.error) s?.fail(rebuildError(m.error));
     else s?.ok();
   } else if (m.type === 'run') {
-    run(m).then((result) => post({ type: 'done', result }), (err) => post({ type: 'error', error: errorData(err) }));
+    run(m).then(
+      (result) => post({ type: 'done', result }),
+      (err) => post({ type: 'error', error: errorData(err) }),
+    );
   }
 });
 
@@ -49,7 +55,13 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
   const o = m.options;
   if (m.data) checkData(m.spec, m.data);
   const opts: RunOptions = {
-    backend: o.backend, steps: o.steps, reportEvery: o.reportEvery, tune: o.tune, resume: o.resume, data: m.data, signal: stop.signal,
+    backend: o.backend,
+    steps: o.steps,
+    reportEvery: o.reportEvery,
+    tune: o.tune,
+    resume: o.resume,
+    data: m.data,
+    signal: stop.signal,
     afterStep: yieldToMessages,
   };
   if (o.progress) opts.onProgress = (progress) => post({ type: 'progress', progress });
@@ -59,11 +71,12 @@ async function run(m: Extract<ToWorker, { type: 'run' }>) {
     opts.checkpoint = {
       ...o.checkpoint,
       // the page's save runs before training goes on, as it would on the page: a failed save fails the run
-      save: (bytes, step) => new Promise<void>((ok, fail) => {
-        const id = nextSave++;
-        saves.set(id, { ok, fail });
-        post({ type: 'save', id, bytes, step }, [bytes.buffer as ArrayBuffer]);
-      }),
+      save: (bytes, step) =>
+        new Promise<void>((ok, fail) => {
+          const id = nextSave++;
+          saves.set(id, { ok, fail });
+          post({ type: 'save', id, bytes, step }, [bytes.buffer as ArrayBuffer]);
+        }),
     };
   }
   return runSpec(m.spec, opts);

@@ -19,11 +19,16 @@ const builtIn: Record<string, new (message: string) => Error> = { TypeError, Ran
 
 export function rebuildError(d: ErrorData): Error {
   const f = d.fields;
-  const e = d.name === 'SpecError' ? new SpecError(String(f.path), String(f.expected))
-    : d.name === 'NonFiniteError' ? new NonFiniteError(Number(f.step), String(f.tensor), NaN)
-      : d.name === 'DeviceLostError' ? new DeviceLostError('', '')
-        : d.name === 'RunError' ? new RunError(d.message)
-          : new (builtIn[d.name] ?? Error)(d.message);
+  const e =
+    d.name === 'SpecError'
+      ? new SpecError(String(f.path), String(f.expected))
+      : d.name === 'NonFiniteError'
+        ? new NonFiniteError(Number(f.step), String(f.tensor), NaN)
+        : d.name === 'DeviceLostError'
+          ? new DeviceLostError('', '')
+          : d.name === 'RunError'
+            ? new RunError(d.message)
+            : new (builtIn[d.name] ?? Error)(d.message);
   // the worker's own words (NonFiniteError's value and DeviceLostError's reason are only in them)
   e.message = d.message;
   if (e.name !== d.name) e.name = d.name;

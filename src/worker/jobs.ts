@@ -29,10 +29,7 @@ export interface JobOptions<E> {
 }
 
 type ToJobs = { type: 'job'; id: number; name: string; args: unknown } | { type: 'stop'; id: number };
-type FromJobs =
-  | { type: 'event'; id: number; event: unknown }
-  | { type: 'done'; id: number; result: unknown }
-  | { type: 'error'; id: number; error: ErrorData };
+type FromJobs = { type: 'event'; id: number; event: unknown } | { type: 'done'; id: number; result: unknown } | { type: 'error'; id: number; error: ErrorData };
 
 interface Scope {
   postMessage(m: FromJobs, transfer?: Transferable[]): void;
@@ -58,13 +55,20 @@ export function serveJobs(jobs: Record<string, Job>, scope: Scope = globalThis a
         if (!job) throw new RunError(`no job named ${m.name} in this worker (it has ${Object.keys(jobs).join(', ')})`);
         return job(m.args as never, { signal: stop.signal, emit });
       })
-      .then((result) => scope.postMessage({ type: 'done', id: m.id, result }), (err) => scope.postMessage({ type: 'error', id: m.id, error: errorData(err) }))
+      .then(
+        (result) => scope.postMessage({ type: 'done', id: m.id, result }),
+        (err) => scope.postMessage({ type: 'error', id: m.id, error: errorData(err) }),
+      )
       .catch((err) => scope.postMessage({ type: 'error', id: m.id, error: errorData(err) })) // a result that cannot be cloned
       .finally(() => running.delete(m.id));
   });
 }
 
-interface Pending { ok(result: unknown): void; fail(e: unknown): void; onEvent?: (event: unknown) => void }
+interface Pending {
+  ok(result: unknown): void;
+  fail(e: unknown): void;
+  onEvent?: (event: unknown) => void;
+}
 
 /**
  * On the page: one worker (started on the first run, and again after it failed) that runs jobs by
@@ -75,7 +79,10 @@ export class JobWorker {
   private pending = new Map<number, Pending>();
   private nextId = 0;
 
-  constructor(private readonly start: () => Worker, private readonly what = 'the worker') {}
+  constructor(
+    private readonly start: () => Worker,
+    private readonly what = 'the worker',
+  ) {}
 
   run<R, E = unknown>(name: string, args: unknown, opts: JobOptions<E> = {}): Promise<R> {
     if (typeof Worker === 'undefined') return Promise.reject(new RunError(`${this.what}: no Web Workers here`));
@@ -88,8 +95,14 @@ export class JobWorker {
         opts.signal?.removeEventListener('abort', onAbort);
       };
       this.pending.set(id, {
-        ok: (r) => { settle(); resolve(r as R); },
-        fail: (e) => { settle(); reject(e); },
+        ok: (r) => {
+          settle();
+          resolve(r as R);
+        },
+        fail: (e) => {
+          settle();
+          reject(e);
+        },
         onEvent: opts.onEvent as ((event: unknown) => void) | undefined,
       });
       opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -112,7 +125,8 @@ export class JobWorker {
     if (this.worker) return this.worker;
     const worker = this.start();
     worker.onmessage = (e: MessageEvent<FromJobs>) => {
-      const m = e.data, p = this.pending.get(m.id);
+      const m = e.data,
+        p = this.pending.get(m.id);
       if (!p) return;
       if (m.type === 'done') p.ok(m.result);
       else if (m.type === 'error') p.fail(rebuildError(m.error));

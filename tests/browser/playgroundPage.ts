@@ -32,9 +32,11 @@ export function usePlayground(): Playground {
     },
     openCpu: (path) => {
       if (!h) throw new Error('the headless browser is not started (use it inside a test)');
-      return h.open(path, (p) => p.evaluateOnNewDocument(() => {
-        delete (Navigator.prototype as { gpu?: unknown }).gpu;
-      }));
+      return h.open(path, (p) =>
+        p.evaluateOnNewDocument(() => {
+          delete (Navigator.prototype as { gpu?: unknown }).gpu;
+        }),
+      );
     },
   };
 }

@@ -26,7 +26,11 @@ export const tolerance: Record<string, { tol: number; scale: (t: number, largest
   webgpu: { tol: WEBGPU_RTOL, scale: (t, largest) => Math.max(Math.abs(t), largest) },
 };
 
-export interface OracleRun<T> { results?: Map<string, T>; error: string; seconds: number }
+export interface OracleRun<T> {
+  results?: Map<string, T>;
+  error: string;
+  seconds: number;
+}
 
 /**
  * Runs tests/oracle/`script` over `cases` (written to a JSON file) in one Python process; its
@@ -40,7 +44,10 @@ export function runOracle<T extends { name: string }>(script: string, cases: unk
   const r = spawnSync(PYTHON, [path, file], { encoding: 'utf8', timeout: 120_000, maxBuffer: 2 ** 28, env: { ...process.env, OMP_NUM_THREADS: '1' } });
   const seconds = (performance.now() - t0) / 1000;
   if (r.error || r.status !== 0) {
-    return { seconds, error: `${PYTHON} ${path} failed (Debian's python3-torch must be installed, as .ci/run does): ${r.error?.message ?? `exit ${r.status ?? r.signal}`}\n${r.stderr ?? ''}` };
+    return {
+      seconds,
+      error: `${PYTHON} ${path} failed (Debian's python3-torch must be installed, as .ci/run does): ${r.error?.message ?? `exit ${r.status ?? r.signal}`}\n${r.stderr ?? ''}`,
+    };
   }
   return { seconds, error: '', results: new Map((JSON.parse(r.stdout) as T[]).map((t) => [t.name, t])) };
 }
@@ -58,13 +65,16 @@ export interface Oracle<T> {
 /** Runs tests/oracle/`script` over `cases()` once, in a beforeAll of the calling test file. */
 export function oracleBeforeAll<T extends { name: string }>(script: string, cases: () => unknown[]): Oracle<T> {
   let run: OracleRun<T> = { error: 'not run', seconds: 0 };
-  beforeAll(() => { run = runOracle<T>(script, cases()); }, 120_000);
+  beforeAll(() => {
+    run = runOracle<T>(script, cases());
+  }, 120_000);
   const all = () => {
     if (!run.results) throw new Error(run.error);
     return run.results;
   };
   return {
-    all, seconds: () => run.seconds,
+    all,
+    seconds: () => run.seconds,
     get: (name) => {
       const t = all().get(name);
       if (!t) throw new Error(`PyTorch returned nothing for ${name}`);
@@ -73,16 +83,29 @@ export function oracleBeforeAll<T extends { name: string }>(script: string, case
   };
 }
 
-export interface Worst { error: number; at: string; miya: number; torch: number }
+export interface Worst {
+  error: number;
+  at: string;
+  miya: number;
+  torch: number;
+}
 
 /**
  * The largest tolerance-scaled difference between two results of the same shape (nested arrays
  * and objects of numbers, the same keys on both sides). `scale(t, largest)` gets each PyTorch
  * number and the largest magnitude in its tensor (a weight matrix, a bias, the loss curve).
  */
-export function worstDifference(miya: unknown, torch: unknown, scale: (t: number, largest: number) => number, at = '', worst: Worst = { error: 0, at: '', miya: 0, torch: 0 }, tensorLargest?: number): Worst {
+export function worstDifference(
+  miya: unknown,
+  torch: unknown,
+  scale: (t: number, largest: number) => number,
+  at = '',
+  worst: Worst = { error: 0, at: '', miya: 0, torch: 0 },
+  tensorLargest?: number,
+): Worst {
   if (Array.isArray(torch)) {
-    if (!Array.isArray(miya) || miya.length !== torch.length) throw new Error(`${at}: shapes differ (${JSON.stringify(miya)?.slice(0, 80)} against ${torch.length} elements)`);
+    if (!Array.isArray(miya) || miya.length !== torch.length)
+      throw new Error(`${at}: shapes differ (${JSON.stringify(miya)?.slice(0, 80)} against ${torch.length} elements)`);
     const largest = tensorLargest ?? Math.max(...(torch.flat(2) as number[]).map(Math.abs));
     torch.forEach((t, i) => {
       const here = `${at}[${i}]`;

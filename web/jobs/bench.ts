@@ -13,10 +13,21 @@ import type { JobContext } from '../../src/worker/jobs.js';
 import { webgpu } from '../backend.js';
 import { browserTuneStore } from '../tuneStore.js';
 
-export interface BenchRequest { suite: string; quick: boolean; backends: string[]; reps?: number; tune?: boolean }
-export interface BenchArgs extends BenchRequest { gpu: boolean }
+export interface BenchRequest {
+  suite: string;
+  quick: boolean;
+  backends: string[];
+  reps?: number;
+  tune?: boolean;
+}
+export interface BenchArgs extends BenchRequest {
+  gpu: boolean;
+}
 export type BenchEvent = { type: 'line'; line: string } | { type: 'result'; result: BenchResult };
-export interface BenchPageResult extends BenchRun { markdown: string; log: string[] }
+export interface BenchPageResult extends BenchRun {
+  markdown: string;
+  log: string[];
+}
 
 async function contender(name: string, gpuHere: boolean, tune?: (line: string) => void): Promise<Contender> {
   if (name === 'cpu') return miyaContender(new CpuBackend());
@@ -32,9 +43,16 @@ async function contender(name: string, gpuHere: boolean, tune?: (line: string) =
 
 export async function benchJob(r: BenchArgs, { emit }: JobContext<BenchEvent>): Promise<BenchPageResult> {
   const lines: string[] = [];
-  const say = (line: string) => { lines.push(line); emit({ type: 'line', line }); };
-  const out = await runBench(r.backends.map((n) => () => contender(n, r.gpu, r.tune ? say : undefined)), { suite: r.suite, quick: r.quick, reps: r.reps },
-    say, (result) => emit({ type: 'result', result }));
+  const say = (line: string) => {
+    lines.push(line);
+    emit({ type: 'line', line });
+  };
+  const out = await runBench(
+    r.backends.map((n) => () => contender(n, r.gpu, r.tune ? say : undefined)),
+    { suite: r.suite, quick: r.quick, reps: r.reps },
+    say,
+    (result) => emit({ type: 'result', result }),
+  );
   const targets = targetsSection(out.results);
   return { ...out, markdown: markdownTable(out.results) + (targets ? `\n${targets}` : ''), log: lines };
 }

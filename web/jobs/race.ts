@@ -7,15 +7,29 @@ import type { JobContext } from '../../src/worker/jobs.js';
 import { webgpu } from '../backend.js';
 
 export interface RaceArgs {
-  spec: unknown; rounds: number; stepsPerRound: number;
+  spec: unknown;
+  rounds: number;
+  stepsPerRound: number;
   /** Whether the page has WebGPU (a page without it races the CPU backend alone). */
   gpu: boolean;
 }
-export interface RaceRound { round: number; gpuMsPerStep?: number; cpuMsPerStep: number; sameLosses: boolean; gpuDevice?: string }
-export interface RaceResult { rounds: number; gpuMsPerStep?: number; cpuMsPerStep: number; sameLosses: boolean }
+export interface RaceRound {
+  round: number;
+  gpuMsPerStep?: number;
+  cpuMsPerStep: number;
+  sameLosses: boolean;
+  gpuDevice?: string;
+}
+export interface RaceResult {
+  rounds: number;
+  gpuMsPerStep?: number;
+  cpuMsPerStep: number;
+  sameLosses: boolean;
+}
 
 async function timeSteps<B>(t: Trainer<B>, from: number, k: number): Promise<{ ms: number; losses: Float64Array }> {
-  const s = t.session, nb = s.batches.length;
+  const s = t.session,
+    nb = s.batches.length;
   const t0 = performance.now();
   for (let i = from; i < from + k; i++) s.step(s.batches.at(i % nb), i);
   const losses = await s.readLosses(from, k); // waits for the device
@@ -35,7 +49,9 @@ export async function raceJob(a: RaceArgs, { emit }: JobContext<RaceRound>): Pro
     for (let r = 0; r < a.rounds; r++) {
       const results: ({ ms: number; losses: Float64Array } | undefined)[] = [];
       for (const t of trainers) results.push(t ? await timeSteps(t, r * a.stepsPerRound, a.stepsPerRound) : undefined);
-      results.forEach((x, i) => { last[i] = x?.ms; });
+      results.forEach((x, i) => {
+        last[i] = x?.ms;
+      });
       if (results[0]) same &&= results[0].losses.every((l, i) => Math.abs(l - results[1]!.losses[i]) <= 1e-3 * Math.abs(results[1]!.losses[i]));
       emit({ round: r + 1, gpuMsPerStep: last[0], cpuMsPerStep: last[1]!, sameLosses: same, gpuDevice: gpu?.device });
     }

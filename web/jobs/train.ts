@@ -6,8 +6,19 @@
 // the end, the library's sampleText on the current parameters, with one seed throughout, so that
 // what changes between two samples is the model.
 import {
-  Checkpointer, decodeCheckpoint, type EarlyStoppingResult, type EpochRecord, type Evaluation, loadDataset, predict, type Progress, requireResumable, requireSameVocabulary,
-  sampleText, Trainer, validateSpec,
+  Checkpointer,
+  decodeCheckpoint,
+  type EarlyStoppingResult,
+  type EpochRecord,
+  type Evaluation,
+  loadDataset,
+  predict,
+  type Progress,
+  requireResumable,
+  requireSameVocabulary,
+  sampleText,
+  Trainer,
+  validateSpec,
 } from '../../src/index.js';
 import type { JobContext } from '../../src/worker/jobs.js';
 import { backendNamed } from '../backend.js';
@@ -18,7 +29,9 @@ import { browserTuneStore } from '../tuneStore.js';
 
 const CHECKPOINT_EVERY = 100;
 /** A character model's samples: every this many steps (by default), this long, at this temperature. */
-export const SAMPLE_EVERY = 25, SAMPLE_LENGTH = 160, SAMPLE_TEMPERATURE = 0.7;
+export const SAMPLE_EVERY = 25,
+  SAMPLE_LENGTH = 160,
+  SAMPLE_TEMPERATURE = 0.7;
 /** MNIST runs show this many test digits with their predictions. */
 export const DIGITS = 24;
 
@@ -29,16 +42,24 @@ export interface TrainArgs {
   spec: unknown;
   /** 'webgpu' or 'cpu', as the page decided (a page without WebGPU asks for 'cpu'). */
   backend: string;
-  steps?: number; reportEvery?: number;
+  steps?: number;
+  reportEvery?: number;
   /** The data files the spec names, by file name. */
   files?: Record<string, string>;
-  tune?: boolean; resume?: boolean; checkpointEvery?: number;
+  tune?: boolean;
+  resume?: boolean;
+  checkpointEvery?: number;
   /** A character model: a sample every this many steps (default SAMPLE_EVERY) and at the end; its length in characters. */
-  sampleEvery?: number; sampleLength?: number;
+  sampleEvery?: number;
+  sampleLength?: number;
 }
 
 /** Text a character model generated after `step` steps (`restored`: from the best epoch's parameters, which early stopping put back at the end). */
-export interface Sample { step: number; text: string; restored?: boolean }
+export interface Sample {
+  step: number;
+  text: string;
+  restored?: boolean;
+}
 
 export type TrainEvent =
   | { type: 'status'; text: string }
@@ -54,17 +75,21 @@ export type Shown =
   | { kind: 'table'; yhat: Float64Array; y: Float64Array; rows: number; outputs: number };
 
 export interface TrainOutcome {
-  backend: string; device: string;
+  backend: string;
+  device: string;
   /** The steps done, of `totalSteps`. */
-  steps: number; totalSteps: number;
-  losses: number[]; seconds: number;
+  steps: number;
+  totalSteps: number;
+  losses: number[];
+  seconds: number;
   stopped: boolean;
   test?: Evaluation;
   mnist: boolean;
   tuned: string[];
   shown?: Shown;
   /** Every step's learning rate (the schedule's), and per epoch the mean loss, held-out loss and rate (as `train --json`). */
-  lrs: number[]; history: EpochRecord[];
+  lrs: number[];
+  history: EpochRecord[];
   batchesPerEpoch: number;
   /** With earlyStopping in the spec: the best epoch, where the run stopped, whether the best parameters were put back. */
   earlyStopping?: EarlyStoppingResult;
@@ -81,29 +106,53 @@ const argmax = (v: ArrayLike<number>, o: number, k: number) => {
 export async function trainJob(r: TrainArgs, ctx: JobContext<TrainEvent>): Promise<TrainOutcome> {
   const { signal, emit } = ctx;
   const spec = validateSpec(r.spec);
-  const mnist = 'dataset' in spec.data, text = 'text' in spec.data;
+  const mnist = 'dataset' in spec.data,
+    text = 'text' in spec.data;
   emit({ type: 'status', text: mnist ? 'Loading MNIST…' : 'Loading the data…' });
   const data = await loadDataset(spec, { readText: r.files && chosenFileReader(r.files, text ? 'data.text' : 'data.csv') });
   const be = await backendNamed(r.backend);
   const trainer = new Trainer(be, spec, data, r.steps);
   const saver = new Checkpointer(trainer, {
-    every: r.checkpointEvery ?? CHECKPOINT_EVERY, where: 'IndexedDB',
-    save: async (bytes, step) => { await storeCheckpoint(r.model, bytes, step); emit({ type: 'saved', step }); },
+    every: r.checkpointEvery ?? CHECKPOINT_EVERY,
+    where: 'IndexedDB',
+    save: async (bytes, step) => {
+      await storeCheckpoint(r.model, bytes, step);
+      emit({ type: 'saved', step });
+    },
   });
   const t0 = performance.now();
   const outcome = (losses: Float64Array, stopped: boolean, extra: Partial<TrainOutcome> = {}): TrainOutcome => ({
-    backend: be.name, device: be.device, steps: trainer.step, totalSteps: trainer.steps, losses: Array.from(losses),
-    seconds: (performance.now() - t0) / 1000, stopped, mnist, tuned, samples,
-    lrs: Array.from(trainer.controls.lrs.values()), history: trainer.controls.history(losses, trainer.batchesPerEpoch), batchesPerEpoch: trainer.batchesPerEpoch,
-    earlyStopping: trainer.controls.result(), ...extra,
+    backend: be.name,
+    device: be.device,
+    steps: trainer.step,
+    totalSteps: trainer.steps,
+    losses: Array.from(losses),
+    seconds: (performance.now() - t0) / 1000,
+    stopped,
+    mnist,
+    tuned,
+    samples,
+    lrs: Array.from(trainer.controls.lrs.values()),
+    history: trainer.controls.history(losses, trainer.batchesPerEpoch),
+    batchesPerEpoch: trainer.batchesPerEpoch,
+    earlyStopping: trainer.controls.result(),
+    ...extra,
   });
-  const tuned: string[] = [], samples: Sample[] = [];
+  const tuned: string[] = [],
+    samples: Sample[] = [];
   const vocabulary = data.train.vocabulary;
   const sampleEvery = Math.max(1, r.sampleEvery ?? SAMPLE_EVERY);
   // the same seed every time (the spec's): two samples differ because the parameters do
   const sample = async () => {
     const params = await trainer.session.readParams();
-    const s: Sample = { step: trainer.step, text: await sampleText(be, { spec, params, vocabulary }, { length: r.sampleLength ?? SAMPLE_LENGTH, temperature: SAMPLE_TEMPERATURE, seed: spec.seed ?? 0 }) };
+    const s: Sample = {
+      step: trainer.step,
+      text: await sampleText(
+        be,
+        { spec, params, vocabulary },
+        { length: r.sampleLength ?? SAMPLE_LENGTH, temperature: SAMPLE_TEMPERATURE, seed: spec.seed ?? 0 },
+      ),
+    };
     if (trainer.controls.restored) s.restored = true;
     samples.push(s);
     emit({ type: 'sample', sample: s });
@@ -123,11 +172,16 @@ export async function trainJob(r: TrainArgs, ctx: JobContext<TrainEvent>): Promi
       saver.lastSaved = ckpt.step;
     }
     if (r.tune && be.tuneProducts) {
-      emit({ type: 'status', text: 'Tuning the step\'s products on this GPU…' });
-      await trainer.tune((line) => { tuned.push(line); emit({ type: 'tuned', line }); }, browserTuneStore);
+      emit({ type: 'status', text: "Tuning the step's products on this GPU…" });
+      await trainer.tune((line) => {
+        tuned.push(line);
+        emit({ type: 'tuned', line });
+      }, browserTuneStore);
     }
     emit({ type: 'start', backend: be.name, device: be.device });
-    const onProgress = (progress: Progress) => { if (!signal.aborted) emit({ type: 'progress', progress }); };
+    const onProgress = (progress: Progress) => {
+      if (!signal.aborted) emit({ type: 'progress', progress });
+    };
     // (the trainer gives the event loop a turn every few ms of work, so Stop is taken at once, on the cpu backend too)
     const losses = await trainer.train({ onProgress, reportEvery: r.reportEvery ?? 10, signal, afterStep });
     if (signal.aborted && trainer.step < trainer.steps) {
@@ -136,7 +190,7 @@ export async function trainJob(r: TrainArgs, ctx: JobContext<TrainEvent>): Promi
       return outcome(losses, true);
     }
     await saver.save();
-    const test = data.test && await trainer.evaluate();
+    const test = data.test && (await trainer.evaluate());
     const done = (shown?: Shown) => outcome(losses, false, { test, shown });
     if (text) {
       // the text of the parameters the run ends with (the best epoch's, where early stopping restored them)
@@ -145,7 +199,8 @@ export async function trainJob(r: TrainArgs, ctx: JobContext<TrainEvent>): Promi
       return done();
     }
     if (!mnist) {
-      const d = data.train, k = Math.min(SHOWN, d.n);
+      const d = data.train,
+        k = Math.min(SHOWN, d.n);
       const yhat = await predict(be, spec, { n: k, steps: d.steps, x: d.x.subarray(0, k * d.steps * d.features) }, await trainer.session.readParams());
       return done({ kind: 'table', yhat: Float64Array.from(yhat), y: d.y.slice(0, k * d.outputs), rows: k, outputs: d.outputs });
     }

@@ -4,9 +4,18 @@ import { CpuBackend, type VerifyRow, verifyAll } from '../../src/index.js';
 import type { JobContext } from '../../src/worker/jobs.js';
 import { webgpu } from '../backend.js';
 
-export interface VerifyArgs { random: number; gpu: boolean }
+export interface VerifyArgs {
+  random: number;
+  gpu: boolean;
+}
 export type VerifyEvent = { type: 'start'; backend: string; device: string } | { type: 'row'; row: VerifyRow };
-export interface VerifyResult { backend: string; device: string; rows: VerifyRow[]; passed: number; failed: number }
+export interface VerifyResult {
+  backend: string;
+  device: string;
+  rows: VerifyRow[];
+  passed: number;
+  failed: number;
+}
 
 export async function verifyJob(a: VerifyArgs, { emit }: JobContext<VerifyEvent>): Promise<VerifyResult> {
   const be = (a.gpu ? await webgpu() : undefined) ?? new CpuBackend();
