@@ -264,9 +264,7 @@ test("Train: a user's own run spec and the CSV it names, chosen from disk, train
 
 test('Bench: the benchmark suites run in the page, validated then timed, on WebGPU, the CPU backend and TF.js, with the same table', async () => {
   type Bench = {
-    run(
-      r: object,
-    ): Promise<{
+    run(r: object): Promise<{
       results: { suite: string; backend: string; validation: string; gflops: number; msPerStep?: number; ms?: number; hostMs?: number }[];
       devices: Record<string, string>;
       markdown: string;

@@ -211,7 +211,7 @@ print(json.dumps({"modules": [type(m).__name__ for m in model.layers], "batch_fi
 
 test.each(cases.map((c, i) => [c.name, c, i] as const))(
   "export --pytorch of a sequential model, %s: PyTorch's modules and names, Miya's predictions; import of the saved and of the further-trained model",
-  async (name, c, i) => {
+  async (_name, c, i) => {
     const tag = `case${i}`,
       spec = specOf(c, 40 + i);
     const specFile = join(dir, `${tag}.json`),

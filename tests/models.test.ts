@@ -9,7 +9,7 @@ import { describeSpec, randomSpec } from '../src/verify/randomSpecs.js';
 import { compareWithReference } from '../src/verify/verify.js';
 import type { Backend } from '../src/backend.js';
 import { createBackend } from '../src/backends.js';
-import { WebGpuBackend } from '../src/webgpu/backend.js';
+import type { WebGpuBackend } from '../src/webgpu/backend.js';
 import { backendCases, describeBackends, webgpuTest } from './backends.js';
 
 const specs = Array.from({ length: 20 }, (_, i) => validateSpec(randomSpec(i)));
@@ -191,7 +191,10 @@ gpuTest('webgpu with its products cut along K (split-K) still matches the refere
   // these models are too small for the real plan to split anything: cut every product of K ≥ 32 in 3
   await withPlan(
     gpu,
-    (p) => ({ splits: p.K >= 32 ? (cuts.push(p.K), 3) : 1, separateEpilogue: false }),
+    (p) => {
+      if (p.K >= 32) cuts.push(p.K);
+      return { splits: p.K >= 32 ? 3 : 1, separateEpilogue: false };
+    },
     async (be) => {
       for (const spec of [wide.mlp, wide.rnn]) {
         const worst = await compareWithReference(be, spec);

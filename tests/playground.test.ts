@@ -158,6 +158,8 @@ test('Bench: each result shows once (a table row), the markdown folded in a box 
   });
   expect(r).toMatchObject({ during: true, after: false });
   expect(r.cases.length).toBeGreaterThan(0);
+  // innerText, not textContent: the text as shown (a result folded in a closed box is not shown)
+  // biome-ignore lint/performance/useDomNodeTextContent: the shown text is what is checked
   const visible = await page.$eval('#bench', (e) => (e as HTMLElement).innerText);
   for (const c of r.cases) expect(visible.split(c).length - 1, c).toBe(1);
   expect(await page.$$eval('#bench table tr', (rows) => rows.length)).toBe(1 + r.cases.length);

@@ -183,6 +183,7 @@ describeBackends(await backendCases(), '%s', (name, be) => {
       const a = await whole.evaluate(),
         b = await sharded.evaluate();
       expect(b.samples).toBe(140);
+      // biome-ignore lint/complexity/useLiteralKeys: a private field, read by its key to see the plan
       expect(sharded['evalSession']?.shards?.plan.count).toBe(6);
       // the same samples and parameters, summed over batches of 23 instead of one of 140
       expect(Math.abs(b.loss - a.loss), name).toBeLessThan((name === 'cpu' ? 1e-12 : 1e-6) * a.loss);

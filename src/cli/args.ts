@@ -170,7 +170,7 @@ export function parse<T extends Options>(argv: string[], options: T) {
   const end = argv.indexOf('--');
   const own = end < 0 ? argv : argv.slice(0, end);
   if (current !== undefined && own.some((a) => a === '--help' || a === '-h')) throw new HelpRequested(commandHelp(current, options));
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {

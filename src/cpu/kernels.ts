@@ -28,7 +28,10 @@ type F = Float64Array;
 export function matmul(p: MatmulParams, b: KernelBuffers<F>['matmul']): void {
   const { M, N, K } = p;
   const A = p.aFromAct ? b.Act! : p.aFromZ ? b.Z : b.A!;
-  if ((p.splits ?? 1) > 1) return matmulPartials(p, A, b.B, b.Z);
+  if ((p.splits ?? 1) > 1) {
+    matmulPartials(p, A, b.B, b.Z);
+    return;
+  }
   const [a, oa] = p.transA ? panel(0, A, p.offA, M, K, 1, M) : [A, p.offA];
   const [w, ow] = p.transB ? [b.B, p.offB] : panel(1, b.B, p.offB, N, K, 1, N);
   const out = (m: number, n: number, acc: number) => finish(p, b, m, n, acc);

@@ -185,8 +185,9 @@ export function knownKeys(path: string, o: Record<string, unknown>, keys: readon
   }
 }
 
-export function fail(path: string, expected: string, got?: unknown): never {
-  throw new SpecError(path, arguments.length > 2 ? `expected ${expected}, got ${describe(got)}` : expected);
+export function fail(path: string, expected: string, ...got: [unknown?]): never {
+  // a value given (even undefined) is described; none given: `expected` is the whole message
+  throw new SpecError(path, got.length > 0 ? `expected ${expected}, got ${describe(got[0])}` : expected);
 }
 
 export function obj(path: string, v: unknown): Record<string, unknown> {

@@ -200,7 +200,7 @@ function validateData(v: unknown, model: ModelSpec, loss: LossKind): DataSpec {
     if (!readsSequenceData(model) && d.window !== undefined)
       fail(
         'data.window',
-        `no window for ${model.type === 'mlp' ? 'an MLP' : 'a sequential model of dense layers only'}: it takes each CSV row as one sample (a window of T rows is a recurrent layer\'s T time steps); remove data.window or add a recurrent layer`,
+        `no window for ${model.type === 'mlp' ? 'an MLP' : 'a sequential model of dense layers only'}: it takes each CSV row as one sample (a window of T rows is a recurrent layer's T time steps); remove data.window or add a recurrent layer`,
       );
     const window = optional(d, 'window', (x) => int('data.window', x, 1));
     const test = optional(d, 'test', (x) => int('data.test', x, 1));

@@ -22,7 +22,8 @@ export function checkData(raw: unknown, data: Datasets): void {
     if (!d) continue;
     const at = `data.${name}`;
     if (!Number.isInteger(d.n) || d.n < 1) throw new SpecError(`${at}.n`, `a positive sample count, got ${d.n}`);
-    const steps = d.steps ?? (d.steps = 1);
+    d.steps ??= 1;
+    const steps = d.steps;
     if (model.type === 'mlp' && steps !== 1) throw new SpecError(`${at}.steps`, `1 time step for an MLP, got ${steps}`);
     if (d.features !== model.inputSize) throw new SpecError(`${at}.features`, `expected ${model.inputSize} (model.inputSize), got ${d.features}`);
     const outputs = outputsOf(model);
