@@ -6,6 +6,7 @@
 // DeviceLostError) with the same messages.
 import type { BackendName } from '../backends.js';
 import type { Datasets } from '../data/dataset.js';
+import { moduleBase } from '../browser/moduleBase.js';
 import { RunError } from '../errors.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { CheckpointOptions } from '../train/checkpointing.js';
@@ -44,8 +45,9 @@ export interface TrainInWorkerOptions extends WorkerOptions {
   transfer?: boolean;
 }
 
-// A name, not a literal in `new URL(…)`, so that bundlers leave it to be resolved at run time
-// against wherever the built library is served from.
+// A name, not a literal in `new URL(…)`, and a base that is not import.meta.url itself
+// (moduleBase.ts), so that bundlers leave it to be resolved at run time against wherever the built
+// library is served from.
 const WORKER_FILE = './miya-worker.js';
 
 /** runSpec(spec, opts) in a dedicated worker. */
@@ -68,7 +70,7 @@ export function trainInWorker(spec: unknown, data: Datasets, opts: TrainInWorker
 
 function start(spec: unknown, opts: WorkerOptions, data?: Datasets, transfer: Transferable[] = []): Promise<RunResult> {
   if (typeof Worker === 'undefined') return Promise.reject(new RunError('runInWorker: no Web Workers here (in Node, call runSpec)'));
-  const url = typeof opts.worker === 'function' ? 'started by the worker option' : opts.worker ?? new URL(WORKER_FILE, import.meta.url);
+  const url = typeof opts.worker === 'function' ? 'started by the worker option' : (opts.worker ?? new URL(WORKER_FILE, moduleBase(import.meta.url)));
   return new Promise<RunResult>((resolve, reject) => {
     const worker = typeof opts.worker === 'function' ? opts.worker() : new Worker(url, { type: 'module', name: 'miya' });
     const post = (m: ToWorker, moved: Transferable[] = []) => worker.postMessage(m, moved);
@@ -89,9 +91,12 @@ function start(spec: unknown, opts: WorkerOptions, data?: Datasets, transfer: Tr
         else if (m.type === 'start') opts.onStart?.(m.at);
         else if (m.type === 'notice') opts.notice?.(m.message);
         else if (m.type === 'save') {
-          Promise.resolve().then(() => opts.checkpoint!.save(m.bytes, m.step)).then(
-            () => post({ type: 'saved', id: m.id }),
-            (err) => post({ type: 'saved', id: m.id, error: errorData(err) }));
+          Promise.resolve()
+            .then(() => opts.checkpoint!.save(m.bytes, m.step))
+            .then(
+              () => post({ type: 'saved', id: m.id }),
+              (err) => post({ type: 'saved', id: m.id, error: errorData(err) }),
+            );
         } else if (m.type === 'done') end(undefined, m.result);
         else if (m.type === 'error') end(rebuildError(m.error));
       } catch (err) {
@@ -107,14 +112,25 @@ function start(spec: unknown, opts: WorkerOptions, data?: Datasets, transfer: Tr
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const o = opts;
     try {
-      post({
-        type: 'run', spec, data,
-        options: {
-          backend: o.backend, steps: o.steps, reportEvery: o.reportEvery, tune: o.tune, resume: o.resume,
-          checkpoint: o.checkpoint && { every: o.checkpoint.every, where: o.checkpoint.where },
-          progress: !!o.onProgress, notices: !!o.notice, start: !!o.onStart,
+      post(
+        {
+          type: 'run',
+          spec,
+          data,
+          options: {
+            backend: o.backend,
+            steps: o.steps,
+            reportEvery: o.reportEvery,
+            tune: o.tune,
+            resume: o.resume,
+            checkpoint: o.checkpoint && { every: o.checkpoint.every, where: o.checkpoint.where },
+            progress: !!o.onProgress,
+            notices: !!o.notice,
+            start: !!o.onStart,
+          },
         },
-      }, transfer);
+        transfer,
+      );
     } catch (err) {
       end(err); // a spec that cannot be cloned (a function in it, say)
     }
