@@ -114,7 +114,9 @@ test("Train in the worker: the page's frames keep coming while the CPU backend t
   // tasks are held to 250 ms (a worker run on the page measured 330–2400 ms there) and it is said.
   const load = loadavg()[0],
     cores = cpus().length;
-  if (load <= 2 * cores) {
+  // a quiet machine: a 1-minute load of at most one per core (a test run beside this one on 2
+  // cores held the load at 4–7 and the worker's worst frame gap at 222–226 ms)
+  if (load <= cores) {
     expect(w.frames.longestTaskMs).toBeLessThan(100);
     expect(w.frames.worstGapMs).toBeLessThan(100);
   } else {

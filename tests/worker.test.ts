@@ -112,7 +112,9 @@ test("while the cpu backend trains in the worker the page's frames keep coming; 
   // oversubscribed, and said otherwise; the long-task bound above holds either way.
   const load = loadavg()[0],
     cores = cpus().length;
-  if (load <= 2 * cores) {
+  // a quiet machine: a 1-minute load of at most one per core (a test run beside this one on 2
+  // cores held the load at 4–7 and the worker's worst frame gap at 222–226 ms)
+  if (load <= cores) {
     expect(r.worker.worstGapMs).toBeLessThan(100);
     expect(r.main.worstGapMs).toBeGreaterThan(r.worker.worstGapMs);
   } else {
