@@ -8,6 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { CpuBackend } from '../src/cpu/backend.js';
 import type { Act, KernelBuffers, KernelName, KernelParams, LossKind, MatmulParams } from '../src/kernels.js';
+import { matmulParams } from '../src/verify/kernelCases.js';
 
 type F = Float64Array;
 const cpu = new CpuBackend();
@@ -64,28 +65,7 @@ const DERIVATIVES = ['sigmoid', 'tanh', 'relu', 'square'] as const;
 
 // ---- matmul and matmul_reduce
 
-const mm = (M: number, N: number, K: number, o: Partial<MatmulParams> = {}): MatmulParams => ({
-  M,
-  N,
-  K,
-  transA: false,
-  transB: false,
-  act: 'identity',
-  writeAct: false,
-  hasBias: false,
-  hasAdd: false,
-  aFromAct: false,
-  aFromZ: false,
-  mulDeriv: false,
-  offA: 0,
-  offB: 0,
-  offZ: 0,
-  offAct: 0,
-  offBias: 0,
-  offAdd: 0,
-  offD: 0,
-  ...o,
-});
+const mm = matmulParams;
 type MatmulBufs = { A?: F; B: F; Z: F; Act?: F; Bias?: F; Add?: F; D?: F };
 type Operands = { a: (m: number, k: number) => number; b: (k: number, n: number) => number };
 function operands(p: MatmulParams, x: MatmulBufs): Operands {

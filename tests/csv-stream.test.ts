@@ -2,8 +2,7 @@
 // the whole file in memory) makes of the same file; a streamed run trains to the losses of the
 // in-memory one; a resumed streamed run ends bit for bit; a file larger than Miya would read whole
 // trains its first steps in bounded memory (RSS measured in a child process).
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -18,6 +17,7 @@ import type { CsvRef, ModelSpec, RunSpec } from '../src/spec/types.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { Trainer } from '../src/train/trainer.js';
 import { backendCases, describeBackends } from './backends.js';
+import { RSS_BOUND_MIB, trainInChild, writeLarge } from './streamRss.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miya-csv-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -184,35 +184,43 @@ describeBackends(await backendCases(), '%s', (name, be) => {
  * CI; 2048 was run by hand, see the README) of CSV, generated here and deleted after.
  */
 const BIG_MB = Number(process.env.MIYA_STREAM_TEST_MB ?? 300);
-/** The bound on the training process's peak RSS, whatever the file's size. */
-const RSS_BOUND_MIB = 256;
 
 test(`a CSV of ${BIG_MB} MB trains its first steps with the process's peak RSS under ${RSS_BOUND_MIB} MiB`, async () => {
   const big = join(dir, 'big.csv');
-  const out = createWriteStream(big);
-  out.write('a,b,c,d,e,f,g,h,target\n');
-  for (let written = 0, r = 0; written < BIG_MB * 1e6; ) {
-    const lines: string[] = [];
-    for (let k = 0; k < 20_000; k++, r++) {
-      const v = Array.from({ length: 8 }, (_, j) => ((r * 7919 + j * 104729) % 100_003) / 100_003);
-      lines.push([...v, v[0] - 0.5 * v[3]].map((x) => x.toFixed(6)).join(','));
-    }
-    const chunk = lines.join('\n') + '\n';
-    written += chunk.length;
-    if (!out.write(chunk)) await new Promise<void>((done) => out.once('drain', () => done()));
-  }
-  await new Promise<void>((done) => out.end(() => done()));
+  let r = 0;
+  await writeLarge(
+    big,
+    BIG_MB,
+    () => {
+      const lines: string[] = [];
+      for (let k = 0; k < 20_000; k++, r++) {
+        const v = Array.from({ length: 8 }, (_, j) => ((r * 7919 + j * 104729) % 100_003) / 100_003);
+        lines.push([...v, v[0] - 0.5 * v[3]].map((x) => x.toFixed(6)).join(','));
+      }
+      return lines.join('\n') + '\n';
+    },
+    'a,b,c,d,e,f,g,h,target\n',
+  );
   const bytes = statSync(big).size;
   expect(bytes).toBeGreaterThan(Math.min(MAX_FILE_BYTES, BIG_MB * 1e6 * 0.99));
-  const script = `
-    const { runSpec } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'node', 'index.js'))});
-    const r = await runSpec({ model: { type: 'mlp', inputSize: 8, layers: [{ units: 16, activation: 'tanh' }, { units: 1, activation: 'identity' }] },
-      loss: 'mse', optimizer: { type: 'sgd', lr: 0.05 }, data: { csv: ${JSON.stringify(big)} }, batchSize: 256, steps: 20, shuffle: true, seed: 1 }, { backend: 'cpu' });
-    console.log(JSON.stringify({ losses: r.losses, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 600_000 });
+  const { losses, maxRssMiB } = trainInChild({
+    model: {
+      type: 'mlp',
+      inputSize: 8,
+      layers: [
+        { units: 16, activation: 'tanh' },
+        { units: 1, activation: 'identity' },
+      ],
+    },
+    loss: 'mse',
+    optimizer: { type: 'sgd', lr: 0.05 },
+    data: { csv: big },
+    batchSize: 256,
+    steps: 20,
+    shuffle: true,
+    seed: 1,
+  });
   rmSync(big, { force: true });
-  expect(child.stderr).toBe('');
-  const { losses, maxRssMiB } = JSON.parse(child.stdout) as { losses: number[]; maxRssMiB: number };
   console.log(`${(bytes / 2 ** 20).toFixed(0)} MiB of CSV: 20 steps, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
   expect(losses).toHaveLength(20);
   expect(losses.every(Number.isFinite)).toBe(true);

@@ -3,31 +3,11 @@
 import { expect, test } from 'vitest';
 import { view } from '../src/backend.js';
 import { CpuBackend } from '../src/cpu/backend.js';
-import type { MatmulParams } from '../src/kernels.js';
 import { matmul } from '../src/nn/ops.js';
 import { matmulPlan, matmulTile } from '../src/webgpu/kernels.js';
+import { matmulParams } from '../src/verify/kernelCases.js';
 
-const mm = (M: number, N: number, K: number): MatmulParams => ({
-  M,
-  N,
-  K,
-  transA: false,
-  transB: false,
-  act: 'identity',
-  writeAct: false,
-  hasBias: false,
-  hasAdd: false,
-  aFromAct: false,
-  aFromZ: false,
-  mulDeriv: false,
-  offA: 0,
-  offB: 0,
-  offZ: 0,
-  offAct: 0,
-  offBias: 0,
-  offAdd: 0,
-  offD: 0,
-});
+const mm = matmulParams;
 const plan = (M: number, N: number, K: number) => {
   const p = matmulPlan(mm(M, N, K));
   return `${matmulTile(mm(M, N, K))} ÷${p.splits}, epilogue ${p.separateEpilogue ? 'apart' : 'fused'}`;

@@ -3,8 +3,7 @@
 // Multilingual Plane and a byte order mark straddling chunk edges); a streamed run trains to the
 // losses of the in-memory one; a resumed streamed run ends bit for bit; a text larger than Miya
 // reads whole trains its first steps in bounded memory (RSS measured in a child process).
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -19,6 +18,7 @@ import type { RunSpec, TextRef } from '../src/spec/types.js';
 import { validateSpec } from '../src/spec/validate.js';
 import { Trainer } from '../src/train/trainer.js';
 import { backendCases, describeBackends } from './backends.js';
+import { RSS_BOUND_MIB, trainInChild, writeLarge } from './streamRss.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miya-text-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -222,37 +222,41 @@ describeBackends(await backendCases(), '%s', (name, be) => {
  * 2-core CI; a larger figure run by hand is in the README) of text, generated here and deleted after.
  */
 const BIG_MB = Number(process.env.MIYA_TEXT_STREAM_TEST_MB ?? 100);
-/** The bound on the training process's peak RSS, whatever the file's size. */
-const RSS_BOUND_MIB = 256;
 
 test(`a text of ${BIG_MB} MB trains its first steps with the process's peak RSS under ${RSS_BOUND_MIB} MiB`, async () => {
   const big = join(dir, 'big.txt');
-  const out = createWriteStream(big);
   const words = ['the ', 'cat ', 'sat ', 'on ', 'a ', 'mat', '. ', 'café ', '中文 ', '😀 ', '\n'];
-  for (let written = 0, r = 1; written < BIG_MB * 1e6; ) {
+  let r = 1;
+  await writeLarge(big, BIG_MB, () => {
     let chunk = '';
     for (let k = 0; k < 100_000; k++) {
       r = (r * 1103515245 + 12345) % 2 ** 31;
       chunk += words[r % words.length];
     }
-    const bytes = Buffer.from(chunk);
-    written += bytes.length;
-    if (!out.write(bytes)) await new Promise<void>((done) => out.once('drain', () => done()));
-  }
-  await new Promise<void>((done) => out.end(() => done()));
+    return chunk;
+  });
   const bytes = statSync(big).size;
   expect(bytes).toBeGreaterThan(MAX_TEXT_BYTES);
   const V = vocabularyOf(words.join('')).length;
-  const script = `
-    const { runSpec } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'node', 'index.js'))});
-    const r = await runSpec({ model: { type: 'sequential', layers: [{ type: 'embedding', vocab: ${V}, units: 8 }, { type: 'lstm', units: 16, returnSequences: true }, { type: 'dense', units: ${V} }] },
-      loss: 'crossEntropy', optimizer: { type: 'adam', lr: 0.01 }, data: { text: ${JSON.stringify(big)}, window: 32, test: 4 }, batchSize: 32, steps: 20, shuffle: true, seed: 1 }, { backend: 'cpu' });
-    console.log(JSON.stringify({ losses: r.losses, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const started = Date.now();
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 900_000 });
+  const { losses, maxRssMiB } = trainInChild({
+    model: {
+      type: 'sequential',
+      layers: [
+        { type: 'embedding', vocab: V, units: 8 },
+        { type: 'lstm', units: 16, returnSequences: true },
+        { type: 'dense', units: V },
+      ],
+    },
+    loss: 'crossEntropy',
+    optimizer: { type: 'adam', lr: 0.01 },
+    data: { text: big, window: 32, test: 4 },
+    batchSize: 32,
+    steps: 20,
+    shuffle: true,
+    seed: 1,
+  });
   rmSync(big, { force: true });
-  expect(child.stderr).toBe('');
-  const { losses, maxRssMiB } = JSON.parse(child.stdout) as { losses: number[]; maxRssMiB: number };
   console.log(`${(bytes / 2 ** 20).toFixed(0)} MiB of text: 20 steps in ${((Date.now() - started) / 1000).toFixed(0)} s, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
   expect(losses).toHaveLength(20);
   expect(losses.every(Number.isFinite)).toBe(true);

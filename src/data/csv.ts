@@ -22,33 +22,16 @@ import { readsSequenceData } from '../spec/sequential.js';
  */
 export const MAX_FILE_BYTES = 256 * 2 ** 20;
 
-const mib = (bytes: number) => (bytes < 2 ** 20 ? `${bytes} bytes` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
-
 /**
  * Node: the text of a regular file of at most `maxBytes`, both checked before a byte is read (a
  * FIFO would wait for a writer, a device never end). `where` names the field that gave the path
  * (data.csv); without it the path itself is named. Errors are SpecErrors.
  */
 export async function readLocalText(path: string, where?: string, maxBytes = MAX_FILE_BYTES): Promise<string> {
-  const { openRegular } = await import('../io/regularFile.js');
+  const { readRegularText } = await import('../io/regularFile.js');
   const at = where ?? printable(path),
     subject = where === undefined ? '' : `${printable(path)} `;
-  const { file, stats: st } = await openRegular(path, { at, file: where === undefined ? 'the file' : printable(path), subject });
-  try {
-    if (st.size > maxBytes) throw new SpecError(at, `${subject}is ${mib(st.size)}; Miya reads at most ${mib(maxBytes)} of a run spec or CSV file`);
-    // one byte more than its size: a file that grows while it is read is refused, not read on
-    const bytes = new Uint8Array(st.size + 1);
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesRead } = await file.read(bytes, done, bytes.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    if (done > st.size) throw new SpecError(at, `${subject}grew while it was read; expected a file that stays as it is`);
-    return new TextDecoder().decode(bytes.subarray(0, done));
-  } finally {
-    await file.close();
-  }
+  return readRegularText(path, { at, file: where === undefined ? 'the file' : printable(path), subject }, maxBytes, 'a run spec or CSV file');
 }
 
 export async function readText(path: string): Promise<string> {
